@@ -1,0 +1,35 @@
+import type { App } from 'aws-cdk-lib';
+import { loadStageConfig, type StageConfig } from './config.js';
+import { StatefulStack } from './stateful-stack.js';
+import { StatelessStack } from './stateless-stack.js';
+
+export interface OrdersStreamApp {
+  readonly config: StageConfig;
+  readonly stateful: StatefulStack;
+  readonly stateless: StatelessStack;
+}
+
+/** Stack name prefix; the stage name keeps several stages apart in one account. */
+export function stackNames(stageName: string): { stateful: string; stateless: string } {
+  return { stateful: `OrdersStreams-${stageName}-Data`, stateless: `OrdersStreams-${stageName}-Pipelines` };
+}
+
+/**
+ * Composes the application's stacks into an app. Shared by `bin/app.ts`, the tests and the local sandbox, so that
+ * all three see the same template. The stacks are environment-agnostic: synth needs no credentials.
+ */
+export function buildApp(app: App): OrdersStreamApp {
+  const config = loadStageConfig(app.node);
+  const names = stackNames(config.stageName);
+  const stateful = new StatefulStack(app, names.stateful, {
+    config,
+    description: `Order pipelines (${config.stageName}): tables and other stateful resources`,
+  });
+  const stateless = new StatelessStack(app, names.stateless, {
+    config,
+    tables: stateful.tables,
+    description: `Order pipelines (${config.stageName}): API, stream consumers, alarms`,
+  });
+  stateless.addStackDependency(stateful);
+  return { config, stateful, stateless };
+}

@@ -1,0 +1,103 @@
+import type { Node } from 'constructs';
+import { z } from 'zod';
+
+/** CloudWatch Logs accepts only these retention periods (days). */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+const stageConfigSchema = z
+  .object({
+    stageName: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,19}$/, 'must be 1-20 lowercase letters, digits or hyphens, starting with a letter'),
+    alarmEmail: z.email('must be an e-mail address').optional(),
+    logRetentionDays: z
+      .number()
+      .int()
+      .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
+        message: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
+      }),
+    apiThrottleRateLimit: z.number().int().min(1).max(10_000),
+    apiThrottleBurstLimit: z.number().int().min(1).max(5_000),
+    functionMemoryMb: z.number().int().min(128).max(10_240),
+  })
+  .strict();
+
+/** The validated configuration of one deployment stage. */
+export type StageConfig = z.infer<typeof stageConfigSchema>;
+
+/** Thrown when the cdk.json context (or a -c override) does not describe a valid stage. */
+export class StageConfigError extends Error {
+  public constructor(message: string) {
+    super(message);
+    this.name = 'StageConfigError';
+  }
+}
+
+/** Context keys that may override the selected stage's preset from the command line (`-c key=value`). */
+const OVERRIDABLE_KEYS = [
+  'alarmEmail',
+  'logRetentionDays',
+  'apiThrottleRateLimit',
+  'apiThrottleBurstLimit',
+  'functionMemoryMb',
+] as const;
+
+const NUMERIC_KEYS = new Set<string>([
+  'logRetentionDays',
+  'apiThrottleRateLimit',
+  'apiThrottleBurstLimit',
+  'functionMemoryMb',
+]);
+
+/**
+ * Reads the stage configuration from the CDK context: `stage` selects a preset from `stages` in cdk.json, and any
+ * key of the preset can be overridden with `-c key=value`. Values from the command line arrive as strings, so
+ * numeric keys are converted before validation; a non-numeric string fails validation with the key's name.
+ */
+export function loadStageConfig(node: Node): StageConfig {
+  const stageName = node.tryGetContext('stage') ?? 'dev';
+  const presets: unknown = node.tryGetContext('stages') ?? {};
+  if (typeof presets !== 'object' || presets === null) {
+    throw new StageConfigError('Invalid context "stages": must be an object of stage presets');
+  }
+  const preset = (presets as Record<string, unknown>)[stageName];
+  if (preset === undefined) {
+    const known = Object.keys(presets).join(', ') || 'none';
+    throw new StageConfigError(`Invalid context "stage": no preset "${stageName}" in "stages" (known: ${known})`);
+  }
+  const merged: Record<string, unknown> = { ...(preset as Record<string, unknown>), stageName };
+  for (const key of OVERRIDABLE_KEYS) {
+    const value = node.tryGetContext(key);
+    if (value !== undefined) {
+      merged[key] = value;
+    }
+  }
+  return parseStageConfig(merged);
+}
+
+/** Validates a raw stage configuration, naming the first offending key in the error. */
+export function parseStageConfig(raw: Record<string, unknown>): StageConfig {
+  const input: Record<string, unknown> = { ...raw };
+  for (const key of NUMERIC_KEYS) {
+    const value = input[key];
+    if (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value))) {
+      input[key] = Number(value);
+    }
+  }
+  // An empty alarm e-mail (`-c alarmEmail=`) means "no subscription", not an invalid address.
+  if (input.alarmEmail === '' || input.alarmEmail === null) {
+    delete input.alarmEmail;
+  }
+  const result = stageConfigSchema.safeParse(input);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const key = issue.path.join('.') || '(root)';
+    throw new StageConfigError(`Invalid context "${key}": ${issue.message}`);
+  }
+  if (result.data.apiThrottleBurstLimit < 1) {
+    throw new StageConfigError('Invalid context "apiThrottleBurstLimit": must be at least 1');
+  }
+  return result.data;
+}
