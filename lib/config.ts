@@ -1,3 +1,4 @@
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import { z } from 'zod';
 
@@ -10,7 +11,10 @@ const stageConfigSchema = z
   .object({
     stageName: z
       .string()
-      .regex(/^[a-z][a-z0-9-]{0,19}$/, 'must be 1-20 lowercase letters, digits or hyphens, starting with a letter'),
+      .regex(
+        /^[a-z][a-z0-9-]{0,19}$/,
+        'must be 1-20 lowercase letters, digits or hyphens, starting with a letter',
+      ),
     alarmEmail: z.email('must be an e-mail address').optional(),
     logRetentionDays: z
       .number()
@@ -21,6 +25,12 @@ const stageConfigSchema = z
     apiThrottleRateLimit: z.number().int().min(1).max(10_000),
     apiThrottleBurstLimit: z.number().int().min(1).max(5_000),
     functionMemoryMb: z.number().int().min(128).max(10_240),
+    /**
+     * Whether this stage's stack sets the API Gateway CloudWatch Logs role of the account and region. That setting is
+     * one per account and region, shared by every REST API there, so at most one stage (or the platform team) may
+     * own it; absent means false.
+     */
+    manageApiGatewayLoggingRole: z.boolean().optional(),
   })
   .strict();
 
@@ -42,6 +52,7 @@ const OVERRIDABLE_KEYS = [
   'apiThrottleRateLimit',
   'apiThrottleBurstLimit',
   'functionMemoryMb',
+  'manageApiGatewayLoggingRole',
 ] as const;
 
 const NUMERIC_KEYS = new Set<string>([
@@ -65,7 +76,9 @@ export function loadStageConfig(node: Node): StageConfig {
   const preset = (presets as Record<string, unknown>)[stageName];
   if (preset === undefined) {
     const known = Object.keys(presets).join(', ') || 'none';
-    throw new StageConfigError(`Invalid context "stage": no preset "${stageName}" in "stages" (known: ${known})`);
+    throw new StageConfigError(
+      `Invalid context "stage": no preset "${stageName}" in "stages" (known: ${known})`,
+    );
   }
   const merged: Record<string, unknown> = { ...(preset as Record<string, unknown>), stageName };
   for (const key of OVERRIDABLE_KEYS) {
@@ -77,6 +90,8 @@ export function loadStageConfig(node: Node): StageConfig {
   return parseStageConfig(merged);
 }
 
+const BOOLEAN_KEYS = new Set<string>(['manageApiGatewayLoggingRole']);
+
 /** Validates a raw stage configuration, naming the first offending key in the error. */
 export function parseStageConfig(raw: Record<string, unknown>): StageConfig {
   const input: Record<string, unknown> = { ...raw };
@@ -84,6 +99,13 @@ export function parseStageConfig(raw: Record<string, unknown>): StageConfig {
     const value = input[key];
     if (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value))) {
       input[key] = Number(value);
+    }
+  }
+  // `-c key=true` arrives as a string too; anything but the two literals is left for validation to reject.
+  for (const key of BOOLEAN_KEYS) {
+    const value = input[key];
+    if (value === 'true' || value === 'false') {
+      input[key] = value === 'true';
     }
   }
   // An empty alarm e-mail (`-c alarmEmail=`) means "no subscription", not an invalid address.
@@ -100,4 +122,19 @@ export function parseStageConfig(raw: Record<string, unknown>): StageConfig {
     throw new StageConfigError('Invalid context "apiThrottleBurstLimit": must be at least 1');
   }
   return result.data;
+}
+
+/**
+ * The stage's log retention as the CDK enum, whose values are the retention periods in days. A validated config
+ * always has one of LOG_RETENTION_DAYS; the check guards hand-built ones, and keeps out the enum's INFINITE, which
+ * a stage must never get by accident.
+ */
+export function logRetention(config: Pick<StageConfig, 'logRetentionDays'>): RetentionDays {
+  const days = config.logRetentionDays;
+  if (!(LOG_RETENTION_DAYS as readonly number[]).includes(days)) {
+    throw new StageConfigError(
+      `Invalid context "logRetentionDays": ${days} is not a CloudWatch Logs retention period`,
+    );
+  }
+  return days as RetentionDays;
 }

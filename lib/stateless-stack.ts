@@ -2,6 +2,9 @@ import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { StageConfig } from './config.js';
 import type { DataTables } from './constructs/data-tables.js';
+import { OpsAlerts } from './constructs/ops-alerts.js';
+import { OrdersApi } from './constructs/orders-api.js';
+import { StreamConsumer, type StreamConsumerProps } from './constructs/stream-consumer.js';
 
 export interface StatelessStackProps extends StackProps {
   /** The validated stage configuration. */
@@ -10,10 +13,35 @@ export interface StatelessStackProps extends StackProps {
   readonly tables: DataTables;
 }
 
+/** What a pipeline passes to {@link StatelessStack.addStreamConsumer}: everything the stack cannot fill in itself. */
+export type StreamConsumerOptions = Omit<StreamConsumerProps, 'config' | 'alarmTopic' | 'dashboard'>;
+
 /** Functions, event source mappings, the API, alarms and the dashboard: everything that can be redeployed freely. */
 export class StatelessStack extends Stack {
+  public readonly config: StageConfig;
+  public readonly tables: DataTables;
+  public readonly opsAlerts: OpsAlerts;
+  public readonly ordersApi: OrdersApi;
+
   public constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
-    void props;
+    this.config = props.config;
+    this.tables = props.tables;
+    this.opsAlerts = new OpsAlerts(this, 'OpsAlerts', { alarmEmail: props.config.alarmEmail });
+    this.ordersApi = new OrdersApi(this, 'OrdersApi', { config: props.config, tables: props.tables });
+  }
+
+  /**
+   * Wires one stream consumer into the stack with the stage config, the ops topic for its alarms and the ops
+   * dashboard for its row: a pipeline is one call, e.g.
+   * `stack.addStreamConsumer('OrderFanout', { table: stack.tables.orders, entry, consumerName: 'order-fanout' })`.
+   */
+  public addStreamConsumer(id: string, options: StreamConsumerOptions): StreamConsumer {
+    return new StreamConsumer(this, id, {
+      ...options,
+      config: this.config,
+      alarmTopic: this.opsAlerts.topic,
+      dashboard: this.opsAlerts.dashboard,
+    });
   }
 }

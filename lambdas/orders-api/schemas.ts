@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { ORDER_LIMITS, ORDER_STATUSES } from '../shared/orders/order.js';
+
+/**
+ * Request schemas of the orders API. The Lambda validates with them, and the CDK app converts the body schemas with
+ * `z.toJSONSchema(schema, { target: 'draft-4' })` into API Gateway request models, so they keep to what draft-4
+ * expresses: strict objects, string lengths and patterns (no flags), integer bounds, enums, array bounds. Rules
+ * draft-4 cannot express (unique SKUs) are checked in the domain code instead of with refinements, which the JSON
+ * Schema conversion would silently drop.
+ */
+
+/** Largest accepted request body, in bytes after any base64 decoding; a larger one is answered with 413. */
+export const MAX_BODY_BYTES = 16 * 1024;
+
+/**
+ * Identifiers (customer, SKU, poll, voter, option): ASCII letters, digits, `.`, `_`, `-`, starting with a letter or
+ * digit. ASCII-only shuts out look-alike and invisible Unicode characters, and the first character rule rules out
+ * `.` and `..`, which URL normalisation would treat as path steps.
+ */
+export const SAFE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+export const SAFE_ID_MAX_LENGTH = 128;
+
+/** Order ids are UUID-shaped (random v4 ids, or hash-derived ids for idempotent creates); matched case-insensitively. */
+export const ORDER_ID_PATTERN =
+  /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+/** Idempotency keys: UUIDs, ULIDs and base64 tokens fit; nothing that could confuse a log line or a header. */
+export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9._~:+/=-]{1,128}$/;
+
+/**
+ * The WHATWG (HTML form) e-mail syntax with at least one dot in the domain. ASCII-only on purpose: the address is
+ * handed to SES, and an internationalised address is a business decision, not something to accept by accident.
+ */
+const EMAIL_PATTERN =
+  /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+
+const safeId = z.string().min(1).max(SAFE_ID_MAX_LENGTH).regex(SAFE_ID_PATTERN);
+
+export const orderLineSchema = z.strictObject({
+  sku: z.string().min(1).max(64).regex(SAFE_ID_PATTERN),
+  qty: z.int().min(1).max(ORDER_LIMITS.maxQty),
+  unitPriceCents: z.int().min(0).max(ORDER_LIMITS.maxUnitPriceCents),
+});
+
+/** `POST /orders`. Duplicate SKUs are rejected by the domain code (see `order.ts`), not here. */
+export const createOrderBodySchema = z.strictObject({
+  customerId: safeId,
+  customerEmail: z.string().min(6).max(254).regex(EMAIL_PATTERN),
+  lines: z.array(orderLineSchema).min(1).max(ORDER_LIMITS.maxLines),
+  /** ISO 4217 alphabetic code; prices are in its minor unit. */
+  currency: z
+    .string()
+    .length(3)
+    .regex(/^[A-Z]{3}$/),
+});
+export type CreateOrderBody = z.infer<typeof createOrderBodySchema>;
+
+/** `PATCH /orders/{orderId}`. Any status is well-formed here; the transition table decides what is allowed. */
+export const patchOrderBodySchema = z.strictObject({
+  status: z.enum(ORDER_STATUSES),
+});
+export type PatchOrderBody = z.infer<typeof patchOrderBodySchema>;
+
+/** `PUT /polls/{pollId}/votes/{voterId}`. */
+export const putVoteBodySchema = z.strictObject({
+  option: safeId,
+});
+export type PutVoteBody = z.infer<typeof putVoteBodySchema>;
+
+/** Path parameters, validated like bodies so a hostile path never reaches a table. */
+export const orderIdSchema = z.string().regex(ORDER_ID_PATTERN);
+export const pollIdSchema = safeId;
+export const voterIdSchema = safeId;
+export const idempotencyKeySchema = z.string().regex(IDEMPOTENCY_KEY_PATTERN);

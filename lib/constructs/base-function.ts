@@ -1,0 +1,320 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import {
+  Effect,
+  type IGrantable,
+  type IPrincipal,
+  PolicyDocument,
+  PolicyStatement,
+  Role,
+  ServicePrincipal,
+} from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { type IQueue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ENV, type EnvName, METRICS_NAMESPACE } from '../../lambdas/shared/env.js';
+import { logRetention, type StageConfig } from '../config.js';
+import { InvalidPropsError, requireIntegerInRange, requireSecondsInRange } from './props-validation.js';
+
+/** The repository root: the esbuild project root, and where the lock file and tsconfig live. */
+const PROJECT_ROOT = join(import.meta.dirname, '..', '..');
+
+/** How much of a table a function may touch. Neither includes index access: no function queries an index yet. */
+export type TableAccess = 'read' | 'readWrite';
+
+const TABLE_READ_ACTIONS = [
+  'dynamodb:BatchGetItem',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:DescribeTable',
+  'dynamodb:GetItem',
+  'dynamodb:Query',
+  'dynamodb:Scan',
+];
+const TABLE_WRITE_ACTIONS = [
+  'dynamodb:BatchWriteItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+];
+/**
+ * The customer-managed key actions a caller needs to read (and write) an encrypted table. CDK's grants name the
+ * same permissions with wildcards (`kms:GenerateDataKey*`, `kms:ReEncrypt*`); they are spelled out here so the
+ * policy has no wildcard to explain. The pair variants of GenerateDataKey are left out: they are for asymmetric
+ * keys, which DynamoDB does not use.
+ */
+const KEY_READ_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey'];
+const KEY_WRITE_ACTIONS = [
+  'kms:Encrypt',
+  'kms:GenerateDataKey',
+  'kms:GenerateDataKeyWithoutPlaintext',
+  'kms:ReEncryptFrom',
+  'kms:ReEncryptTo',
+];
+/** The key actions needed to send to an SQS queue or publish to an SNS topic encrypted with a customer-managed key. */
+const KEY_PRODUCER_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey'];
+
+/** Environment variables BaseFunction sets itself; props may not set them. */
+const RESERVED_ENVIRONMENT: readonly string[] = [
+  ENV.POWERTOOLS_SERVICE_NAME,
+  ENV.POWERTOOLS_METRICS_NAMESPACE,
+  'NODE_OPTIONS',
+];
+
+export interface BaseFunctionProps {
+  /** The validated stage configuration: log retention and the default memory size. */
+  readonly config: StageConfig;
+  /** Absolute path of the handler's TypeScript file; it must export `handler`. */
+  readonly entry: string;
+  /**
+   * A short stable name of what the function does (`orders-api`, `order-fanout`): Powertools' service name, so it
+   * names the function in logs, traces and metric dimensions.
+   */
+  readonly serviceName: string;
+  /**
+   * What the function is for, shown in the Lambda console.
+   * @default - no description
+   */
+  readonly description?: string;
+  /**
+   * Memory in MB; CPU scales with it.
+   * @default - the stage's functionMemoryMb
+   */
+  readonly memorySize?: number;
+  /**
+   * The invocation timeout.
+   * @default Duration.seconds(30)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Further environment variables, for plain values only. Resource names go through the `bind*` methods, which set
+   * the variable and grant the access together.
+   * @default - none
+   */
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The one place the defaults of every function of the app live: the newest Node.js runtime on ARM64, active X-Ray
+ * tracing, JSON logs into a log group of its own with the stage's retention, source maps, Powertools settings, and
+ * bundling with the local esbuild (never Docker). Its role starts with nothing but writing to that log group (not
+ * the AWSLambdaBasicExecutionRole managed policy, which allows writing to every log group of the account) and
+ * sending traces; every further permission comes with the environment variable that names the resource, through
+ * the `bind*` methods.
+ */
+export class BaseFunction extends Construct implements IGrantable {
+  public readonly lambdaFunction: NodejsFunction;
+  public readonly role: Role;
+  public readonly logGroup: LogGroup;
+  public readonly grantPrincipal: IPrincipal;
+
+  private readonly boundEnvironment = new Set<string>();
+
+  public constructor(scope: Construct, id: string, props: BaseFunctionProps) {
+    super(scope, id);
+    validateBaseFunctionProps(this.node.path, props);
+    for (const name of Object.keys(props.environment ?? {})) {
+      this.boundEnvironment.add(name);
+    }
+    const timeout = props.timeout ?? Duration.seconds(30);
+
+    // Retained on stack deletion (the LogGroup default): the logs of a removed function are the evidence of what it
+    // did, and the retention period still bounds their cost.
+    this.logGroup = new LogGroup(this, 'LogGroup', { retention: logRetention(props.config) });
+
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${props.serviceName}`,
+      inlinePolicies: {
+        WriteOwnLogs: new PolicyDocument({
+          statements: [
+            new PolicyStatement({
+              // The log group exists already (created above), so logs:CreateLogGroup is not needed. Its ARN
+              // attribute ends in `:*`, which covers its log streams.
+              actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+              resources: [this.logGroup.logGroupArn],
+            }),
+          ],
+        }),
+      },
+    });
+    this.grantPrincipal = this.role;
+
+    this.lambdaFunction = new NodejsFunction(this, 'Function', {
+      entry: props.entry,
+      handler: 'handler',
+      description: props.description,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? props.config.functionMemoryMb,
+      timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: LoggingFormat.JSON,
+      tracing: Tracing.ACTIVE,
+      environment: {
+        ...props.environment,
+        [ENV.POWERTOOLS_SERVICE_NAME]: props.serviceName,
+        [ENV.POWERTOOLS_METRICS_NAMESPACE]: METRICS_NAMESPACE,
+        // Stack traces in the logs then point into the TypeScript sources, through the bundle's source map.
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      projectRoot: PROJECT_ROOT,
+      bundling: {
+        forceDockerBundling: false,
+        tsconfig: join(PROJECT_ROOT, 'tsconfig.json'),
+        format: OutputFormat.ESM,
+        // Prefer the ESM builds of dependencies: they tree-shake, the CommonJS ones do not.
+        mainFields: ['module', 'main'],
+        // Bundled CommonJS dependencies may still call require() for Node built-ins, which ESM lacks.
+        banner:
+          "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+        minify: true,
+        sourceMap: true,
+        // Stack traces map back to file and line without shipping the sources in every bundle.
+        sourcesContent: false,
+        // Keeps class and function names readable in stack traces and logs despite minification.
+        keepNames: true,
+        // The lock file pins the AWS SDK the tests ran against; the runtime's bundled copy changes under us.
+        bundleAwsSDK: true,
+      },
+    });
+
+    // Active tracing has just made Lambda add its X-Ray statement to the role's default policy.
+    Validations.of(this.role.node.findChild('DefaultPolicy')).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'xray:PutTraceSegments and xray:PutTelemetryRecords (added by Lambda active tracing) support no ' +
+        'resource-level permissions; every other statement of this policy names its resources.',
+    });
+  }
+
+  /** Adds an environment variable with a plain value, refusing to overwrite one that is already set. */
+  public addEnvironment(name: string, value: string): this {
+    this.claimEnvironmentName(name);
+    this.lambdaFunction.addEnvironment(name, value);
+    return this;
+  }
+
+  /**
+   * Grants access to a table's items (`read`, or `readWrite`) and sets `envName` to its name. The grant covers the
+   * table's customer-managed key when it has one, usable only through DynamoDB.
+   */
+  public bindTable(envName: EnvName, table: ITable, access: TableAccess): this {
+    this.claimEnvironmentName(envName);
+    const write = access === 'readWrite';
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: write ? [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS] : TABLE_READ_ACTIONS,
+        resources: [table.tableArn],
+      }),
+    );
+    if (table.encryptionKey !== undefined) {
+      this.grantKeyViaService(
+        table.encryptionKey,
+        'dynamodb',
+        write ? [...KEY_READ_ACTIONS, ...KEY_WRITE_ACTIONS] : KEY_READ_ACTIONS,
+      );
+    }
+    this.lambdaFunction.addEnvironment(envName, table.tableName);
+    return this;
+  }
+
+  /** Grants sending messages to a queue and sets `envName` to its URL. */
+  public bindQueue(envName: EnvName, queue: IQueue): this {
+    this.claimEnvironmentName(envName);
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }),
+    );
+    // The AWS managed key (alias/aws/sqs) needs no grant: its key policy lets every principal of the account use
+    // it through SQS. A customer-managed key does.
+    if (queue.encryptionMasterKey !== undefined && queue.encryptionType !== QueueEncryption.KMS_MANAGED) {
+      this.grantKeyViaService(queue.encryptionMasterKey, 'sqs', KEY_PRODUCER_ACTIONS);
+    }
+    this.lambdaFunction.addEnvironment(envName, queue.queueUrl);
+    return this;
+  }
+
+  /** Grants publishing to a topic and sets `envName` to its ARN. */
+  public bindTopic(envName: EnvName, topic: ITopic): this {
+    this.claimEnvironmentName(envName);
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['sns:Publish'], resources: [topic.topicArn] }),
+    );
+    if (topic.masterKey !== undefined) {
+      this.grantKeyViaService(topic.masterKey, 'sns', KEY_PRODUCER_ACTIONS);
+    }
+    this.lambdaFunction.addEnvironment(envName, topic.topicArn);
+    return this;
+  }
+
+  /** Key permissions that hold only for calls the named service makes on the function's behalf. */
+  private grantKeyViaService(key: IKey, service: string, actions: readonly string[]): void {
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: [...actions],
+        resources: [key.keyArn],
+        conditions: {
+          StringEquals: {
+            'kms:ViaService': `${service}.${Stack.of(this).region}.${Stack.of(this).urlSuffix}`,
+          },
+        },
+      }),
+    );
+  }
+
+  /** Two bindings of one variable would silently leave the function with the last one: refuse the second. */
+  private claimEnvironmentName(name: string): void {
+    if (RESERVED_ENVIRONMENT.includes(name) || this.boundEnvironment.has(name)) {
+      throw new InvalidPropsError(
+        this.node.path,
+        name,
+        'this environment variable is already set on the function',
+      );
+    }
+    this.boundEnvironment.add(name);
+  }
+}
+
+/**
+ * Validates BaseFunction's props. Exported so that constructs that create a BaseFunction among other resources can
+ * validate everything before creating anything.
+ */
+export function validateBaseFunctionProps(path: string, props: BaseFunctionProps): void {
+  if (!/^[a-z][a-z0-9-]{1,39}$/.test(props.serviceName)) {
+    throw new InvalidPropsError(
+      path,
+      'serviceName',
+      `must be 2-40 lowercase letters, digits or hyphens, starting with a letter, got "${props.serviceName}"`,
+    );
+  }
+  if (!isAbsolute(props.entry) || !existsSync(props.entry)) {
+    throw new InvalidPropsError(
+      path,
+      'entry',
+      `must be the absolute path of an existing file, got "${props.entry}"`,
+    );
+  }
+  if (props.memorySize !== undefined) {
+    requireIntegerInRange(path, 'memorySize', props.memorySize, {
+      min: 128,
+      max: 10_240,
+      hint: 'Lambda limits, MB',
+    });
+  }
+  if (props.timeout !== undefined) {
+    requireSecondsInRange(path, 'timeout', props.timeout, { min: 1, max: 900, hint: 'Lambda limits' });
+  }
+  for (const name of Object.keys(props.environment ?? {})) {
+    if (RESERVED_ENVIRONMENT.includes(name)) {
+      throw new InvalidPropsError(path, `environment.${name}`, 'is set by BaseFunction itself');
+    }
+  }
+}

@@ -1,0 +1,83 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import { InvalidPropsError } from './props-validation.js';
+
+export interface OpsAlertsProps {
+  /**
+   * Where alarm notifications are e-mailed (the stage config's `alarmEmail`). The address must confirm the
+   * subscription before it receives anything.
+   * @default - no subscription: alarms still change state and show on the dashboard
+   */
+  readonly alarmEmail?: string;
+}
+
+/**
+ * Where operators look and get told: one SNS topic every alarm of the app notifies, and one CloudWatch dashboard
+ * every stream consumer adds its row to.
+ *
+ * The topic is encrypted with a customer-managed key because CloudWatch alarms cannot publish to a topic under the
+ * AWS managed key (alias/aws/sns), whose key policy cannot be changed to let CloudWatch use it. That key lives here,
+ * in the stateless stack, unlike the data keys: it protects only notifications in flight, nothing at rest that
+ * would outlive the topic.
+ */
+export class OpsAlerts extends Construct {
+  public readonly topic: Topic;
+  public readonly topicKey: Key;
+  public readonly dashboard: Dashboard;
+
+  public constructor(scope: Construct, id: string, props: OpsAlertsProps = {}) {
+    super(scope, id);
+    // The stage config validates the address properly; this catches hand-built props that could never subscribe.
+    if (props.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+$/.test(props.alarmEmail)) {
+      throw new InvalidPropsError(
+        this.node.path,
+        'alarmEmail',
+        `must be an e-mail address, got "${props.alarmEmail}"`,
+      );
+    }
+
+    this.topicKey = new Key(this, 'TopicKey', {
+      description: 'Encrypts the operations alarm topic',
+      enableKeyRotation: true,
+      rotationPeriod: Duration.days(365),
+      // Nothing stays encrypted under this key once the topic is gone, so it goes with the stack (after the
+      // pending window, during which a mistaken deletion can still be cancelled).
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(30),
+    });
+    // CloudWatch publishes alarm notifications as itself, not as a principal of the account.
+    this.topicKey.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublish',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+      }),
+    );
+
+    this.topic = new Topic(this, 'Topic', {
+      displayName: 'Order pipelines operations alarms',
+      masterKey: this.topicKey,
+      enforceSSL: true,
+    });
+
+    if (props.alarmEmail !== undefined) {
+      const subscription = this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
+      Validations.of(subscription).acknowledge({
+        id: 'Serverless-SNSRedrivePolicy',
+        reason:
+          'An alarm e-mail that cannot be delivered has nobody to redrive it to; the alarm state itself stays ' +
+          'visible in CloudWatch and on the dashboard, which is where a missed notification is noticed.',
+      });
+    }
+
+    this.dashboard = new Dashboard(this, 'Dashboard', {
+      defaultInterval: Duration.hours(3),
+    });
+  }
+}

@@ -1,0 +1,456 @@
+import { Annotations, Duration, Validations } from 'aws-cdk-lib';
+import {
+  Alarm,
+  ComparisonOperator,
+  type Dashboard,
+  GraphWidget,
+  Metric,
+  Stats,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { EventSourceMapping, MetricType, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct, type IConstruct } from 'constructs';
+import { ENV, METRICS_NAMESPACE } from '../../lambdas/shared/env.js';
+import { SQS_MAX_MESSAGE_BYTES } from '../../lambdas/shared/limits.js';
+import { STREAM_METRICS, streamMetricDimensions } from '../../lambdas/shared/stream/metrics.js';
+import type { StageConfig } from '../config.js';
+import { BaseFunction, type BaseFunctionProps, validateBaseFunctionProps } from './base-function.js';
+import { InvalidPropsError, requireIntegerInRange, requireSecondsInRange } from './props-validation.js';
+
+/** DynamoDB Streams keeps a record for 24 hours; no consumer can lag further than that. */
+const STREAM_RETENTION_SECONDS = 24 * 60 * 60;
+
+/**
+ * DynamoDB Streams serves at most two simultaneous readers per shard; a third gets throttled and every reader's
+ * iterator age grows.
+ */
+const MAX_READERS_PER_STREAM = 2;
+
+/** The id of the synth-time warning about a stream with too many readers, for `Validations.acknowledge`. */
+export const TOO_MANY_STREAM_READERS_WARNING = '@orders-streams/stream-consumer:tooManyStreamReaders';
+
+/** The defaults of the event source mapping, each with its reason. */
+export const STREAM_CONSUMER_DEFAULTS = {
+  /** Lambda's own default for DynamoDB: large enough to amortise an invocation, small enough to bisect quickly. */
+  batchSize: 100,
+  /** No batching window: a record is processed as soon as it is read, for the lowest end-to-end lag. */
+  maxBatchingWindow: Duration.seconds(0),
+  /** One concurrent batch per shard: the least load on the sinks; order per item holds at any factor. */
+  parallelizationFactor: 1,
+  /** Enough to ride out throttling and short sink outages; the maximum record age bounds the time they take. */
+  retryAttempts: 10,
+  /**
+   * A failed record leaves the shard after an hour at most, so it never blocks the shard for the stream's whole
+   * 24-hour retention, and the on-failure message (which points into the stream) leaves 23 hours to replay it.
+   */
+  maxRecordAge: Duration.hours(1),
+  /** Room for a batch of 100 records with a few sink calls each, retries of the SDK included. */
+  timeout: Duration.seconds(60),
+} as const;
+
+export interface StreamConsumerProps {
+  /** The validated stage configuration: log retention and the default memory size. */
+  readonly config: StageConfig;
+  /** The table whose stream the consumer reads; it must have a stream. */
+  readonly table: ITable;
+  /** Absolute path of the handler's TypeScript file; it must export `handler`. */
+  readonly entry: string;
+  /**
+   * A short stable name (`order-fanout`): the Powertools service name, the `service` dimension of the stream
+   * runtime's metrics, the CONSUMER_NAME the runtime puts into dead letters, and the dashboard titles.
+   */
+  readonly consumerName: string;
+  /** The topic every alarm of the consumer notifies, on alarm and on recovery. */
+  readonly alarmTopic: ITopic;
+  /** The dashboard the consumer adds its row of graphs to. */
+  readonly dashboard: Dashboard;
+  /**
+   * The largest batch handed to one invocation (1 to 10,000).
+   * @default STREAM_CONSUMER_DEFAULTS.batchSize (100)
+   */
+  readonly batchSize?: number;
+  /**
+   * How long to gather records before invoking (at most 300 s).
+   * @default STREAM_CONSUMER_DEFAULTS.maxBatchingWindow (no window)
+   */
+  readonly maxBatchingWindow?: Duration;
+  /**
+   * Concurrent batches per shard (1 to 10). Records of one item key stay in order at any factor.
+   * @default STREAM_CONSUMER_DEFAULTS.parallelizationFactor (1)
+   */
+  readonly parallelizationFactor?: number;
+  /**
+   * Retries of a failed batch before its records go to the DLQ (0 to 10,000; infinite retries are refused: one bad
+   * record would block its shard until the stream drops it).
+   * @default STREAM_CONSUMER_DEFAULTS.retryAttempts (10)
+   */
+  readonly retryAttempts?: number;
+  /**
+   * Age after which a failing record goes to the DLQ (60 s to 7 days; infinite is refused, as for retries).
+   * @default STREAM_CONSUMER_DEFAULTS.maxRecordAge (1 hour)
+   */
+  readonly maxRecordAge?: Duration;
+  /**
+   * Event filter patterns, built with `FilterCriteria.filter()` (at most 5). Records filtered out are dropped
+   * without an invocation.
+   * @default - every record is delivered
+   */
+  readonly filters?: ReadonlyArray<Record<string, unknown>>;
+  /**
+   * Memory in MB.
+   * @default - the stage's functionMemoryMb
+   */
+  readonly memorySize?: number;
+  /**
+   * The invocation timeout (1 to 900 s).
+   * @default STREAM_CONSUMER_DEFAULTS.timeout (60 s)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Further environment variables with plain values; resources are bound through `consumer.function.bind*`.
+   * @default - none
+   */
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+/**
+ * One Lambda function wired to one DynamoDB stream the way DESIGN.md requires of every consumer: TRIM_HORIZON,
+ * bisect on error, ReportBatchItemFailures, bounded retries and record age, EventCount metrics, and an SQS DLQ of
+ * its own that is both the mapping's on-failure destination (records that exhausted their retries or age) and the
+ * runtime's target for permanent failures (DEAD_LETTER_QUEUE_URL). Alarms on iterator age, DLQ depth, errors and
+ * throttles notify the ops topic; the consumer adds one row to the dashboard.
+ */
+export class StreamConsumer extends Construct {
+  public readonly function: BaseFunction;
+  public readonly deadLetterQueue: Queue;
+  public readonly mapping: EventSourceMapping;
+  public readonly iteratorAgeAlarm: Alarm;
+  public readonly deadLetterAlarm: Alarm;
+  public readonly errorsAlarm: Alarm;
+  public readonly throttlesAlarm: Alarm;
+  /** The iterator age (ms) above which `iteratorAgeAlarm` fires; see {@link iteratorAgeAlarmThresholdMs}. */
+  public readonly iteratorAgeThresholdMs: number;
+
+  public constructor(scope: Construct, id: string, props: StreamConsumerProps) {
+    super(scope, id);
+    const functionProps: BaseFunctionProps = {
+      config: props.config,
+      entry: props.entry,
+      serviceName: props.consumerName,
+      description: `DynamoDB stream consumer ${props.consumerName}`,
+      memorySize: props.memorySize,
+      timeout: props.timeout ?? STREAM_CONSUMER_DEFAULTS.timeout,
+      environment: props.environment,
+    };
+    const settings = validateStreamConsumerProps(this.node.path, props);
+    validateBaseFunctionProps(`${this.node.path}/Consumer`, functionProps);
+
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      // The AWS managed key needs no key policy for the mapping (which sends as the function's role) or the
+      // function itself to send; nothing outside the account ever reads these messages.
+      encryption: QueueEncryption.KMS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      maxMessageSizeBytes: SQS_MAX_MESSAGE_BYTES,
+    });
+    for (const ruleId of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
+      Validations.of(this.deadLetterQueue).acknowledge({
+        id: ruleId,
+        reason:
+          'This queue is itself the dead-letter queue (on-failure destination of the event source mapping and ' +
+          'target of permanent failures); a DLQ behind it would only move the messages nobody processed.',
+      });
+    }
+
+    this.function = new BaseFunction(this, 'Consumer', functionProps);
+    this.function.addEnvironment(ENV.CONSUMER_NAME, props.consumerName);
+    this.function.bindQueue(ENV.DEAD_LETTER_QUEUE_URL, this.deadLetterQueue);
+    Validations.of(this.function.lambdaFunction.node.defaultChild!).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        "Only its event source mapping invokes this function, synchronously; Lambda's DLQ applies to " +
+        "asynchronous invocations. Failed records go to the mapping's on-failure destination instead.",
+    });
+
+    const streamRead = this.grantStreamRead(props.table, settings.streamArn);
+
+    this.mapping = new EventSourceMapping(this, 'Mapping', {
+      target: this.function.lambdaFunction,
+      eventSourceArn: settings.streamArn,
+      startingPosition: StartingPosition.TRIM_HORIZON,
+      batchSize: settings.batchSize,
+      maxBatchingWindow: settings.maxBatchingWindow,
+      parallelizationFactor: settings.parallelizationFactor,
+      retryAttempts: settings.retryAttempts,
+      maxRecordAge: settings.maxRecordAge,
+      bisectBatchOnError: true,
+      reportBatchItemFailures: true,
+      onFailure: new SqsDlq(this.deadLetterQueue),
+      filters: props.filters === undefined ? undefined : [...props.filters],
+      metricsConfig: { metrics: [MetricType.EVENT_COUNT] },
+    });
+    // Lambda checks the role's stream permissions when it creates the mapping.
+    this.mapping.node.addDependency(streamRead);
+
+    this.iteratorAgeThresholdMs = iteratorAgeAlarmThresholdMs(settings.maxRecordAge);
+    const alarms = this.createAlarms(props);
+    this.iteratorAgeAlarm = alarms.iteratorAge;
+    this.deadLetterAlarm = alarms.deadLetters;
+    this.errorsAlarm = alarms.errors;
+    this.throttlesAlarm = alarms.throttles;
+    for (const alarm of Object.values(alarms)) {
+      alarm.addAlarmAction(new SnsAction(props.alarmTopic));
+      alarm.addOkAction(new SnsAction(props.alarmTopic));
+    }
+
+    this.addDashboardRow(props.dashboard, props.consumerName);
+    this.countStreamReader(props.table, props.consumerName);
+  }
+
+  /**
+   * The permissions the mapping polls the stream with, in a policy of their own: the mapping depends on exactly
+   * this policy, and its one wildcard is acknowledged here and nowhere broader.
+   */
+  private grantStreamRead(table: ITable, streamArn: string): Policy {
+    const statements = [
+      new PolicyStatement({
+        actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+        resources: [streamArn],
+      }),
+      new PolicyStatement({ actions: ['dynamodb:ListStreams'], resources: ['*'] }),
+    ];
+    if (table.encryptionKey !== undefined) {
+      // Stream records are encrypted with the table's key.
+      statements.push(
+        new PolicyStatement({ actions: ['kms:Decrypt'], resources: [table.encryptionKey.keyArn] }),
+      );
+    }
+    const policy = new Policy(this, 'StreamReadPolicy', { statements, roles: [this.function.role] });
+    Validations.of(policy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'dynamodb:ListStreams supports no resource-level permissions (it lists the streams of the account); ' +
+        'reading records is limited to this one stream.',
+    });
+    return policy;
+  }
+
+  private createAlarms(
+    props: StreamConsumerProps,
+  ): Record<'iteratorAge' | 'deadLetters' | 'errors' | 'throttles', Alarm> {
+    const fn = this.function.lambdaFunction;
+    const name = props.consumerName;
+    return {
+      iteratorAge: new Alarm(this, 'IteratorAgeAlarm', {
+        alarmDescription:
+          `${name} lags: the oldest record it is processing is older than ${formatMs(this.iteratorAgeThresholdMs)}, ` +
+          'half the age at which failing records are sent to its DLQ.',
+        metric: fn.metric('IteratorAge', { statistic: Stats.MAXIMUM, period: Duration.minutes(1) }),
+        threshold: this.iteratorAgeThresholdMs,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 3,
+        // No invocations, no data: an idle stream is not a lagging one.
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      deadLetters: new Alarm(this, 'DeadLetterAlarm', {
+        alarmDescription: `${name} has records in its DLQ: each needs a look, and a replay or a discard.`,
+        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          statistic: Stats.MAXIMUM,
+          period: Duration.minutes(1),
+        }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      errors: new Alarm(this, 'ErrorsAlarm', {
+        alarmDescription:
+          `${name} failed whole invocations (a throw or a timeout, not a reported record failure): ` +
+          'the batch is retried and the shard waits.',
+        metric: fn.metricErrors({ statistic: Stats.SUM, period: Duration.minutes(5) }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      throttles: new Alarm(this, 'ThrottlesAlarm', {
+        alarmDescription: `${name} is throttled: the account's concurrency is exhausted and the stream backs up.`,
+        metric: fn.metricThrottles({ statistic: Stats.SUM, period: Duration.minutes(5) }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    };
+  }
+
+  private addDashboardRow(dashboard: Dashboard, consumerName: string): void {
+    const fn = this.function.lambdaFunction;
+    const period = Duration.minutes(1);
+    const runtimeMetric = (metricName: string, statistic: string, label: string): Metric =>
+      new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: streamMetricDimensions(consumerName),
+        statistic,
+        period,
+        label,
+      });
+    dashboard.addWidgets(
+      new GraphWidget({
+        title: `${consumerName}: iterator age (ms)`,
+        left: [fn.metric('IteratorAge', { statistic: Stats.MAXIMUM, period, label: 'Maximum' })],
+        leftAnnotations: [{ value: this.iteratorAgeThresholdMs, label: 'Alarm' }],
+        width: 6,
+      }),
+      new GraphWidget({
+        title: `${consumerName}: invocations`,
+        left: [
+          fn.metricInvocations({ statistic: Stats.SUM, period, label: 'Invocations' }),
+          fn.metricErrors({ statistic: Stats.SUM, period, label: 'Errors' }),
+          fn.metricThrottles({ statistic: Stats.SUM, period, label: 'Throttles' }),
+        ],
+        width: 6,
+      }),
+      new GraphWidget({
+        title: `${consumerName}: dead letters`,
+        left: [
+          this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+            statistic: Stats.MAXIMUM,
+            period,
+            label: 'DLQ depth',
+          }),
+        ],
+        right: [runtimeMetric(STREAM_METRICS.recordsDeadLettered, Stats.SUM, 'Sent by the runtime')],
+        width: 6,
+      }),
+      new GraphWidget({
+        title: `${consumerName}: end-to-end lag (ms)`,
+        left: [
+          runtimeMetric(STREAM_METRICS.endToEndLag, Stats.p(50), 'p50'),
+          runtimeMetric(STREAM_METRICS.endToEndLag, Stats.p(99), 'p99'),
+          runtimeMetric(STREAM_METRICS.endToEndLag, Stats.MAXIMUM, 'Maximum'),
+        ],
+        width: 6,
+      }),
+    );
+  }
+
+  /** Counts this consumer as a reader of the table's stream, and warns from the third reader on. */
+  private countStreamReader(table: ITable, consumerName: string): void {
+    const readers = streamReadersOf(this.node.root, table.node.path);
+    readers.push(consumerName);
+    if (readers.length > MAX_READERS_PER_STREAM) {
+      Annotations.of(this).addWarningV2(
+        TOO_MANY_STREAM_READERS_WARNING,
+        `The stream of ${table.node.path} has ${readers.length} readers (${readers.join(', ')}). DynamoDB Streams ` +
+          `serves at most ${MAX_READERS_PER_STREAM} readers per shard at a time; more are throttled and every ` +
+          'reader lags. Fan out from one consumer instead.',
+      );
+    }
+  }
+}
+
+/**
+ * The IteratorAge alarm threshold: half of the effective maximum record age, which is the smaller of `maxRecordAge`
+ * and the stream's 24-hour retention (a record can be no older than that). Past the full age, failing records leave
+ * for the DLQ; alarming at half of it leaves the other half as time to react before that happens.
+ */
+export function iteratorAgeAlarmThresholdMs(maxRecordAge: Duration): number {
+  const effectiveSeconds = Math.min(maxRecordAge.toSeconds(), STREAM_RETENTION_SECONDS);
+  return (effectiveSeconds * 1000) / 2;
+}
+
+/** Readers per stream (keyed by the table's construct path), per app: the count must span every stack. */
+const streamReadersByApp = new WeakMap<IConstruct, Map<string, string[]>>();
+
+function streamReadersOf(root: IConstruct, tablePath: string): string[] {
+  let byTable = streamReadersByApp.get(root);
+  if (byTable === undefined) {
+    byTable = new Map();
+    streamReadersByApp.set(root, byTable);
+  }
+  let readers = byTable.get(tablePath);
+  if (readers === undefined) {
+    readers = [];
+    byTable.set(tablePath, readers);
+  }
+  return readers;
+}
+
+interface StreamConsumerSettings {
+  readonly streamArn: string;
+  readonly batchSize: number;
+  readonly maxBatchingWindow: Duration;
+  readonly parallelizationFactor: number;
+  readonly retryAttempts: number;
+  readonly maxRecordAge: Duration;
+}
+
+/**
+ * Validates the mapping's props and returns them with the defaults filled in. The function's own props (entry,
+ * memory, timeout, environment) are BaseFunction's to validate, before anything is created too.
+ */
+function validateStreamConsumerProps(path: string, props: StreamConsumerProps): StreamConsumerSettings {
+  const streamArn = props.table.tableStreamArn;
+  if (streamArn === undefined) {
+    throw new InvalidPropsError(
+      path,
+      'table',
+      `${props.table.node.path} has no stream; enable one (NEW_AND_OLD_IMAGES) on the table`,
+    );
+  }
+  if (!/^[a-z][a-z0-9-]{1,39}$/.test(props.consumerName)) {
+    throw new InvalidPropsError(
+      path,
+      'consumerName',
+      `must be 2-40 lowercase letters, digits or hyphens, starting with a letter, got "${props.consumerName}"`,
+    );
+  }
+  const settings: StreamConsumerSettings = {
+    streamArn,
+    batchSize: props.batchSize ?? STREAM_CONSUMER_DEFAULTS.batchSize,
+    maxBatchingWindow: props.maxBatchingWindow ?? STREAM_CONSUMER_DEFAULTS.maxBatchingWindow,
+    parallelizationFactor: props.parallelizationFactor ?? STREAM_CONSUMER_DEFAULTS.parallelizationFactor,
+    retryAttempts: props.retryAttempts ?? STREAM_CONSUMER_DEFAULTS.retryAttempts,
+    maxRecordAge: props.maxRecordAge ?? STREAM_CONSUMER_DEFAULTS.maxRecordAge,
+  };
+  requireIntegerInRange(path, 'batchSize', settings.batchSize, { min: 1, max: 10_000 });
+  requireSecondsInRange(path, 'maxBatchingWindow', settings.maxBatchingWindow, { min: 0, max: 300 });
+  requireIntegerInRange(path, 'parallelizationFactor', settings.parallelizationFactor, { min: 1, max: 10 });
+  requireIntegerInRange(path, 'retryAttempts', settings.retryAttempts, {
+    min: 0,
+    max: 10_000,
+    hint: 'infinite retries (-1) would let one failing record block its shard for the 24 hours the stream keeps it',
+  });
+  requireSecondsInRange(path, 'maxRecordAge', settings.maxRecordAge, {
+    min: 60,
+    max: 7 * 24 * 60 * 60,
+    hint: 'an unbounded age would let one failing record block its shard for the 24 hours the stream keeps it',
+  });
+  for (const name of [ENV.CONSUMER_NAME, ENV.DEAD_LETTER_QUEUE_URL]) {
+    if (props.environment?.[name] !== undefined) {
+      throw new InvalidPropsError(path, `environment.${name}`, 'is set by StreamConsumer itself');
+    }
+  }
+  const filters = props.filters ?? [];
+  if (filters.length > 5) {
+    throw new InvalidPropsError(
+      path,
+      'filters',
+      `at most 5 filter patterns per mapping, got ${filters.length}`,
+    );
+  }
+  return settings;
+}
+
+function formatMs(ms: number): string {
+  return Duration.millis(ms).toHumanString();
+}

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  createOrderBodySchema,
+  idempotencyKeySchema,
+  orderIdSchema,
+  patchOrderBodySchema,
+  putVoteBodySchema,
+} from '../../../lambdas/orders-api/schemas.js';
+
+describe('body schemas as API Gateway models', () => {
+  it.each([
+    { name: 'createOrderBodySchema', schema: createOrderBodySchema },
+    { name: 'patchOrderBodySchema', schema: patchOrderBodySchema },
+    { name: 'putVoteBodySchema', schema: putVoteBodySchema },
+  ])('$name converts to a closed draft-4 schema', ({ schema }) => {
+    // Act
+    const jsonSchema = z.toJSONSchema(schema, { target: 'draft-4' });
+
+    // Assess
+    expect(jsonSchema.$schema).toBe('http://json-schema.org/draft-04/schema#');
+    expect(jsonSchema.type).toBe('object');
+    expect(jsonSchema.additionalProperties).toBe(false);
+  });
+
+  it('bounds quantity and price in the model, as integers', () => {
+    // Act
+    const jsonSchema = z.toJSONSchema(createOrderBodySchema, { target: 'draft-4' });
+
+    // Assess
+    expect(jsonSchema).toMatchObject({
+      properties: {
+        lines: {
+          maxItems: 100,
+          items: {
+            properties: {
+              qty: { type: 'integer', minimum: 1, maximum: 10_000 },
+              unitPriceCents: { type: 'integer', minimum: 0, maximum: 100_000_000 },
+            },
+          },
+        },
+      },
+    });
+  });
+});
+
+describe('identifier schemas', () => {
+  it.each([
+    { value: '0b8e1c9e-4f6a-4d2b-9c1e-2f3a4b5c6d7e', ok: true },
+    { value: '0B8E1C9E-4F6A-4D2B-9C1E-2F3A4B5C6D7E', ok: true },
+    { value: '0b8e1c9e4f6a4d2b9c1e2f3a4b5c6d7e', ok: false },
+    { value: '0b8e1c9e-4f6a-4d2b-9c1e-2f3a4b5c6d7e ', ok: false },
+    { value: 'g b8e1c9e-4f6a-4d2b-9c1e-2f3a4b5c6d7', ok: false },
+  ])('order id $value valid: $ok', ({ value, ok }) => {
+    // Act
+    const result = orderIdSchema.safeParse(value);
+
+    // Assess
+    expect(result.success).toBe(ok);
+  });
+
+  it.each([
+    { value: 'a', ok: true },
+    { value: '0b8e1c9e-4f6a-4d2b-9c1e-2f3a4b5c6d7e', ok: true },
+    { value: 'dGVzdA==', ok: true },
+    { value: 'k'.repeat(128), ok: true },
+    { value: 'k'.repeat(129), ok: false },
+    { value: '', ok: false },
+    { value: 'has space', ok: false },
+    { value: 'ключ', ok: false },
+    { value: 'a\nb', ok: false },
+  ])('idempotency key $value valid: $ok', ({ value, ok }) => {
+    // Act
+    const result = idempotencyKeySchema.safeParse(value);
+
+    // Assess
+    expect(result.success).toBe(ok);
+  });
+});

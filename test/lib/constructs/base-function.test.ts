@@ -1,0 +1,407 @@
+import { type CfnResource, Duration, Stack, Token } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { CfnTable } from 'aws-cdk-lib/aws-dynamodb';
+import type { CfnRole } from 'aws-cdk-lib/aws-iam';
+import type { CfnKey } from 'aws-cdk-lib/aws-kms';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { Runtime } from 'aws-cdk-lib/aws-lambda';
+import type { CfnLogGroup } from 'aws-cdk-lib/aws-logs';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ENV, METRICS_NAMESPACE } from '../../../lambdas/shared/env.js';
+import { BaseFunction, type BaseFunctionProps } from '../../../lib/constructs/base-function.js';
+import { DataTables } from '../../../lib/constructs/data-tables.js';
+import { InvalidPropsError } from '../../../lib/constructs/props-validation.js';
+import { DUMMY_CONSUMER_ENTRY, testApp, testConfig, thrownBy, viaService } from '../../fixtures/cdk-app.js';
+
+interface Statement {
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+  readonly Condition?: unknown;
+}
+
+function newStack(): Stack {
+  return new Stack(testApp(), 'Functions');
+}
+
+function baseProps(overrides: Partial<BaseFunctionProps> = {}): BaseFunctionProps {
+  return { config: testConfig(), entry: DUMMY_CONSUMER_ENTRY, serviceName: 'sample', ...overrides };
+}
+
+/** The statements of the function role's policies (the default one and any other), flattened. */
+function roleStatements(template: Template, stack: Stack, fn: BaseFunction): Statement[] {
+  const roleId = stack.getLogicalId(fn.role.node.defaultChild as CfnRole);
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((policy) => JSON.stringify(policy.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[]);
+}
+
+function actionsOf(statement: Statement): string[] {
+  return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+}
+
+describe('BaseFunction', () => {
+  describe('defaults', () => {
+    let stack: Stack;
+    let fn: BaseFunction;
+    let template: Template;
+
+    beforeAll(() => {
+      stack = newStack();
+      fn = new BaseFunction(stack, 'Sample', baseProps({ description: 'A sample' }));
+      template = Template.fromStack(stack);
+    });
+
+    it('runs on the newest Node.js runtime aws-cdk-lib knows, on ARM64, with active tracing', () => {
+      // Prepare
+      const newestNode = Runtime.ALL.filter((runtime) => /^nodejs\d+\.x$/.test(runtime.name))
+        .map((runtime) => runtime.name)
+        .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }))
+        .at(-1);
+
+      // Assess
+      expect(newestNode).toBe(Runtime.NODEJS_24_X.name);
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        Handler: 'index.handler',
+        Description: 'A sample',
+      });
+    });
+
+    it('takes its memory from the stage config and times out after 30 seconds', () => {
+      // Assess
+      template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 256, Timeout: 30 });
+    });
+
+    it('logs JSON into a log group of its own, kept for the stage retention and retained on deletion', () => {
+      // Prepare
+      const logGroupId = stack.getLogicalId(fn.logGroup.node.defaultChild as CfnLogGroup);
+
+      // Assess
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: logGroupId } },
+      });
+      template.hasResource('AWS::Logs::LogGroup', {
+        Properties: { RetentionInDays: 30 },
+        DeletionPolicy: 'Retain',
+      });
+    });
+
+    it('sets the Powertools service and namespace and enables source maps', () => {
+      // Assess
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: {
+          Variables: {
+            [ENV.POWERTOOLS_SERVICE_NAME]: 'sample',
+            [ENV.POWERTOOLS_METRICS_NAMESPACE]: METRICS_NAMESPACE,
+            NODE_OPTIONS: '--enable-source-maps',
+          },
+        },
+      });
+    });
+
+    it('has a role of its own that may write to its log group only, with no managed policy', () => {
+      // Prepare
+      const logGroupId = stack.getLogicalId(fn.logGroup.node.defaultChild as CfnLogGroup);
+
+      // Assess
+      template.resourceCountIs('AWS::IAM::Role', 1);
+      template.hasResourceProperties('AWS::IAM::Role', {
+        AssumeRolePolicyDocument: {
+          Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })],
+        },
+        ManagedPolicyArns: Match.absent(),
+        Policies: [
+          {
+            PolicyName: 'WriteOwnLogs',
+            PolicyDocument: {
+              Statement: [
+                {
+                  Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+                  Effect: 'Allow',
+                  Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] },
+                },
+              ],
+              Version: '2012-10-17',
+            },
+          },
+        ],
+      });
+    });
+
+    it('has no wildcard resource but the one X-Ray needs', () => {
+      // Act
+      const wildcards = roleStatements(template, stack, fn).filter((statement) => statement.Resource === '*');
+
+      // Assess
+      expect(wildcards.flatMap(actionsOf).sort()).toEqual([
+        'xray:PutTelemetryRecords',
+        'xray:PutTraceSegments',
+      ]);
+    });
+  });
+
+  it('takes memory and timeout from its props when given', () => {
+    // Prepare
+    const stack = newStack();
+
+    // Act
+    new BaseFunction(stack, 'Sample', baseProps({ memorySize: 1769, timeout: Duration.minutes(2) }));
+
+    // Assess
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      MemorySize: 1769,
+      Timeout: 120,
+    });
+  });
+
+  describe('bindTable', () => {
+    it.each([
+      [
+        'read',
+        [
+          'dynamodb:BatchGetItem',
+          'dynamodb:ConditionCheckItem',
+          'dynamodb:DescribeTable',
+          'dynamodb:GetItem',
+          'dynamodb:Query',
+          'dynamodb:Scan',
+        ],
+        ['kms:Decrypt', 'kms:DescribeKey'],
+      ],
+      [
+        'readWrite',
+        [
+          'dynamodb:BatchGetItem',
+          'dynamodb:BatchWriteItem',
+          'dynamodb:ConditionCheckItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:DescribeTable',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:Query',
+          'dynamodb:Scan',
+          'dynamodb:UpdateItem',
+        ],
+        [
+          'kms:Decrypt',
+          'kms:DescribeKey',
+          'kms:Encrypt',
+          'kms:GenerateDataKey',
+          'kms:GenerateDataKeyWithoutPlaintext',
+          'kms:ReEncryptFrom',
+          'kms:ReEncryptTo',
+        ],
+      ],
+    ] as const)(
+      'grants %s access to the items and the key (through DynamoDB only), and sets the name',
+      (access, tableActions, keyActions) => {
+        // Prepare
+        const stack = newStack();
+        const tables = new DataTables(stack, 'Tables');
+        const fn = new BaseFunction(stack, 'Sample', baseProps());
+        const tableId = stack.getLogicalId(tables.orders.node.defaultChild as CfnTable);
+
+        // Act
+        fn.bindTable(ENV.ORDERS_TABLE_NAME, tables.orders, access);
+
+        // Assess
+        const template = Template.fromStack(stack);
+        const statements = roleStatements(template, stack, fn);
+        expect(statements).toContainEqual({
+          Action: [...tableActions],
+          Effect: 'Allow',
+          Resource: { 'Fn::GetAtt': [tableId, 'Arn'] },
+        });
+        expect(statements).toContainEqual({
+          Action: [...keyActions],
+          Effect: 'Allow',
+          Resource: { 'Fn::GetAtt': [stack.getLogicalId(tables.key.node.defaultChild as CfnKey), 'Arn'] },
+          Condition: { StringEquals: { 'kms:ViaService': viaService('dynamodb') } },
+        });
+        expect(
+          statements.flatMap(actionsOf).some((action) => action.includes('*') && !action.startsWith('xray:')),
+        ).toBe(false);
+        template.hasResourceProperties('AWS::Lambda::Function', {
+          Environment: { Variables: Match.objectLike({ [ENV.ORDERS_TABLE_NAME]: { Ref: tableId } }) },
+        });
+      },
+    );
+  });
+
+  describe('bindQueue', () => {
+    it.each([
+      [QueueEncryption.KMS_MANAGED, false],
+      [QueueEncryption.SQS_MANAGED, false],
+      [QueueEncryption.KMS, true],
+    ])(
+      'grants sending to a queue encrypted with %s (key grant: %s) and sets its URL',
+      (encryption, keyGrant) => {
+        // Prepare
+        const stack = newStack();
+        const queue = new Queue(stack, 'Queue', { encryption });
+        const fn = new BaseFunction(stack, 'Sample', baseProps());
+
+        // Act
+        fn.bindQueue(ENV.DEAD_LETTER_QUEUE_URL, queue);
+
+        // Assess
+        const template = Template.fromStack(stack);
+        const statements = roleStatements(template, stack, fn);
+        expect(statements).toContainEqual({
+          Action: 'sqs:SendMessage',
+          Effect: 'Allow',
+          Resource: { 'Fn::GetAtt': [stack.getLogicalId(queue.node.defaultChild as CfnResource), 'Arn'] },
+        });
+        const keyStatements = statements.filter((statement) =>
+          actionsOf(statement).some((a) => a.startsWith('kms:')),
+        );
+        expect(keyStatements).toHaveLength(keyGrant ? 1 : 0);
+        if (keyGrant) {
+          expect(keyStatements[0]).toMatchObject({
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+            Condition: { StringEquals: { 'kms:ViaService': viaService('sqs') } },
+          });
+        }
+        template.hasResourceProperties('AWS::Lambda::Function', {
+          Environment: {
+            Variables: Match.objectLike({
+              [ENV.DEAD_LETTER_QUEUE_URL]: {
+                Ref: stack.getLogicalId(queue.node.defaultChild as CfnResource),
+              },
+            }),
+          },
+        });
+      },
+    );
+  });
+
+  describe('bindTopic', () => {
+    it('grants publishing to the topic and using its key, and sets its ARN', () => {
+      // Prepare
+      const stack = newStack();
+      const key = new Key(stack, 'Key');
+      const topic = new Topic(stack, 'Topic', { masterKey: key });
+      const fn = new BaseFunction(stack, 'Sample', baseProps());
+
+      // Act
+      fn.bindTopic(ENV.DEAD_LETTER_QUEUE_URL, topic);
+
+      // Assess
+      const template = Template.fromStack(stack);
+      const statements = roleStatements(template, stack, fn);
+      const topicId = stack.getLogicalId(topic.node.defaultChild as CfnResource);
+      expect(statements).toContainEqual({
+        Action: 'sns:Publish',
+        Effect: 'Allow',
+        Resource: { Ref: topicId },
+      });
+      expect(statements).toContainEqual({
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [stack.getLogicalId(key.node.defaultChild as CfnKey), 'Arn'] },
+        Condition: { StringEquals: { 'kms:ViaService': viaService('sns') } },
+      });
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ [ENV.DEAD_LETTER_QUEUE_URL]: { Ref: topicId } }) },
+      });
+    });
+  });
+
+  describe('environment names', () => {
+    it.each([
+      [
+        'a second binding',
+        (fn: BaseFunction, queue: Queue) => fn.bindQueue(ENV.DEAD_LETTER_QUEUE_URL, queue),
+      ],
+      ['a plain variable', (fn: BaseFunction) => fn.addEnvironment(ENV.DEAD_LETTER_QUEUE_URL, 'x')],
+    ])('refuses %s of a variable that is bound already', (_case, rebind) => {
+      // Prepare
+      const stack = newStack();
+      const queue = new Queue(stack, 'Queue');
+      const fn = new BaseFunction(stack, 'Sample', baseProps()).bindQueue(ENV.DEAD_LETTER_QUEUE_URL, queue);
+
+      // Act
+      const error = thrownBy(() => rebind(fn, queue));
+
+      // Assess
+      expect(error).toBeInstanceOf(InvalidPropsError);
+      expect(error.message).toBe(
+        `Functions/Sample: invalid "${ENV.DEAD_LETTER_QUEUE_URL}": this environment variable is already set on the function`,
+      );
+    });
+
+    it('refuses to bind a variable that the props set already', () => {
+      // Prepare
+      const stack = newStack();
+      const queue = new Queue(stack, 'Queue');
+      const fn = new BaseFunction(
+        stack,
+        'Sample',
+        baseProps({ environment: { [ENV.DEAD_LETTER_QUEUE_URL]: 'x' } }),
+      );
+
+      // Act
+      const act = (): unknown => fn.bindQueue(ENV.DEAD_LETTER_QUEUE_URL, queue);
+
+      // Assess
+      expect(act).toThrow(InvalidPropsError);
+    });
+
+    it.each([ENV.POWERTOOLS_SERVICE_NAME, ENV.POWERTOOLS_METRICS_NAMESPACE, 'NODE_OPTIONS'])(
+      'refuses to add %s, which it sets itself',
+      (name) => {
+        // Prepare
+        const fn = new BaseFunction(newStack(), 'Sample', baseProps());
+
+        // Act
+        const act = (): unknown => fn.addEnvironment(name, 'x');
+
+        // Assess
+        expect(act).toThrow(InvalidPropsError);
+      },
+    );
+  });
+
+  describe('props validation', () => {
+    it.each<[string, Partial<BaseFunctionProps>, string]>([
+      ['an upper-case service name', { serviceName: 'Orders' }, 'serviceName'],
+      ['a one-letter service name', { serviceName: 'o' }, 'serviceName'],
+      ['a service name with a space', { serviceName: 'orders api' }, 'serviceName'],
+      ['a relative entry', { entry: 'test/fixtures/dummy-consumer/handler.ts' }, 'entry'],
+      ['an entry that does not exist', { entry: '/nonexistent/handler.ts' }, 'entry'],
+      ['127 MB', { memorySize: 127 }, 'memorySize'],
+      ['10,241 MB', { memorySize: 10_241 }, 'memorySize'],
+      ['a fractional memory size', { memorySize: 512.5 }, 'memorySize'],
+      ['a timeout under a second', { timeout: Duration.millis(500) }, 'timeout'],
+      ['a timeout of fractional seconds', { timeout: Duration.millis(1500) }, 'timeout'],
+      ['a timeout over 15 minutes', { timeout: Duration.minutes(16) }, 'timeout'],
+      ['a timeout token', { timeout: Duration.seconds(Token.asNumber({ Ref: 'Timeout' })) }, 'timeout'],
+      [
+        'NODE_OPTIONS in the environment',
+        { environment: { NODE_OPTIONS: '--inspect' } },
+        'environment.NODE_OPTIONS',
+      ],
+      [
+        'the Powertools service name in the environment',
+        { environment: { [ENV.POWERTOOLS_SERVICE_NAME]: 'other' } },
+        `environment.${ENV.POWERTOOLS_SERVICE_NAME}`,
+      ],
+    ])('rejects %s, naming the prop', (_case, overrides, prop) => {
+      // Prepare
+      const stack = newStack();
+
+      // Act
+      const error = thrownBy(() => new BaseFunction(stack, 'Sample', baseProps(overrides)));
+
+      // Assess
+      expect(error).toBeInstanceOf(InvalidPropsError);
+      expect(error.message).toMatch(`Functions/Sample: invalid "${prop}": `);
+      // Validated before anything was created.
+      expect(stack.node.findChild('Sample').node.children).toHaveLength(0);
+    });
+  });
+});
