@@ -1,0 +1,80 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Resolves with the API URL once `npm start` prints it; rejects if the process exits first. */
+function waitForUrl(child: ChildProcess, output: { stdout: string; stderr: string }): Promise<string> {
+  return new Promise((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output.stdout += chunk.toString();
+      const match = /Orders API: (http:\/\/\S+)/.exec(output.stdout);
+      if (match) resolve(match[1]!);
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output.stderr += chunk.toString();
+    });
+    child.once('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output.stderr}`)));
+  });
+}
+
+describe('npm start', () => {
+  let child: ChildProcess | undefined;
+  afterEach(() => {
+    child?.kill('SIGKILL');
+  });
+
+  it('serves the real API on DynamoDB Local and stops cleanly on Ctrl-C', { timeout: 120_000 }, async () => {
+    // Prepare: the same entry point as `npm start`, on a free port.
+    const port = await freePort();
+    const output = { stdout: '', stderr: '' };
+    child = spawn(process.execPath, ['--import', 'tsx', 'sandbox/start.ts', '--port', String(port)], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const url = await waitForUrl(child, output);
+
+    // Act: an order's life through the API, the way the printed curl lines do it.
+    const created = await fetch(`${url}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'smoke-1' },
+      body: JSON.stringify({
+        customerId: 'c-1',
+        customerEmail: 'ada@example.com',
+        currency: 'EUR',
+        lines: [{ sku: 'SKU-1', qty: 3, unitPriceCents: 250 }],
+      }),
+    });
+    const order = (await created.json()) as { orderId: string; totalCents: number };
+    const paid = await fetch(`${url}/orders/${order.orderId}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', 'if-match': '1' },
+      body: JSON.stringify({ status: 'PAID' }),
+    });
+    const read = await fetch(`${url}/orders/${order.orderId}`);
+    const exited = once(child, 'exit');
+    child.kill('SIGINT');
+    const [code] = await exited;
+
+    // Assess
+    expect(created.status).toBe(201);
+    expect(order.totalCents).toBe(750);
+    expect(paid.status).toBe(200);
+    expect(await read.json()).toMatchObject({ orderId: order.orderId, status: 'PAID', version: 2 });
+    expect(output.stdout).toContain(`curl -s -X POST ${url}/orders`);
+    expect(code).toBe(0);
+    expect(output.stderr).toContain('Stopped.');
+  });
+});
