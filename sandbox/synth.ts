@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
-import { buildApp } from '../lib/app.js';
+import { buildApp, type OrdersStreamApp } from '../lib/app.js';
 import type { StageConfig } from '../lib/config.js';
 
 /** One resource of a CloudFormation template, as synthesized. */
@@ -60,23 +60,41 @@ const CDK_JSON = fileURLToPath(new URL('../cdk.json', import.meta.url));
 /** Synth takes seconds and is pure for a given context: one per context per process is enough. */
 const cache = new Map<string, SynthesizedApp>();
 
+export interface SynthesizeOptions {
+  /**
+   * Changes the app after `buildApp` and before synth, e.g. a probe consumer added by the chaos run or a test:
+   * `(app) => app.stateless.addStreamConsumer('Probe', { ... })`. A function cannot be part of a cache key, so an
+   * app synthesized with `extend` is never cached.
+   */
+  readonly extend?: (app: OrdersStreamApp) => void;
+}
+
 /**
  * Synthesizes the real app in-process, exactly as `cdk synth` would (same `buildApp`, the context of cdk.json with
  * `context` layered on top), so the sandbox and the tests read the same templates that deploy. Asset bundling is
  * skipped: the templates are what matters here, and bundling would need esbuild runs per function.
  */
-export function synthesizeApp(context: Record<string, unknown> = {}): SynthesizedApp {
+export function synthesizeApp(
+  context: Record<string, unknown> = {},
+  options: SynthesizeOptions = {},
+): SynthesizedApp {
+  if (options.extend !== undefined) {
+    return synthesizeUncached(context, options.extend);
+  }
   const key = stableStringify(context);
   const cached = cache.get(key);
   if (cached !== undefined) {
     return cached;
   }
-  const synthesized = synthesizeUncached(context);
+  const synthesized = synthesizeUncached(context, undefined);
   cache.set(key, synthesized);
   return synthesized;
 }
 
-function synthesizeUncached(context: Record<string, unknown>): SynthesizedApp {
+function synthesizeUncached(
+  context: Record<string, unknown>,
+  extend: ((app: OrdersStreamApp) => void) | undefined,
+): SynthesizedApp {
   // `new App()` reads cdk.json only when run by the CDK CLI (which passes it in CDK_CONTEXT_JSON), so the feature
   // flags and stage presets of cdk.json are merged here; without them the templates would differ from a real synth.
   const outdir = mkdtempSync(join(tmpdir(), 'orders-streams-synth-'));
@@ -91,7 +109,9 @@ function synthesizeUncached(context: Record<string, unknown>): SynthesizedApp {
       },
       outdir,
     });
-    const { config } = buildApp(app);
+    const built = buildApp(app);
+    extend?.(built);
+    const { config } = built;
     const assembly = app.synth();
     // Templates are read now: the out dir is removed below and the artifacts read their files lazily.
     const stacks: SynthesizedStack[] = assembly.stacks.map((artifact) => ({

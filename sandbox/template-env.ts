@@ -61,47 +61,59 @@ function resolveValue(
     }
     return local;
   }
-  if (isIntrinsic(value, 'Fn::ImportValue')) {
-    const exported = findExport(app, String(value['Fn::ImportValue']));
-    if (exported === undefined) {
-      throw new TemplateWiringError(`${variable}: no stack exports ${String(value['Fn::ImportValue'])}`);
-    }
-    return resolveValue(app, exported.stackName, exported.value, resolveRef, variable);
-  }
-  if (isIntrinsic(value, 'Fn::GetStackOutput')) {
-    // Weak cross-stack references (the `defaultCrossStackReferences: weak` feature flag) name the producing stack
-    // and its output directly instead of going through an export.
-    const { StackName, OutputName } = value['Fn::GetStackOutput'] as {
-      StackName?: unknown;
-      OutputName?: unknown;
-    };
-    const output = app.stack(String(StackName)).template.Outputs?.[String(OutputName)] as
-      | { Value?: unknown }
-      | undefined;
-    if (output === undefined) {
-      throw new TemplateWiringError(
-        `${variable}: stack ${String(StackName)} has no output ${String(OutputName)}`,
-      );
-    }
-    return resolveValue(app, String(StackName), output.Value, resolveRef, variable);
+  const target = followCrossStackReference(app, value, (problem) => {
+    throw new TemplateWiringError(`${variable}: ${problem}`);
+  });
+  if (target !== undefined) {
+    return resolveValue(app, target.stackName, target.value, resolveRef, variable);
   }
   throw new TemplateWiringError(`${variable}: unsupported value ${JSON.stringify(value)}`);
 }
 
-function findExport(
+/**
+ * Where a cross-stack reference points: `Fn::ImportValue` through the stack that exports the name, the weak
+ * `Fn::GetStackOutput` (the `defaultCrossStackReferences: weak` feature flag) through the named stack's output.
+ * Returns the producing stack and the output's value, `undefined` when `value` is no cross-stack reference, and calls
+ * `fail` with the problem when it cannot be followed.
+ */
+export function followCrossStackReference(
   app: SynthesizedApp,
-  exportName: string,
+  value: unknown,
+  fail: (problem: string) => never,
 ): { stackName: string; value: unknown } | undefined {
-  for (const { stackName, template } of app.stacks) {
-    for (const output of Object.values(template.Outputs ?? {})) {
-      const { Export, Value } = output as { Export?: { Name?: unknown }; Value?: unknown };
-      if (Export?.Name === exportName) return { stackName, value: Value };
+  if (isIntrinsic(value, 'Fn::ImportValue')) {
+    const exportName = value['Fn::ImportValue'];
+    if (typeof exportName !== 'string') {
+      return fail(`Fn::ImportValue of a computed name ${JSON.stringify(exportName)} is not resolved locally`);
     }
+    for (const { stackName, template } of app.stacks) {
+      for (const output of Object.values(template.Outputs ?? {})) {
+        const { Export, Value } = output as { Export?: { Name?: unknown }; Value?: unknown };
+        if (Export?.Name === exportName) return { stackName, value: Value };
+      }
+    }
+    return fail(`no stack exports ${exportName}`);
+  }
+  if (isIntrinsic(value, 'Fn::GetStackOutput')) {
+    const { StackName, OutputName } = (value['Fn::GetStackOutput'] ?? {}) as {
+      StackName?: unknown;
+      OutputName?: unknown;
+    };
+    if (typeof StackName !== 'string' || typeof OutputName !== 'string') {
+      return fail(`malformed Fn::GetStackOutput ${JSON.stringify(value['Fn::GetStackOutput'])}`);
+    }
+    const stack =
+      app.stacks.find((s) => s.stackName === StackName) ?? fail(`no stack ${StackName} in the app`);
+    const output =
+      (stack.template.Outputs?.[OutputName] as { Value?: unknown } | undefined) ??
+      fail(`stack ${StackName} has no output ${OutputName}`);
+    return { stackName: StackName, value: output.Value };
   }
   return undefined;
 }
 
-function isIntrinsic<K extends string>(value: unknown, key: K): value is Record<K, unknown> {
+/** True when `value` is the one-key object form of the intrinsic `key` (`{ "Ref": ... }`). */
+export function isIntrinsic<K extends string>(value: unknown, key: K): value is Record<K, unknown> {
   return typeof value === 'object' && value !== null && Object.keys(value).length === 1 && key in value;
 }
 

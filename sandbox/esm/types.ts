@@ -137,6 +137,11 @@ export interface ShardCounters {
   /** ApproximateCreationDateTime (ms) of the oldest record read and not yet checkpointed; undefined when none. */
   oldestPendingCreationMs: number | undefined;
   pending: number;
+  /**
+   * Reads of the shard that succeeded, empty ones included. Not a statistic: the runner's drain check watches it move,
+   * as "nothing pending" only means something while the shard is being read.
+   */
+  successfulReads: number;
 }
 
 /**

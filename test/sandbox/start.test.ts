@@ -77,4 +77,65 @@ describe('npm start', () => {
     expect(code).toBe(0);
     expect(output.stderr).toContain('Stopped.');
   });
+
+  it('refuses a bad flag with a message naming it and exit code 2', { timeout: 30_000 }, async () => {
+    // Prepare
+    const output = { stdout: '', stderr: '' };
+    child = spawn(process.execPath, ['--import', 'tsx', 'sandbox/start.ts', '--rate', 'fast'], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output.stderr += chunk.toString();
+    });
+
+    // Act
+    const [code] = await once(child, 'exit');
+
+    // Assess
+    expect(code).toBe(2);
+    expect(output.stderr).toContain('--rate must be a number of writes per second');
+    expect(output.stderr).toContain('Usage: npm start');
+  });
+
+  it('with --duration and --json runs demo traffic headless and ends with a JSON summary on stdout', {
+    timeout: 120_000,
+  }, async () => {
+    // Prepare
+    const port = await freePort();
+    const output = { stdout: '', stderr: '' };
+    child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'sandbox/start.ts', '--duration', '5', '--json', '--port', String(port)],
+      { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output.stdout += chunk.toString();
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output.stderr += chunk.toString();
+    });
+
+    // Act
+    const [code] = await once(child, 'exit');
+
+    // Assess: stdout is the summary alone; the URL and progress went to stderr.
+    expect(code, output.stderr).toBe(0);
+    const lines = output.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    const summary = JSON.parse(lines.at(-1)!) as {
+      durationS: number;
+      api: { url: string; requests: number };
+      traffic: { operations: number; ok: number; byStatus: Record<string, number> };
+      consumers: Record<string, unknown>;
+    };
+    expect(summary.durationS).toBeGreaterThanOrEqual(5);
+    expect(summary.api.url).toBe(`http://127.0.0.1:${port}`);
+    expect(summary.traffic.ok).toBeGreaterThan(0);
+    expect(Object.keys(summary.traffic.byStatus).some((status) => /^2\d\d$/.test(status))).toBe(true);
+    expect(summary.api.requests).toBe(summary.traffic.operations);
+    expect(typeof summary.consumers).toBe('object');
+    expect(output.stderr).toContain(`Orders API: http://127.0.0.1:${port}`);
+    expect(output.stderr).toContain('Stopped.');
+  });
 });

@@ -1,0 +1,61 @@
+import { UsageError } from '../start-options.js';
+import { type BenchCliOptions, benchUsage, parseBenchArgs } from './bench-options.js';
+import { BENCHMARKS, type BenchReport, runBenchmarks } from './benchmarks.js';
+import { describeMachine } from './machine.js';
+
+/**
+ * `npm run bench`: runs the registered benchmarks (benchmarks.ts) and prints one JSON report as the last line of
+ * stdout; progress goes to stderr. Exit code 0 on success, 1 when a benchmark could not run, 2 for a bad flag.
+ */
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+function describe(report: BenchReport): string {
+  const rows = Object.entries(report.lag).map(
+    ([consumer, figures]) =>
+      `  ${consumer.padEnd(20)} ${String(figures.records).padStart(8)} records   ` +
+      `p50 ${figures.p50Ms ?? '-'} ms   p95 ${figures.p95Ms ?? '-'} ms   p99 ${figures.p99Ms ?? '-'} ms`,
+  );
+  return ['', report.machine, 'End-to-end lag:', ...rows, ''].join('\n');
+}
+
+async function main(): Promise<void> {
+  const names = BENCHMARKS.map((benchmark) => benchmark.name);
+  let options: BenchCliOptions | 'help';
+  try {
+    options = parseBenchArgs(process.argv.slice(2), names);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`${error.message}\n\n${benchUsage(names)}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (options === 'help') {
+    process.stdout.write(`${benchUsage(names)}\n`);
+    return;
+  }
+  const only = options.only;
+  const selected = BENCHMARKS.filter((benchmark) => only === undefined || benchmark.name === only);
+  try {
+    const report = await runBenchmarks(
+      selected,
+      {
+        ratePerSecond: options.ratePerSecond,
+        seconds: options.seconds,
+        seed: options.seed,
+        outputDir: options.outputDir,
+        log,
+      },
+      describeMachine(),
+    );
+    if (!options.json) process.stdout.write(`${describe(report)}\n`);
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+  } catch (error) {
+    log(`Benchmark failed: ${(error as Error).stack ?? String(error)}`);
+    process.exitCode = 1;
+  }
+}
+
+await main();

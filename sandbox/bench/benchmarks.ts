@@ -1,0 +1,68 @@
+import { type LagFigures, lagBenchmark } from './lag.js';
+
+/**
+ * The registry of named benchmarks behind `npm run bench`. A benchmark runs on its own (a fresh sandbox system if it
+ * needs one) and contributes to sections of the report: `lag` (end-to-end lag per consumer) or `comparisons` (named
+ * A/B figures, added by later issues). Adding one is one entry in BENCHMARKS.
+ */
+
+/** What every benchmark gets from the command line. */
+export interface BenchmarkSettings {
+  /** API writes per second. */
+  readonly ratePerSecond: number;
+  /** How long the load runs. */
+  readonly seconds: number;
+  /** Seed of the traffic. */
+  readonly seed: number;
+  /** The sandbox's output directory; undefined = its default. */
+  readonly outputDir: string | undefined;
+  /** Progress lines (stderr). */
+  readonly log: (line: string) => void;
+}
+
+/** What a benchmark adds to the report; sections merge across benchmarks. */
+export interface BenchmarkResult {
+  readonly lag?: Readonly<Record<string, LagFigures>>;
+  readonly comparisons?: Readonly<Record<string, unknown>>;
+}
+
+export interface Benchmark {
+  readonly name: string;
+  readonly description: string;
+  run(settings: BenchmarkSettings): Promise<BenchmarkResult>;
+}
+
+/** Every benchmark, run in this order. */
+export const BENCHMARKS: readonly Benchmark[] = [lagBenchmark];
+
+/** The report `npm run bench -- --json` prints as its last line. */
+export interface BenchReport {
+  /** CPU model, cores, memory and Node.js version: figures mean little without the machine. */
+  readonly machine: string;
+  readonly lag: Readonly<Record<string, LagFigures>>;
+  readonly comparisons: Readonly<Record<string, unknown>>;
+  /** The load the figures were measured under. */
+  readonly settings: { readonly ratePerSecond: number; readonly seconds: number; readonly seed: number };
+}
+
+/** Runs the benchmarks one after the other and merges their sections into one report. */
+export async function runBenchmarks(
+  benchmarks: readonly Benchmark[],
+  settings: BenchmarkSettings,
+  machine: string,
+): Promise<BenchReport> {
+  const lag: Record<string, LagFigures> = {};
+  const comparisons: Record<string, unknown> = {};
+  for (const benchmark of benchmarks) {
+    settings.log(`Benchmark ${benchmark.name}: ${benchmark.description}`);
+    const result = await benchmark.run(settings);
+    Object.assign(lag, result.lag);
+    Object.assign(comparisons, result.comparisons);
+  }
+  return {
+    machine,
+    lag,
+    comparisons,
+    settings: { ratePerSecond: settings.ratePerSecond, seconds: settings.seconds, seed: settings.seed },
+  };
+}

@@ -1,0 +1,135 @@
+import { parseArgs } from 'node:util';
+import { UsageError } from '../start-options.js';
+import { DEFAULT_FAULT_RATES, type FaultRates } from './faults.js';
+
+/** What the command line decides of a chaos run. */
+export interface ChaosCliOptions {
+  readonly seed: number;
+  readonly operations: number;
+  readonly json: boolean;
+  readonly poisonRate: number;
+  readonly faults: FaultRates;
+  readonly ratePerSecond: number;
+  readonly functionTimeoutMs: number;
+  readonly drainTimeoutMs: number;
+  readonly outputDir: string | undefined;
+}
+
+export const CHAOS_DEFAULTS = {
+  seed: 1,
+  operations: 2_000,
+  /** About 1% of orders are poison (DESIGN.md, the brief of the chaos run). */
+  poisonRate: 0.01,
+  functionTimeoutMs: 2_000,
+  drainTimeoutSeconds: 180,
+} as const;
+
+export const CHAOS_USAGE = `Usage: npm run chaos -- [--seed <n>] [--operations <n>] [--json] [options]
+
+Runs the whole system locally with a probe consumer on the Orders stream, drives seeded traffic through the API
+while injecting faults (poison orders, transient effect errors, crashes mid-batch, timeouts), waits for the streams
+to drain and checks the stream-consumer contract against the Orders table. The last line of stdout is the JSON
+result; the exit code is 0 when every invariant holds, 1 when one does not, 2 for a bad flag.
+
+  --seed <n>                  seed of the traffic and of every fault decision (default ${CHAOS_DEFAULTS.seed})
+  --operations <n>            API operations to send, orders and votes (default ${CHAOS_DEFAULTS.operations})
+  --json                      print only the JSON result on stdout
+  --rate <n>                  operations per second (default: as fast as the API answers)
+  --poison-rate <p>           share of orders that are poison, 0..1 (default ${CHAOS_DEFAULTS.poisonRate})
+  --transient-rate <p>        share of effect calls that fail transiently (default ${DEFAULT_FAULT_RATES.transient})
+  --crash-rate <p>            share of invocations that crash after applying (default ${DEFAULT_FAULT_RATES.crash})
+  --timeout-rate <p>          share of invocations that time out (default ${DEFAULT_FAULT_RATES.timeout})
+  --function-timeout-ms <n>   every function's timeout (default ${CHAOS_DEFAULTS.functionTimeoutMs})
+  --drain-timeout-seconds <n> time the streams get to drain (default ${CHAOS_DEFAULTS.drainTimeoutSeconds})
+  --output-dir <dir>          where the sandbox writes (default <repo>/.sandbox; cleared at start)
+  --help                      this text`;
+
+const OPTIONS = {
+  seed: { type: 'string' },
+  operations: { type: 'string' },
+  json: { type: 'boolean' },
+  rate: { type: 'string' },
+  'poison-rate': { type: 'string' },
+  'transient-rate': { type: 'string' },
+  'crash-rate': { type: 'string' },
+  'timeout-rate': { type: 'string' },
+  'function-timeout-ms': { type: 'string' },
+  'drain-timeout-seconds': { type: 'string' },
+  'output-dir': { type: 'string' },
+  help: { type: 'boolean' },
+} as const;
+
+/** An integer flag within bounds; the error names the flag. */
+export function integerFlag(flag: string, raw: string | undefined, fallback: number, min: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min) {
+    throw new UsageError(`--${flag} must be an integer >= ${min}, got "${raw}"`);
+  }
+  return value;
+}
+
+/** A finite number flag above zero; the error names the flag. */
+export function positiveNumberFlag(flag: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || value <= 0) {
+    throw new UsageError(`--${flag} must be a number > 0, got "${raw}"`);
+  }
+  return value;
+}
+
+function probabilityFlag(flag: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) {
+    throw new UsageError(`--${flag} must be a probability from 0 to 1, got "${raw}"`);
+  }
+  return value;
+}
+
+/** Parses the command line; every error names the flag at fault. */
+export function parseChaosArgs(argv: readonly string[]): ChaosCliOptions | 'help' {
+  let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: false, strict: true }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (values.help) return 'help';
+  const faults: FaultRates = {
+    transient: probabilityFlag('transient-rate', values['transient-rate'], DEFAULT_FAULT_RATES.transient),
+    crash: probabilityFlag('crash-rate', values['crash-rate'], DEFAULT_FAULT_RATES.crash),
+    timeout: probabilityFlag('timeout-rate', values['timeout-rate'], DEFAULT_FAULT_RATES.timeout),
+  };
+  if (faults.crash + faults.timeout > 1) {
+    throw new UsageError(
+      '--crash-rate and --timeout-rate must add up to at most 1 (one fault per invocation)',
+    );
+  }
+  if (values['output-dir'] === '') {
+    throw new UsageError('--output-dir must not be empty');
+  }
+  return {
+    seed: integerFlag('seed', values.seed, CHAOS_DEFAULTS.seed, Number.MIN_SAFE_INTEGER),
+    operations: integerFlag('operations', values.operations, CHAOS_DEFAULTS.operations, 1),
+    json: values.json ?? false,
+    poisonRate: probabilityFlag('poison-rate', values['poison-rate'], CHAOS_DEFAULTS.poisonRate),
+    faults,
+    ratePerSecond: positiveNumberFlag('rate', values.rate, Number.POSITIVE_INFINITY),
+    functionTimeoutMs: integerFlag(
+      'function-timeout-ms',
+      values['function-timeout-ms'],
+      CHAOS_DEFAULTS.functionTimeoutMs,
+      100,
+    ),
+    drainTimeoutMs:
+      integerFlag(
+        'drain-timeout-seconds',
+        values['drain-timeout-seconds'],
+        CHAOS_DEFAULTS.drainTimeoutSeconds,
+        1,
+      ) * 1000,
+    outputDir: values['output-dir'],
+  };
+}

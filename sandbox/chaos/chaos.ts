@@ -1,0 +1,57 @@
+import { UsageError } from '../start-options.js';
+import { CHAOS_USAGE, type ChaosCliOptions, parseChaosArgs } from './chaos-options.js';
+import { type ChaosResult, runChaos } from './chaos-run.js';
+
+/**
+ * `npm run chaos`: fault injection against the local system, then the stream-consumer invariants (chaos-run.ts).
+ * Progress goes to stderr; the JSON result is the last line of stdout. Exit code 0 when every invariant holds, 1 when
+ * one does not (or the run could not complete), 2 for a bad flag.
+ */
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/** The human-readable summary printed before the JSON line unless --json. */
+function describe(result: ChaosResult): string {
+  return [
+    '',
+    `Chaos run, seed ${result.seed}: ${result.ok ? 'every invariant holds' : 'INVARIANTS VIOLATED'}`,
+    `  operations ${result.operations}, Orders stream records ${result.records}`,
+    `  lost ${result.lost}, order violations ${result.orderViolations}, unexpected effects ${result.unexpected}`,
+    `  duplicated effects ${result.duplicated} (re-deliveries: allowed by at-least-once, for information)`,
+    `  poison records in the DLQ ${result.poisonInDlq} of ${result.poisonExpected}`,
+    `  drained ${result.drained}, records to the on-failure destination ${result.onFailureRecords}`,
+    `  faults injected: ${result.faults.transientErrors} transient, ${result.faults.crashes} crashes, ` +
+      `${result.faults.timeouts} timeouts`,
+    ...result.problems.map((problem) => `  - ${problem}`),
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  let options: ChaosCliOptions | 'help';
+  try {
+    options = parseChaosArgs(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`${error.message}\n\n${CHAOS_USAGE}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (options === 'help') {
+    process.stdout.write(`${CHAOS_USAGE}\n`);
+    return;
+  }
+  try {
+    const result = await runChaos({ ...options, log });
+    if (!options.json) process.stdout.write(`${describe(result)}\n`);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    process.exitCode = result.ok ? 0 : 1;
+  } catch (error) {
+    log(`Chaos run failed: ${(error as Error).stack ?? String(error)}`);
+    process.exitCode = 1;
+  }
+}
+
+await main();

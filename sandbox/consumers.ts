@@ -1,0 +1,85 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DeadLetterQueue } from '../lambdas/shared/stream/dead-letter.js';
+import type { StreamLogger, StreamMetrics } from '../lambdas/shared/stream/stream-handler.js';
+import type { LocalQueue } from './adapters/local-sqs.js';
+import type { EsmConfig, StreamFunction } from './esm/types.js';
+
+/**
+ * The local stand-ins a consumer factory wires its handler with: the same ports the Lambda composition root fills
+ * with AWS clients, here filled with DynamoDB Local and file-backed adapters under `outputDir`. Later pipelines add
+ * their sinks (SNS, SES, OpenSearch, S3) here in the same style.
+ */
+export interface LocalAdapters {
+  /** A document client of DynamoDB Local (removeUndefinedValues on, as the app's own clients). */
+  readonly documentClient: DynamoDBDocumentClient;
+  /** The sandbox's output directory, where every adapter writes its files. */
+  readonly outputDir: string;
+  /** The DeadLetterQueue behind a local queue URL (the consumer's DEAD_LETTER_QUEUE_URL, resolved from the template). */
+  deadLetterQueue(queueUrl: string): DeadLetterQueue;
+  /** The local queue behind a queue URL, for consumers that send to other queues. */
+  queue(queueUrl: string): LocalQueue;
+  /** A logger writing to `<outputDir>/logs/<service>.jsonl`; stdout stays the user's. */
+  logger(service: string): StreamLogger;
+  /** Metrics written to `<outputDir>/metrics/<service>.jsonl` instead of EMF on stdout. */
+  metrics(service: string): StreamMetrics;
+  /** The clock the sandbox runs on. */
+  readonly clock: () => number;
+}
+
+/**
+ * Builds one consumer's handler for the sandbox, the local twin of its `handler.ts` composition root: `env` is the
+ * function's environment from the synthesized template (table names, local queue URLs, CONSUMER_NAME, ...), so a
+ * variable CDK forgets to set is missing here too.
+ */
+export type ConsumerFactory = (
+  env: Readonly<Record<string, string>>,
+  adapters: LocalAdapters,
+) => StreamFunction;
+
+/**
+ * The product's consumers, keyed by consumer name (the CONSUMER_NAME of the StreamConsumer construct). Each pipeline
+ * adds its factory here together with its construct; a mapping in the template without a factory stops the sandbox
+ * at start, naming the consumer.
+ */
+export const CONSUMER_FACTORIES: Readonly<Record<string, ConsumerFactory>> = Object.freeze({});
+
+/** Thrown at start when the template has an event source mapping whose consumer has no local factory. */
+export class MissingConsumerFactoryError extends Error {
+  public readonly consumerNames: readonly string[];
+
+  public constructor(missing: readonly EsmConfig[], known: readonly string[]) {
+    const names = [...new Set(missing.map((config) => config.consumerName))];
+    super(
+      `No local consumer factory for ${names.map((n) => `"${n}"`).join(', ')} ` +
+        `(mapping ${missing.map((c) => `${c.stackName}/${c.logicalId}`).join(', ')}). ` +
+        `Add one to CONSUMER_FACTORIES in sandbox/consumers.ts (known: ${known.join(', ') || 'none'}).`,
+    );
+    this.name = 'MissingConsumerFactoryError';
+    this.consumerNames = names;
+  }
+}
+
+/**
+ * The factory of every mapping's consumer, `extra` taking precedence over the registry. Throws
+ * MissingConsumerFactoryError naming every consumer without one, before anything starts.
+ */
+export function factoriesForMappings(
+  configs: readonly EsmConfig[],
+  extra: Readonly<Record<string, ConsumerFactory>> = {},
+  registry: Readonly<Record<string, ConsumerFactory>> = CONSUMER_FACTORIES,
+): Map<string, ConsumerFactory> {
+  const available: Record<string, ConsumerFactory> = { ...registry, ...extra };
+  const found = new Map<string, ConsumerFactory>();
+  const missing: EsmConfig[] = [];
+  for (const config of configs) {
+    const factory = Object.hasOwn(available, config.consumerName)
+      ? available[config.consumerName]
+      : undefined;
+    if (factory === undefined) missing.push(config);
+    else found.set(config.consumerName, factory);
+  }
+  if (missing.length > 0) {
+    throw new MissingConsumerFactoryError(missing, Object.keys(available).sort());
+  }
+  return found;
+}

@@ -1,0 +1,618 @@
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { createOrdersApiFromTables } from '../lambdas/orders-api/compose.js';
+import { ENV } from '../lambdas/shared/env.js';
+import type { OrdersStreamApp } from '../lib/app.js';
+import { flushJsonLinesWrites } from './adapters/json-lines-file.js';
+import { LocalLogger, LocalMetrics } from './adapters/local-observability.js';
+import {
+  LOCAL_ACCOUNT_ID,
+  LocalDeadLetterQueue,
+  type LocalQueue,
+  LocalQueues,
+  localOnFailureSink,
+} from './adapters/local-sqs.js';
+import {
+  type ApiHandler,
+  apiRoutesFromTemplate,
+  type LocalApiServer,
+  startLocalApiServer,
+} from './api-server.js';
+import { type ConsumerFactory, factoriesForMappings, type LocalAdapters } from './consumers.js';
+import { localClientConfig, startDynamoDbLocal } from './dynamodb-local/server.js';
+import { createTables, tableDefinitionsFromTemplate } from './dynamodb-local/tables.js';
+import { DynamoDbStreamSource, latestStreamArn } from './esm/dynamodb-stream-source.js';
+import { esmConfigsFromApp } from './esm/esm-config.js';
+import { EsmRunner } from './esm/runner.js';
+import type { EsmConfig, MappingStats, OnFailureSink, StreamFunction } from './esm/types.js';
+import { type SynthesizedApp, synthesizeApp } from './synth.js';
+import {
+  apiFunctionAddress,
+  type ResourceAddress,
+  resolveFunctionEnvironment,
+  TemplateWiringError,
+} from './template-env.js';
+
+/**
+ * The whole local system in one call: the one composition behind `npm start`, `npm run chaos` and `npm run bench`.
+ * Synthesizes the app, boots DynamoDB Local, creates the tables of the template, serves the orders API, builds every
+ * stream consumer from its local factory with the environment the template gives its function, and runs the local
+ * event source mappings on the tables' streams. Everything it writes goes to `outputDir`.
+ */
+
+/** `<repo>/.sandbox` (gitignored). */
+export const DEFAULT_OUTPUT_DIR = fileURLToPath(new URL('../.sandbox', import.meta.url));
+
+/** Marks a directory the sandbox created, and so may clear at the next start. */
+const OUTPUT_DIR_MARKER = '.orders-sandbox-output';
+
+const LOCAL_REGION = 'eu-west-1';
+
+export interface SandboxSystemOptions {
+  /** The API's port; 0 = a free one. @default 3000 */
+  readonly port?: number;
+  /** Where the adapters write (queues, logs, metrics); cleared at start. @default DEFAULT_OUTPUT_DIR */
+  readonly outputDir?: string;
+  /** Synth context on top of cdk.json's. */
+  readonly context?: Record<string, unknown>;
+  /** Changes the app before synth, e.g. `app.stateless.addStreamConsumer('Probe', { ... })`. */
+  readonly extendApp?: (app: OrdersStreamApp) => void;
+  /** Consumer factories merged over the registry (CONSUMER_FACTORIES), keyed by consumer name. */
+  readonly consumers?: Readonly<Record<string, ConsumerFactory>>;
+  /** Wraps each consumer's function (fault injection); the lag recorder sees the wrapped function's outcome. */
+  readonly wrapFunction?: (consumerName: string, fn: StreamFunction) => StreamFunction;
+  /** Overrides every mapping's function timeout. */
+  readonly functionTimeoutMs?: number;
+  /** The runner's poll interval. @default 250 */
+  readonly pollIntervalMs?: number;
+  /** Progress lines. @default a line on stderr */
+  readonly log?: (line: string) => void;
+  /** @default Date.now */
+  readonly clock?: () => number;
+}
+
+/** A consumer's mapping stats plus what the system adds: its DLQ's message count and the end-to-end lag. */
+export interface ConsumerStatus extends MappingStats {
+  /** Messages in the consumer's DLQ: dead letters of the runtime plus on-failure messages of the mapping. */
+  readonly dlqCount: number;
+  /** Records with a lag sample (each completed record once). */
+  readonly lagSamples: number;
+  /** End-to-end lag percentiles (ms) over every sample; null before the first. */
+  readonly lagP50Ms: number | null;
+  readonly lagP99Ms: number | null;
+  readonly lagMaxMs: number | null;
+}
+
+/** Requests the local API answered, by status. */
+export interface ApiStats {
+  readonly requests: number;
+  readonly byStatus: Readonly<Record<string, number>>;
+}
+
+export interface SandboxSystem {
+  readonly apiUrl: string;
+  readonly dynamodbEndpoint: string;
+  readonly outputDir: string;
+  /** Construct id -> local table name. */
+  readonly tables: Readonly<Record<string, string>>;
+  readonly documentClient: DynamoDBDocumentClient;
+  /** Consumer names with a running mapping. */
+  readonly consumers: string[];
+  /** Local queue name of each consumer's DLQ (file `<outputDir>/sqs/<name>.jsonl`). */
+  readonly deadLetterQueues: Readonly<Record<string, string>>;
+  stats(): Record<string, ConsumerStatus>;
+  /** End-to-end lag samples in ms, in completion order. */
+  lagSamples(consumerName: string): number[];
+  apiStats(): ApiStats;
+  /** Resolves true once every mapping has caught up and stayed idle `quietMs`; false on timeout. */
+  waitUntilDrained(opts: { timeoutMs: number; quietMs?: number }): Promise<boolean>;
+  /** Stops the runner, the API and DynamoDB Local; the output files stay. Safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+/** Thrown when the output directory holds files the sandbox did not write: clearing it could destroy someone's work. */
+export class OutputDirError extends Error {
+  public constructor(message: string) {
+    super(message);
+    this.name = 'OutputDirError';
+  }
+}
+
+/** Thrown when the template cannot be run locally as it is (two mappings for one consumer name, say). */
+export class SandboxWiringError extends Error {
+  public constructor(message: string) {
+    super(message);
+    this.name = 'SandboxWiringError';
+  }
+}
+
+/**
+ * Empties `dir` for a new run, creating it if needed. A non-empty directory is only cleared when the sandbox created
+ * it (its marker file is there).
+ */
+export async function prepareOutputDir(dir: string): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    entries = [];
+  }
+  if (entries.length > 0 && !entries.includes(OUTPUT_DIR_MARKER)) {
+    throw new OutputDirError(
+      `${dir} is not empty and was not created by the sandbox (no ${OUTPUT_DIR_MARKER}); refusing to clear it`,
+    );
+  }
+  await Promise.all(entries.map((entry) => rm(join(dir, entry), { recursive: true, force: true })));
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, OUTPUT_DIR_MARKER), 'Written by the orders sandbox; cleared at each start.\n');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// End-to-end lag
+
+/**
+ * The time a record's change was written, in ms: the new image's `updatedAt` (orders: set by the API on every write,
+ * exact to the millisecond) or `votedAt` (votes: the time of the last change of the choice); for a record without
+ * either (a REMOVE) the record's ApproximateCreationDateTime (seconds). undefined when the record has none.
+ */
+export function writeTimeMs(record: DynamoDBRecord): number | undefined {
+  const image = record.dynamodb?.NewImage;
+  for (const attribute of ['updatedAt', 'votedAt']) {
+    const text = image?.[attribute]?.S;
+    if (text !== undefined) {
+      const parsed = Date.parse(text);
+      if (Number.isFinite(parsed)) return parsed;
+    }
+  }
+  // Lambda's events carry epoch seconds; a record read straight through the SDK carries a Date.
+  const approximate: unknown = record.dynamodb?.ApproximateCreationDateTime;
+  if (typeof approximate === 'number') return approximate * 1000;
+  return approximate instanceof Date ? approximate.getTime() : undefined;
+}
+
+/**
+ * The records of a batch that an invocation completed, as Lambda reads its outcome: none when it threw (or timed
+ * out); all when it returned no failures or the mapping does not use ReportBatchItemFailures; otherwise the records
+ * before the lowest reported failure. A reported identifier that is empty or not in the batch fails the whole batch,
+ * as it does in Lambda.
+ */
+export function succeededRecords(
+  records: readonly DynamoDBRecord[],
+  outcome: { readonly threw: true } | { readonly threw: false; readonly response: unknown },
+  reportBatchItemFailures: boolean,
+): DynamoDBRecord[] {
+  if (outcome.threw) return [];
+  const failures = (outcome.response as Partial<DynamoDBBatchResponse> | undefined | null)?.batchItemFailures;
+  if (!reportBatchItemFailures || !Array.isArray(failures) || failures.length === 0) return [...records];
+  const identifiers: unknown[] = failures.map(
+    (failure: unknown) => (failure as { itemIdentifier?: unknown } | null)?.itemIdentifier,
+  );
+  if (identifiers.some((id) => typeof id !== 'string' || id === '')) return [];
+  const failed = new Set(identifiers as string[]);
+  const firstFailed = records.findIndex((record) => failed.has(record.dynamodb?.SequenceNumber ?? ''));
+  return firstFailed === -1 ? [] : records.slice(0, firstFailed);
+}
+
+/** Nearest-rank percentile of ascending `sorted`; null when empty. */
+export function percentile(sorted: readonly number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
+  return sorted[rank - 1]!;
+}
+
+/**
+ * Records one end-to-end lag sample per stream record, when an invocation completes it for the first time: a
+ * re-delivered record (after a partial failure or a retry) is not sampled again, so the samples show how long a
+ * change took to be processed, not how many times.
+ */
+export class LagRecorder {
+  readonly #clock: () => number;
+  readonly #samples = new Map<string, number[]>();
+  readonly #completed = new Map<string, Set<string>>();
+
+  public constructor(clock: () => number = Date.now) {
+    this.#clock = clock;
+  }
+
+  /** Wraps a consumer's function; the wrapped one behaves exactly the same. */
+  public wrap(
+    config: Pick<EsmConfig, 'consumerName' | 'reportBatchItemFailures'>,
+    fn: StreamFunction,
+  ): StreamFunction {
+    const { consumerName } = config;
+    const samples = this.#samplesOf(consumerName);
+    let completed = this.#completed.get(consumerName);
+    if (completed === undefined) {
+      completed = new Set();
+      this.#completed.set(consumerName, completed);
+    }
+    const done = completed;
+    return async (event: DynamoDBStreamEvent, context: Context) => {
+      // A throw passes through untouched: nothing of the batch completed, so there is nothing to sample.
+      const response = await fn(event, context);
+      // A result that arrives after the deadline is a timeout to the runner: nothing of the batch completed.
+      const timedOut =
+        typeof context?.getRemainingTimeInMillis === 'function' && context.getRemainingTimeInMillis() <= 0;
+      const now = this.#clock();
+      const succeeded = succeededRecords(
+        event.Records,
+        timedOut ? { threw: true } : { threw: false, response },
+        config.reportBatchItemFailures,
+      );
+      for (const record of succeeded) {
+        const id = `${record.eventSourceARN ?? ''}|${record.dynamodb?.SequenceNumber ?? record.eventID ?? ''}`;
+        if (done.has(id)) continue;
+        done.add(id);
+        const written = writeTimeMs(record);
+        if (written !== undefined) samples.push(Math.max(0, now - written));
+      }
+      return response;
+    };
+  }
+
+  public samples(consumerName: string): number[] {
+    return [...(this.#samples.get(consumerName) ?? [])];
+  }
+
+  /** p50, p99 and max of a consumer's samples. */
+  public summary(
+    consumerName: string,
+  ): Pick<ConsumerStatus, 'lagSamples' | 'lagP50Ms' | 'lagP99Ms' | 'lagMaxMs'> {
+    const sorted = (this.#samples.get(consumerName) ?? []).slice().sort((a, b) => a - b);
+    return {
+      lagSamples: sorted.length,
+      lagP50Ms: percentile(sorted, 50),
+      lagP99Ms: percentile(sorted, 99),
+      lagMaxMs: percentile(sorted, 100),
+    };
+  }
+
+  #samplesOf(consumerName: string): number[] {
+    let samples = this.#samples.get(consumerName);
+    if (samples === undefined) {
+      samples = [];
+      this.#samples.set(consumerName, samples);
+    }
+    return samples;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Template -> local resources
+
+function addressKey(address: ResourceAddress): string {
+  return `${address.stackName}/${address.logicalId}`;
+}
+
+/**
+ * The local queue name of every SQS queue of the app: `<consumerName>-dlq` for a mapping's on-failure destination
+ * (each consumer's own DLQ), otherwise the queue's construct path below its stack in kebab case (with `.fifo` kept
+ * for FIFO queues), so that the files under `sqs/` read like the app's queues.
+ */
+export function localQueueNames(app: SynthesizedApp, configs: readonly EsmConfig[]): Map<string, string> {
+  const names = new Map<string, string>();
+  const taken = new Set<string>();
+  const claim = (key: string, wanted: string, fallback: string): void => {
+    const name = taken.has(wanted) ? fallback : wanted;
+    taken.add(name);
+    names.set(key, name);
+  };
+  for (const config of configs) {
+    const destination = config.onFailureDestination;
+    if (destination === undefined || names.has(addressKey(destination))) continue;
+    claim(
+      addressKey(destination),
+      sanitizeQueueName(`${config.consumerName}-dlq`),
+      sanitizeQueueName(destination.logicalId),
+    );
+  }
+  for (const { stackName, logicalId, resource } of app.resourcesOfType('AWS::SQS::Queue')) {
+    const key = addressKey({ stackName, logicalId });
+    if (names.has(key)) continue;
+    const fifo = resource.Properties?.FifoQueue === true;
+    const cdkPath = resource.Metadata?.['aws:cdk:path'];
+    const path = typeof cdkPath === 'string' ? cdkPath : '';
+    const segments = path
+      .split('/')
+      .slice(1)
+      .filter((segment) => segment !== 'Resource');
+    const base = segments.length > 0 ? segments.map(kebabCase).join('-') : logicalId;
+    const suffix = fifo ? '.fifo' : '';
+    claim(key, sanitizeQueueName(base, suffix), sanitizeQueueName(logicalId, suffix));
+  }
+  return names;
+}
+
+function kebabCase(text: string): string {
+  return text
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1-$2')
+    .toLowerCase();
+}
+
+/** Keeps to SQS's naming rule: letters, digits, `-`, `_`, at most 80 characters with the suffix. */
+function sanitizeQueueName(text: string, suffix = ''): string {
+  const base = text.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || 'queue';
+  return `${base.slice(0, 80 - suffix.length)}${suffix}`;
+}
+
+function requireVariable(env: Readonly<Record<string, string>>, name: string, what: string): string {
+  const value = env[name];
+  if (value === undefined) {
+    throw new TemplateWiringError(`The ${what} function in the template has no ${name} variable`);
+  }
+  return value;
+}
+
+/** Counts the API's answers, by status. */
+function countingHandler(handler: ApiHandler): { handler: ApiHandler; stats: () => ApiStats } {
+  let requests = 0;
+  const byStatus: Record<string, number> = {};
+  return {
+    handler: async (event, context) => {
+      const result = await handler(event, context);
+      requests += 1;
+      byStatus[String(result.statusCode)] = (byStatus[String(result.statusCode)] ?? 0) + 1;
+      return result;
+    },
+    stats: () => ({ requests, byStatus: { ...byStatus } }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The composition
+
+/** Starts the local system; on failure, whatever had started is stopped again before the error is rethrown. */
+export async function startSandboxSystem(options: SandboxSystemOptions = {}): Promise<SandboxSystem> {
+  const log = options.log ?? ((line: string): void => void process.stderr.write(`${line}\n`));
+  const clock = options.clock ?? Date.now;
+  const outputDir = resolve(options.outputDir ?? DEFAULT_OUTPUT_DIR);
+  await prepareOutputDir(outputDir);
+
+  log('Synthesizing the app (the sandbox reads what deploys from the template)...');
+  const app = synthesizeApp(
+    options.context ?? {},
+    options.extendApp === undefined ? {} : { extend: options.extendApp },
+  );
+  // Everything that can be checked on the template alone fails here, before a JVM is started for nothing.
+  const configs = esmConfigsFromApp(app).map((config) =>
+    options.functionTimeoutMs === undefined
+      ? config
+      : { ...config, functionTimeoutMs: options.functionTimeoutMs },
+  );
+  const factories = factoriesForMappings(configs, options.consumers ?? {});
+  const duplicate = configs.find((c, i) => configs.findIndex((o) => o.consumerName === c.consumerName) !== i);
+  if (duplicate !== undefined) {
+    throw new SandboxWiringError(
+      `Two event source mappings belong to consumer "${duplicate.consumerName}"; the sandbox reports per consumer name`,
+    );
+  }
+  const queueNames = localQueueNames(app, configs);
+
+  const cleanups: Array<() => Promise<void>> = [];
+  const runCleanups = async (): Promise<void> => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      await cleanup().catch((error: unknown) => log(`  while stopping: ${(error as Error).message}`));
+    }
+  };
+
+  try {
+    log('Starting DynamoDB Local...');
+    const ddb = await startDynamoDbLocal();
+    cleanups.push(() => ddb.stop());
+    const clientConfig = localClientConfig(ddb.endpoint);
+    const client = new DynamoDBClient(clientConfig);
+    const streamsClient = new DynamoDBStreamsClient(clientConfig);
+    cleanups.push(async () => {
+      client.destroy();
+      streamsClient.destroy();
+    });
+    const documentClient = DynamoDBDocumentClient.from(client, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+
+    const definitions = app.stacks.flatMap((stack) =>
+      tableDefinitionsFromTemplate(stack.template).map((definition) => ({
+        stackName: stack.stackName,
+        definition,
+      })),
+    );
+    const tables = await createTables(
+      client,
+      definitions.map(({ definition }) => definition),
+      { prefix: 'sandbox' },
+    );
+    log(`Created ${definitions.length} tables: ${Object.values(tables).join(', ')}`);
+
+    const queues = new LocalQueues(outputDir, clock);
+    const localByAddress = new Map<string, string>();
+    for (const { stackName, definition } of definitions) {
+      localByAddress.set(
+        addressKey({ stackName, logicalId: definition.logicalId }),
+        tables[definition.constructId]!,
+      );
+    }
+    for (const [key, name] of queueNames) localByAddress.set(key, queues.byName(name).url);
+    const resolveRef = (address: ResourceAddress): string | undefined =>
+      localByAddress.get(addressKey(address));
+    const onWriteError = (error: unknown): void => log(`  local write failed: ${(error as Error).message}`);
+
+    // The API, wired from its function's environment in the template, so local wiring is what deploys.
+    const apiFunction = apiFunctionAddress(app);
+    const apiEnv = resolveFunctionEnvironment(app, apiFunction, resolveRef);
+    const api = countingHandler(
+      createOrdersApiFromTables({
+        documentClient,
+        tables: {
+          orders: requireVariable(apiEnv, ENV.ORDERS_TABLE_NAME, 'orders-api'),
+          votes: requireVariable(apiEnv, ENV.VOTES_TABLE_NAME, 'orders-api'),
+          pollResults: requireVariable(apiEnv, ENV.POLL_RESULTS_TABLE_NAME, 'orders-api'),
+          idempotency: requireVariable(apiEnv, ENV.IDEMPOTENCY_TABLE_NAME, 'orders-api'),
+        },
+        logger: new LocalLogger(outputDir, 'orders-api', { clock, onWriteError }),
+      }),
+    );
+    const routes = apiRoutesFromTemplate(app.stack(apiFunction.stackName).template);
+    const server: LocalApiServer = await startLocalApiServer({
+      routes,
+      handler: api.handler,
+      port: options.port ?? 3000,
+    });
+    cleanups.push(() => server.close());
+
+    // The consumers, each from its factory with its function's environment from the template.
+    const adapters: LocalAdapters = {
+      documentClient,
+      outputDir,
+      deadLetterQueue: (queueUrl) => new LocalDeadLetterQueue(queues.byUrl(queueUrl)),
+      queue: (queueUrl) => queues.byUrl(queueUrl),
+      logger: (service) => new LocalLogger(outputDir, service, { clock, onWriteError }),
+      metrics: (service) => new LocalMetrics(outputDir, service, { clock, onWriteError }),
+      clock,
+    };
+    const lag = new LagRecorder(clock);
+    const dlqByConsumer = new Map<string, LocalQueue>();
+    const envByConsumer = new Map<string, Readonly<Record<string, string>>>();
+    const sources = new Map<string, DynamoDbStreamSource>();
+    const mappings = [];
+    for (const config of configs) {
+      const factory = factories.get(config.consumerName)!;
+      const env = resolveFunctionEnvironment(
+        app,
+        { stackName: config.functionStackName, logicalId: config.functionLogicalId },
+        resolveRef,
+      );
+      envByConsumer.set(config.consumerName, env);
+      const built = factory(Object.freeze({ ...env }), adapters);
+      const fn = lag.wrap(config, options.wrapFunction?.(config.consumerName, built) ?? built);
+      const tableName = tables[config.tableConstructId];
+      if (tableName === undefined) {
+        throw new SandboxWiringError(
+          `Mapping ${config.stackName}/${config.logicalId} reads table "${config.tableConstructId}", which was not created`,
+        );
+      }
+      const streamArn = await latestStreamArn(client, tableName);
+      // One source per stream, shared by its mappings: the source stamps each record's creation time when first
+      // read, and every consumer of the record must see the same stamp.
+      let source = sources.get(streamArn);
+      if (source === undefined) {
+        source = new DynamoDbStreamSource({ client: streamsClient, streamArn, clock });
+        sources.set(streamArn, source);
+      }
+      let onFailure: OnFailureSink;
+      if (config.onFailureDestination === undefined) {
+        // Without a destination Lambda drops the batch; saying so is the least the sandbox can do.
+        onFailure = async (message) =>
+          log(
+            `  ${config.consumerName}: batch ${message.DDBStreamBatchInfo.startSequenceNumber}.. dropped (no on-failure destination)`,
+          );
+      } else {
+        const queueName = queueNames.get(addressKey(config.onFailureDestination));
+        if (queueName === undefined) {
+          throw new SandboxWiringError(
+            `Mapping ${config.logicalId}: the on-failure destination ${addressKey(config.onFailureDestination)} is not an SQS queue`,
+          );
+        }
+        const queue = queues.byName(queueName);
+        dlqByConsumer.set(config.consumerName, queue);
+        onFailure = localOnFailureSink(queue);
+      }
+      mappings.push({
+        config,
+        streamArn,
+        functionArn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:function:${config.consumerName}`,
+        source,
+        fn,
+        onFailure,
+      });
+    }
+    // The runtime's DLQ (DEAD_LETTER_QUEUE_URL) is the same queue as the on-failure destination in the template;
+    // when a consumer has no destination, its DLQ count comes from the queue its variable names.
+    for (const config of configs) {
+      if (dlqByConsumer.has(config.consumerName)) continue;
+      const url = envByConsumer.get(config.consumerName)?.[ENV.DEAD_LETTER_QUEUE_URL];
+      if (url !== undefined) dlqByConsumer.set(config.consumerName, queues.byUrl(url));
+    }
+
+    const runner = new EsmRunner({
+      mappings,
+      pollIntervalMs: options.pollIntervalMs ?? 250,
+      clock,
+      onError: (error, where) =>
+        log(
+          `  ${where.consumerName}${where.shardId === undefined ? '' : ` ${where.shardId}`} (${where.during}): ` +
+            `${(error as Error).message ?? String(error)}`,
+        ),
+    });
+    runner.start();
+    cleanups.push(async () => {
+      await runner.stop();
+      await flushJsonLinesWrites();
+    });
+    if (configs.length > 0) {
+      log(
+        `Running ${configs.length} event source mapping(s): ${configs.map((c) => c.consumerName).join(', ')}`,
+      );
+    }
+
+    let stopping: Promise<void> | undefined;
+    return {
+      apiUrl: server.url,
+      dynamodbEndpoint: ddb.endpoint,
+      outputDir,
+      tables,
+      documentClient,
+      consumers: configs.map((c) => c.consumerName),
+      deadLetterQueues: Object.fromEntries([...dlqByConsumer].map(([name, queue]) => [name, queue.name])),
+      stats: () => {
+        const mappingStats = runner.stats();
+        return Object.fromEntries(
+          configs.map(({ consumerName }) => {
+            const stats = mappingStats[consumerName] ?? emptyStats(consumerName);
+            const status: ConsumerStatus = {
+              ...stats,
+              dlqCount: dlqByConsumer.get(consumerName)?.sentCount ?? 0,
+              ...lag.summary(consumerName),
+            };
+            return [consumerName, status];
+          }),
+        );
+      },
+      lagSamples: (consumerName) => lag.samples(consumerName),
+      apiStats: api.stats,
+      waitUntilDrained: async ({ timeoutMs, quietMs }) => {
+        const drained = await runner.waitUntilDrained({ timeoutMs, quietMs: quietMs ?? 500 });
+        await flushJsonLinesWrites();
+        return drained;
+      },
+      stop: () => {
+        stopping ??= runCleanups();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await runCleanups();
+    throw error;
+  }
+}
+
+function emptyStats(consumerName: string): MappingStats {
+  return {
+    consumerName,
+    recordsRead: 0,
+    recordsFiltered: 0,
+    recordsProcessed: 0,
+    invocations: 0,
+    failedInvocations: 0,
+    recordsToOnFailure: 0,
+    recordsRedelivered: 0,
+    iteratorAgeMs: 0,
+    pending: 0,
+  };
+}

@@ -1,0 +1,91 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ChaosResult } from '../../../sandbox/chaos/chaos-run.js';
+
+const REPO = fileURLToPath(new URL('../../..', import.meta.url));
+
+interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the chaos CLI as `npm run chaos` does, collecting its output. */
+function runCli(args: readonly string[]): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'sandbox/chaos/chaos.ts', ...args], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('npm run chaos', () => {
+  let outputDir: string | undefined;
+  afterAll(async () => {
+    if (outputDir !== undefined) await rm(outputDir, { recursive: true, force: true });
+  });
+
+  it('holds every invariant under injected faults at CI size', { timeout: 180_000 }, async () => {
+    // Prepare
+    outputDir = await mkdtemp(join(tmpdir(), 'chaos-'));
+
+    // Act: crashes and timeouts more often than by default, so that even a run this small re-delivers whole batches.
+    const run = await runCli([
+      ...['--seed', '1', '--operations', '300', '--crash-rate', '0.2', '--timeout-rate', '0.05'],
+      ...['--json', '--output-dir', outputDir],
+    ]);
+
+    // Assess: one JSON line on stdout, the whole contract held.
+    const lines = run.stdout.trim().split('\n');
+    expect(lines, run.stderr).toHaveLength(1);
+    const result = JSON.parse(lines[0]!) as ChaosResult;
+    expect(result, run.stderr).toMatchObject({
+      seed: 1,
+      operations: 300,
+      lost: 0,
+      orderViolations: 0,
+      unexpected: 0,
+      drained: true,
+      ok: true,
+    });
+    expect(result.poisonInDlq).toBe(result.poisonExpected);
+    expect(result.poisonExpected).toBeGreaterThan(0);
+    expect(result.records).toBeGreaterThan(0);
+    // The faults really happened, or the run proved nothing.
+    expect(result.faults.transientErrors).toBeGreaterThan(0);
+    expect(result.faults.crashes + result.faults.timeouts).toBeGreaterThan(0);
+    expect(run.code).toBe(0);
+  });
+
+  it('exits with code 2 and names the bad flag, before starting anything', { timeout: 60_000 }, () => {
+    // Act
+    const run = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'sandbox/chaos/chaos.ts', '--operations', 'many'],
+      {
+        cwd: REPO,
+        encoding: 'utf8',
+      },
+    );
+
+    // Assess
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('--operations must be an integer >= 1, got "many"');
+    expect(run.stdout).toBe('');
+  });
+});
