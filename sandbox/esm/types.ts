@@ -43,11 +43,12 @@ export interface EsmConfig {
 /** A parsed Lambda event filter pattern (the JSON of `Filters[].Pattern`). */
 export type FilterPattern = Readonly<Record<string, unknown>>;
 
+/** What a handler may resolve to: a partial batch response, or nothing. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a handler typed Promise<void> (no partial batch response) must fit.
+export type StreamFunctionResult = DynamoDBBatchResponse | undefined | void;
+
 /** What the runner invokes: the consumer's real handler, built by its factory with local adapters. */
-export type StreamFunction = (
-  event: DynamoDBStreamEvent,
-  context: Context,
-) => Promise<DynamoDBBatchResponse | undefined | void>;
+export type StreamFunction = (event: DynamoDBStreamEvent, context: Context) => Promise<StreamFunctionResult>;
 
 /** A shard of a stream as the source lists it. */
 export interface ShardInfo {

@@ -32,30 +32,25 @@ import {
   writeTimeMs,
 } from '../../sandbox/system.js';
 import { DUMMY_CONSUMER_ENTRY } from '../fixtures/cdk-app.js';
+import { testEsmConfig } from '../support/esm-configs.js';
 import { createStreamRecordFactory } from '../support/stream-records.js';
 
 const PROBE = 'test-probe';
 
 function esmConfig(overrides: Partial<EsmConfig> = {}): EsmConfig {
-  return {
+  return testEsmConfig({
     stackName: 'Pipelines',
     logicalId: 'ProbeMapping',
     functionStackName: 'Pipelines',
     functionLogicalId: 'ProbeFunction',
     consumerName: PROBE,
-    tableConstructId: 'Orders',
-    startingPosition: 'TRIM_HORIZON',
     batchSize: 100,
-    maximumBatchingWindowMs: 0,
-    parallelizationFactor: 1,
     maximumRetryAttempts: 10,
     maximumRecordAgeMs: 3_600_000,
     bisectBatchOnFunctionError: true,
-    reportBatchItemFailures: true,
-    filterPatterns: [],
     functionTimeoutMs: 60_000,
     ...overrides,
-  };
+  });
 }
 
 function lambdaContext(remainingMs = 60_000): Context {

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryStreamSource } from '../../../sandbox/esm/memory-stream-source.js';
 import { createShardCounters, laneOf, ShardProcessor } from '../../../sandbox/esm/shard-processor.js';
 import type { EsmConfig, OnFailureMessage } from '../../../sandbox/esm/types.js';
+import { testEsmConfig } from '../../support/esm-configs.js';
 import {
   createStreamRecordFactory,
   DEFAULT_APPROXIMATE_CREATION_DATE_TIME,
@@ -26,25 +27,7 @@ const FUNCTION_ARN = `arn:aws:lambda:${TEST_REGION}:${TEST_ACCOUNT}:function:ord
 const CREATED_MS = DEFAULT_APPROXIMATE_CREATION_DATE_TIME * 1000;
 
 function esmConfig(overrides: Partial<EsmConfig> = {}): EsmConfig {
-  return {
-    stackName: 'OrdersStreams-test-Pipelines',
-    logicalId: 'OrderFanoutMapping',
-    functionStackName: 'OrdersStreams-test-Pipelines',
-    functionLogicalId: 'OrderFanoutFunction',
-    consumerName: 'order-fanout',
-    tableConstructId: 'Orders',
-    startingPosition: 'TRIM_HORIZON',
-    batchSize: 10,
-    maximumBatchingWindowMs: 0,
-    parallelizationFactor: 1,
-    maximumRetryAttempts: 2,
-    maximumRecordAgeMs: Number.POSITIVE_INFINITY,
-    bisectBatchOnFunctionError: false,
-    reportBatchItemFailures: true,
-    filterPatterns: [],
-    functionTimeoutMs: 5_000,
-    ...overrides,
-  };
+  return testEsmConfig(overrides);
 }
 
 type FunctionResult = DynamoDBBatchResponse | Record<string, unknown> | null | undefined;

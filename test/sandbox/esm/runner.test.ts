@@ -33,6 +33,7 @@ import type {
   StreamSource,
 } from '../../../sandbox/esm/types.js';
 import { localDynamoDb } from '../../support/dynamodb.js';
+import { testEsmConfig } from '../../support/esm-configs.js';
 import { createStreamRecordFactory, streamArn } from '../../support/stream-records.js';
 
 const STREAM_ARN = streamArn('Orders');
@@ -40,25 +41,16 @@ const STREAM_ARN = streamArn('Orders');
 const DRAIN = { timeoutMs: 20_000, quietMs: 200 } as const;
 
 function esmConfig(overrides: Partial<EsmConfig> = {}): EsmConfig {
-  return {
+  return testEsmConfig({
     stackName: 'Pipelines',
     logicalId: 'Mapping',
     functionStackName: 'Pipelines',
     functionLogicalId: 'Function',
     consumerName: 'test-consumer',
-    tableConstructId: 'Orders',
-    startingPosition: 'TRIM_HORIZON',
-    batchSize: 10,
-    maximumBatchingWindowMs: 0,
-    parallelizationFactor: 1,
     maximumRetryAttempts: 3,
-    maximumRecordAgeMs: Number.POSITIVE_INFINITY,
     bisectBatchOnFunctionError: true,
-    reportBatchItemFailures: true,
-    filterPatterns: [],
-    functionTimeoutMs: 5_000,
     ...overrides,
-  };
+  });
 }
 
 /** A function that records every batch it is given and answers with `respond` (success by default). */

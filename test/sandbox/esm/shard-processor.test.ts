@@ -17,6 +17,7 @@ import {
   type ShardProcessorSettings,
 } from '../../../sandbox/esm/shard-processor.js';
 import type { EsmConfig, OnFailureMessage, ShardCounters, ShardReader } from '../../../sandbox/esm/types.js';
+import { testEsmConfig } from '../../support/esm-configs.js';
 import {
   createStreamRecordFactory,
   DEFAULT_APPROXIMATE_CREATION_DATE_TIME,
@@ -28,25 +29,7 @@ const FUNCTION_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:order-fanou
 const CREATED_MS = DEFAULT_APPROXIMATE_CREATION_DATE_TIME * 1000;
 
 function esmConfig(overrides: Partial<EsmConfig> = {}): EsmConfig {
-  return {
-    stackName: 'OrdersStreams-test-Pipelines',
-    logicalId: 'OrderFanoutMapping',
-    functionStackName: 'OrdersStreams-test-Pipelines',
-    functionLogicalId: 'OrderFanoutFunction',
-    consumerName: 'order-fanout',
-    tableConstructId: 'Orders',
-    startingPosition: 'TRIM_HORIZON',
-    batchSize: 10,
-    maximumBatchingWindowMs: 0,
-    parallelizationFactor: 1,
-    maximumRetryAttempts: 2,
-    maximumRecordAgeMs: Number.POSITIVE_INFINITY,
-    bisectBatchOnFunctionError: false,
-    reportBatchItemFailures: true,
-    filterPatterns: [],
-    functionTimeoutMs: 5_000,
-    ...overrides,
-  };
+  return testEsmConfig(overrides);
 }
 
 type Behaviour = (event: DynamoDBStreamEvent, context: Context, call: number) => Promise<unknown>;
