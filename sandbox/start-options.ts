@@ -1,13 +1,4 @@
-import { parseArgs } from 'node:util';
-
-/** Thrown for a bad command-line flag; the message names the flag. */
-export class UsageError extends Error {
-  public constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
-
+import { parseFlags, UsageError } from './cli-flags.js';
 export interface StartOptions {
   readonly port: number;
   /** Send seeded demo traffic through the API. */
@@ -54,12 +45,7 @@ const FLAGS = {
 
 /** Parses the command line; every error names the flag at fault. */
 export function parseStartArgs(argv: readonly string[]): StartOptions | 'help' {
-  let values: ReturnType<typeof parseArgs<{ options: typeof FLAGS }>>['values'];
-  try {
-    ({ values } = parseArgs({ args: [...argv], options: FLAGS, allowPositionals: false, strict: true }));
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const values = parseFlags(argv, FLAGS);
   if (values.help) return 'help';
   if (values.demo && values['no-demo']) {
     throw new UsageError('--demo and --no-demo contradict each other: give one of them');

@@ -1,6 +1,4 @@
-import { parseArgs } from 'node:util';
-import { integerFlag, positiveNumberFlag } from '../chaos/chaos-options.js';
-import { UsageError } from '../start-options.js';
+import { integerFlag, parseFlags, positiveNumberFlag, UsageError } from '../cli-flags.js';
 
 /** What the command line decides of a bench run. */
 export interface BenchCliOptions {
@@ -42,12 +40,7 @@ const OPTIONS = {
 
 /** Parses the command line against the known benchmark names; every error names the flag at fault. */
 export function parseBenchArgs(argv: readonly string[], names: readonly string[]): BenchCliOptions | 'help' {
-  let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
-  try {
-    ({ values } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: false, strict: true }));
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const values = parseFlags(argv, OPTIONS);
   if (values.help) return 'help';
   if (values.only !== undefined && !names.includes(values.only)) {
     throw new UsageError(`--only must name a benchmark (${names.join(', ')}), got "${values.only}"`);

@@ -1,4 +1,4 @@
-import { UsageError } from '../start-options.js';
+import { UsageError } from '../cli-flags.js';
 import { type BenchCliOptions, benchUsage, parseBenchArgs } from './bench-options.js';
 import { BENCHMARKS, type BenchReport, runBenchmarks } from './benchmarks.js';
 import { describeMachine } from './machine.js';

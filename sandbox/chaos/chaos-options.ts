@@ -1,5 +1,4 @@
-import { parseArgs } from 'node:util';
-import { UsageError } from '../start-options.js';
+import { integerFlag, parseFlags, positiveNumberFlag, probabilityFlag, UsageError } from '../cli-flags.js';
 import { DEFAULT_FAULT_RATES, type FaultRates } from './faults.js';
 
 /** What the command line decides of a chaos run. */
@@ -59,43 +58,9 @@ const OPTIONS = {
   help: { type: 'boolean' },
 } as const;
 
-/** An integer flag within bounds; the error names the flag. */
-export function integerFlag(flag: string, raw: string | undefined, fallback: number, min: number): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min) {
-    throw new UsageError(`--${flag} must be an integer >= ${min}, got "${raw}"`);
-  }
-  return value;
-}
-
-/** A finite number flag above zero; the error names the flag. */
-export function positiveNumberFlag(flag: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(value) || value <= 0) {
-    throw new UsageError(`--${flag} must be a number > 0, got "${raw}"`);
-  }
-  return value;
-}
-
-function probabilityFlag(flag: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) {
-    throw new UsageError(`--${flag} must be a probability from 0 to 1, got "${raw}"`);
-  }
-  return value;
-}
-
 /** Parses the command line; every error names the flag at fault. */
 export function parseChaosArgs(argv: readonly string[]): ChaosCliOptions | 'help' {
-  let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
-  try {
-    ({ values } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: false, strict: true }));
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const values = parseFlags(argv, OPTIONS);
   if (values.help) return 'help';
   const faults: FaultRates = {
     transient: probabilityFlag('transient-rate', values['transient-rate'], DEFAULT_FAULT_RATES.transient),

@@ -1,4 +1,4 @@
-import { UsageError } from '../start-options.js';
+import { UsageError } from '../cli-flags.js';
 import { CHAOS_USAGE, type ChaosCliOptions, parseChaosArgs } from './chaos-options.js';
 import { type ChaosResult, runChaos } from './chaos-run.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseStartArgs, type StartOptions, UsageError } from '../../sandbox/start-options.js';
+import { UsageError } from '../../sandbox/cli-flags.js';
+import { parseStartArgs, type StartOptions } from '../../sandbox/start-options.js';
 
 const DEFAULTS: StartOptions = {
   port: 3000,

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { BENCH_DEFAULTS, parseBenchArgs } from '../../../sandbox/bench/bench-options.js';
-import { UsageError } from '../../../sandbox/start-options.js';
+import { UsageError } from '../../../sandbox/cli-flags.js';
 
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 const NAMES = ['lag', 'other'];

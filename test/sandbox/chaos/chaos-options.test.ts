@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CHAOS_DEFAULTS, parseChaosArgs } from '../../../sandbox/chaos/chaos-options.js';
 import { DEFAULT_FAULT_RATES } from '../../../sandbox/chaos/faults.js';
-import { UsageError } from '../../../sandbox/start-options.js';
+import { UsageError } from '../../../sandbox/cli-flags.js';
 
 const DEFAULTS = {
   seed: CHAOS_DEFAULTS.seed,

@@ -1,0 +1,58 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+
+/**
+ * Command-line parsing shared by the sandbox's CLIs (`npm start`, `npm run chaos`, `npm run bench`): one error class
+ * for a bad flag (the CLIs answer it with the message, their usage and exit code 2), and the value checks they share.
+ */
+
+/** Thrown for a bad command-line flag; the message names the flag. */
+export class UsageError extends Error {
+  public constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+type FlagOptions = NonNullable<ParseArgsConfig['options']>;
+
+/** `parseArgs` in strict mode with no positionals; its own errors (unknown flag, missing value) become UsageErrors. */
+export function parseFlags<T extends FlagOptions>(
+  argv: readonly string[],
+  options: T,
+): ReturnType<typeof parseArgs<{ options: T; allowPositionals: false; strict: true }>>['values'] {
+  try {
+    return parseArgs({ args: [...argv], options, allowPositionals: false, strict: true }).values;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** An integer flag of at least `min`; the error names the flag. */
+export function integerFlag(flag: string, raw: string | undefined, fallback: number, min: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min) {
+    throw new UsageError(`--${flag} must be an integer >= ${min}, got "${raw}"`);
+  }
+  return value;
+}
+
+/** A finite number flag above zero; the error names the flag. */
+export function positiveNumberFlag(flag: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || value <= 0) {
+    throw new UsageError(`--${flag} must be a number > 0, got "${raw}"`);
+  }
+  return value;
+}
+
+/** A probability flag from 0 to 1; the error names the flag. */
+export function probabilityFlag(flag: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) {
+    throw new UsageError(`--${flag} must be a probability from 0 to 1, got "${raw}"`);
+  }
+  return value;
+}
