@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { localLambdaContext } from './lambda-context.js';
 
 /** A route of the REST API as the synthesized template declares it, e.g. `/orders/{orderId}` with its methods. */
 export interface ApiRoute {
@@ -280,21 +281,14 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-/** A Lambda-like context: the handler code reads only the request id and remaining time. */
+/** A Lambda-like context for one API request. */
 export function lambdaContext(functionName = 'orders-api', timeoutMs = 10_000): Context {
-  const deadline = Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
+  return localLambdaContext({
     functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    requestId: randomUUID(),
+    deadlineMs: Date.now() + timeoutMs,
     memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+    callbackWaitsForEmptyEventLoop: false,
+  });
 }

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { localLambdaContext } from '../lambda-context.js';
 import { compileFilters, type RecordFilter } from './filters.js';
 import type { EsmConfig, OnFailureMessage, ShardCounters, ShardProcessorOptions } from './types.js';
 
@@ -650,21 +651,16 @@ export class ShardProcessor {
   }
 
   #context(requestId: string, deadline: number): Context {
-    const { consumerName } = this.#config;
-    return {
-      callbackWaitsForEmptyEventLoop: true,
-      functionName: consumerName,
-      functionVersion: '$LATEST',
-      invokedFunctionArn: this.#options.functionArn,
+    return localLambdaContext({
+      functionName: this.#config.consumerName,
+      functionArn: this.#options.functionArn,
+      requestId,
+      deadlineMs: deadline,
+      clock: this.#clock,
       memoryLimitInMB: '128',
-      awsRequestId: requestId,
-      logGroupName: `/aws/lambda/${consumerName}`,
       logStreamName: `local/[$LATEST]${this.#options.shardId}`,
-      getRemainingTimeInMillis: () => Math.max(0, deadline - this.#clock()),
-      done: () => undefined,
-      fail: () => undefined,
-      succeed: () => undefined,
-    };
+      callbackWaitsForEmptyEventLoop: true,
+    });
   }
 
   /** Hands the batch to on-failure (until the sink takes it) and checkpoints past it. */
