@@ -8,6 +8,7 @@ import {
   type OrderStatus,
   parseOrderItem,
 } from '../../../../lambdas/shared/orders/order.js';
+import { storedOrder } from '../../../support/orders.js';
 
 /** The transitions the design allows, written out independently of the code's table. */
 const ALLOWED: ReadonlyArray<readonly [OrderStatus, OrderStatus]> = [
@@ -99,18 +100,7 @@ describe('computeTotalCents', () => {
 });
 
 describe('parseOrderItem', () => {
-  const item = {
-    orderId: '0b8e1c9e-4f6a-4d2b-9c1e-2f3a4b5c6d7e',
-    customerId: 'cust-1',
-    customerEmail: 'ada@example.com',
-    currency: 'EUR',
-    lines: [{ sku: 'A', qty: 1, unitPriceCents: 100 }],
-    totalCents: 100,
-    status: 'PLACED',
-    version: 1,
-    createdAt: '2030-01-01T00:00:00.000Z',
-    updatedAt: '2030-01-01T00:00:00.000Z',
-  };
+  const item = storedOrder();
 
   it('accepts a stored item with attributes it does not know', () => {
     // Act

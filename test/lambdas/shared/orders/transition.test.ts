@@ -8,24 +8,13 @@ import type {
   StatusChange,
 } from '../../../../lambdas/shared/orders/orders-repository.js';
 import { transitionOrder } from '../../../../lambdas/shared/orders/transition.js';
+import { storedOrder } from '../../../support/orders.js';
 
 const ORDER_ID = '0b8e1c9e-4f6a-4d2b-9c1e-2f3a4b5c6d7e';
 const AT = '2030-01-02T03:04:05.000Z';
 
 function order(overrides: Partial<Order> = {}): Order {
-  return {
-    orderId: ORDER_ID,
-    customerId: 'cust-1',
-    customerEmail: 'ada@example.com',
-    currency: 'EUR',
-    lines: [{ sku: 'A', qty: 1, unitPriceCents: 100 }],
-    totalCents: 100,
-    status: 'PLACED',
-    version: 1,
-    createdAt: '2030-01-01T00:00:00.000Z',
-    updatedAt: '2030-01-01T00:00:00.000Z',
-    ...overrides,
-  };
+  return storedOrder({ orderId: ORDER_ID, ...overrides });
 }
 
 /**
