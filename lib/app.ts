@@ -28,6 +28,7 @@ export function buildApp(app: App): OrdersStreamApp {
   const stateless = new StatelessStack(app, names.stateless, {
     config,
     tables: stateful.tables,
+    messaging: stateful.messaging,
     description: `Order pipelines (${config.stageName}): API, stream consumers, alarms`,
   });
   stateless.addStackDependency(stateful);

@@ -16,6 +16,18 @@ const stageConfigSchema = z
         'must be 1-20 lowercase letters, digits or hyphens, starting with a letter',
       ),
     alarmEmail: z.email('must be an e-mail address').optional(),
+    /** The From address of the order e-mails; it must belong to `emailIdentity`. */
+    emailFromAddress: z.email('must be an e-mail address'),
+    /**
+     * The verified SES identity the From address belongs to: a domain (`example.com`) or an address. SES authorises
+     * sending against the identity, so the function's grant names its ARN. Absent means the From address's domain.
+     */
+    emailIdentity: z
+      .string()
+      .refine((identity) => isEmailAddress(identity) || isDomainName(identity), {
+        message: 'must be a domain name or an e-mail address (the verified SES identity)',
+      })
+      .optional(),
     logRetentionDays: z
       .number()
       .int()
@@ -34,8 +46,13 @@ const stageConfigSchema = z
   })
   .strict();
 
-/** The validated configuration of one deployment stage. */
-export type StageConfig = z.infer<typeof stageConfigSchema>;
+/**
+ * The validated configuration of one deployment stage. `emailIdentity` is always set once validated: an absent one
+ * defaults to the domain of `emailFromAddress`.
+ */
+export type StageConfig = Omit<z.infer<typeof stageConfigSchema>, 'emailIdentity'> & {
+  readonly emailIdentity: string;
+};
 
 /** Thrown when the cdk.json context (or a -c override) does not describe a valid stage. */
 export class StageConfigError extends Error {
@@ -48,6 +65,8 @@ export class StageConfigError extends Error {
 /** Context keys that may override the selected stage's preset from the command line (`-c key=value`). */
 const OVERRIDABLE_KEYS = [
   'alarmEmail',
+  'emailFromAddress',
+  'emailIdentity',
   'logRetentionDays',
   'apiThrottleRateLimit',
   'apiThrottleBurstLimit',
@@ -112,6 +131,10 @@ export function parseStageConfig(raw: Record<string, unknown>): StageConfig {
   if (input.alarmEmail === '' || input.alarmEmail === null) {
     delete input.alarmEmail;
   }
+  // Likewise an empty identity (`-c emailIdentity=`) means "the From address's domain", the default.
+  if (input.emailIdentity === '' || input.emailIdentity === null) {
+    delete input.emailIdentity;
+  }
   const result = stageConfigSchema.safeParse(input);
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -121,7 +144,46 @@ export function parseStageConfig(raw: Record<string, unknown>): StageConfig {
   if (result.data.apiThrottleBurstLimit < 1) {
     throw new StageConfigError('Invalid context "apiThrottleBurstLimit": must be at least 1');
   }
-  return result.data;
+  // Domain names are case-insensitive but IAM compares resource ARNs as written: one spelling (lower case) keeps the
+  // identity ARN of the function's grant the same whatever case the context used.
+  const identity = result.data.emailIdentity ?? domainOf(result.data.emailFromAddress);
+  const emailIdentity = identity.includes('@') ? identity : identity.toLowerCase();
+  if (!identityCovers(emailIdentity, result.data.emailFromAddress)) {
+    throw new StageConfigError(
+      `Invalid context "emailIdentity": "${emailIdentity}" does not cover the From address ` +
+        `"${result.data.emailFromAddress}" (emailFromAddress); use that address or its domain`,
+    );
+  }
+  return { ...result.data, emailIdentity };
+}
+
+/** Whether an identity is an e-mail address, by the same rule the From address is checked with. */
+function isEmailAddress(value: string): boolean {
+  return z.email().safeParse(value).success;
+}
+
+/** A DNS name of at least two labels: letters, digits and inner hyphens, at most 253 characters. */
+function isDomainName(value: string): boolean {
+  return /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/i.test(
+    value,
+  );
+}
+
+function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1);
+}
+
+/**
+ * Whether `address` belongs to the identity: it is the identity, or an address at the identity's domain. Subdomains
+ * are refused on purpose: the function's grant names exactly this identity's ARN, so an address at another
+ * (sub)domain would pass synth and fail every send with AccessDenied.
+ */
+function identityCovers(identity: string, address: string): boolean {
+  const lowerIdentity = identity.toLowerCase();
+  if (lowerIdentity.includes('@')) {
+    return lowerIdentity === address.toLowerCase();
+  }
+  return domainOf(address).toLowerCase() === lowerIdentity;
 }
 
 /**

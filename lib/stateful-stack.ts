@@ -2,6 +2,7 @@ import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { StageConfig } from './config.js';
 import { DataTables } from './constructs/data-tables.js';
+import { OrderMessaging } from './constructs/order-messaging.js';
 
 export interface StatefulStackProps extends StackProps {
   /** The validated stage configuration. */
@@ -9,14 +10,18 @@ export interface StatefulStackProps extends StackProps {
 }
 
 /**
- * Everything that holds data: tables and their key (later the search domain and the audit bucket). All retained on
- * stack deletion and protected against deletion, so that the stateless stack can be destroyed and redeployed freely.
+ * Everything that holds data or that other parties hold on to: the tables and their key, the order events topic and
+ * the warehouse queues (later the search domain and the audit bucket). All retained on stack deletion, so that the
+ * stateless stack can be destroyed and redeployed freely.
  */
 export class StatefulStack extends Stack {
   public readonly tables: DataTables;
+  /** The order fan-out's topic and warehouse queues: subscribers and the warehouse outlive pipeline redeploys. */
+  public readonly messaging: OrderMessaging;
 
   public constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
     this.tables = new DataTables(this, 'Tables');
+    this.messaging = new OrderMessaging(this, 'Messaging');
   }
 }

@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import type { StageConfig } from './config.js';
 import type { DataTables } from './constructs/data-tables.js';
 import { OpsAlerts } from './constructs/ops-alerts.js';
+import { OrderFanout, type OrderFanoutMessaging } from './constructs/order-fanout.js';
 import { OrdersApi } from './constructs/orders-api.js';
 import { StreamConsumer, type StreamConsumerProps } from './constructs/stream-consumer.js';
 
@@ -11,6 +12,8 @@ export interface StatelessStackProps extends StackProps {
   readonly config: StageConfig;
   /** The tables of the stateful stack. */
   readonly tables: DataTables;
+  /** The order events topic and warehouse queues of the stateful stack (`StatefulStack.messaging`). */
+  readonly messaging: OrderFanoutMessaging;
 }
 
 /** What a pipeline passes to {@link StatelessStack.addStreamConsumer}: everything the stack cannot fill in itself. */
@@ -22,6 +25,8 @@ export class StatelessStack extends Stack {
   public readonly tables: DataTables;
   public readonly opsAlerts: OpsAlerts;
   public readonly ordersApi: OrdersApi;
+  /** The order fan-out: the first reader of the Orders stream. */
+  public readonly orderFanout: OrderFanout;
 
   public constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
@@ -29,12 +34,19 @@ export class StatelessStack extends Stack {
     this.tables = props.tables;
     this.opsAlerts = new OpsAlerts(this, 'OpsAlerts', { alarmEmail: props.config.alarmEmail });
     this.ordersApi = new OrdersApi(this, 'OrdersApi', { config: props.config, tables: props.tables });
+    this.orderFanout = new OrderFanout(this, 'OrderFanout', {
+      config: props.config,
+      tables: props.tables,
+      messaging: props.messaging,
+      alarmTopic: this.opsAlerts.topic,
+      dashboard: this.opsAlerts.dashboard,
+    });
   }
 
   /**
    * Wires one stream consumer into the stack with the stage config, the ops topic for its alarms and the ops
    * dashboard for its row: a pipeline is one call, e.g.
-   * `stack.addStreamConsumer('OrderFanout', { table: stack.tables.orders, entry, consumerName: 'order-fanout' })`.
+   * `stack.addStreamConsumer('SearchSync', { table: stack.tables.orders, entry, consumerName: 'search-sync' })`.
    */
   public addStreamConsumer(id: string, options: StreamConsumerOptions): StreamConsumer {
     return new StreamConsumer(this, id, {

@@ -1,13 +1,18 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DeadLetterQueue } from '../lambdas/shared/stream/dead-letter.js';
 import type { StreamLogger, StreamMetrics } from '../lambdas/shared/stream/stream-handler.js';
+import type { CountingDynamoDb } from './adapters/counting-dynamodb.js';
+import type { LocalSesClient } from './adapters/local-ses.js';
+import type { LocalSnsClient } from './adapters/local-sns.js';
 import type { LocalQueue } from './adapters/local-sqs.js';
+import type { LocalSqsClient } from './adapters/local-sqs-client.js';
 import type { EsmConfig, StreamFunction } from './esm/types.js';
+import { ORDER_FANOUT_CONSUMER_NAME, orderFanoutConsumerFactory } from './fanout-consumer.js';
 
 /**
  * The local stand-ins a consumer factory wires its handler with: the same ports the Lambda composition root fills
  * with AWS clients, here filled with DynamoDB Local and file-backed adapters under `outputDir`. Later pipelines add
- * their sinks (SNS, SES, OpenSearch, S3) here in the same style.
+ * their sinks (OpenSearch, S3) here in the same style.
  */
 export interface LocalAdapters {
   /** A document client of DynamoDB Local (removeUndefinedValues on, as the app's own clients). */
@@ -24,6 +29,18 @@ export interface LocalAdapters {
   metrics(service: string): StreamMetrics;
   /** The clock the sandbox runs on. */
   readonly clock: () => number;
+  /** The SNS stand-in: Publish and PublishBatch to local topic ARNs, written to `sns/<topic>.jsonl`. */
+  readonly sns: LocalSnsClient;
+  /** The SESv2 stand-in: SendEmail and SendBulkEmail with the template's SES templates, to `ses/outbox.jsonl`. */
+  readonly ses: LocalSesClient;
+  /** The SQS stand-in: SendMessage and SendMessageBatch to local queue URLs (FIFO groups and deduplication). */
+  readonly sqs: LocalSqsClient;
+  /**
+   * A DynamoDB Local client of the consumer's own (`owner`, usually its name; the same owner gets the same client),
+   * whose calls are counted in the system's serviceStats().dynamodb[owner] and refused past an invocation's
+   * deadline, as Lambda freezes a timed-out function.
+   */
+  dynamoDb(owner: string): CountingDynamoDb;
 }
 
 /**
@@ -41,7 +58,9 @@ export type ConsumerFactory = (
  * adds its factory here together with its construct; a mapping in the template without a factory stops the sandbox
  * at start, naming the consumer.
  */
-export const CONSUMER_FACTORIES: Readonly<Record<string, ConsumerFactory>> = Object.freeze({});
+export const CONSUMER_FACTORIES: Readonly<Record<string, ConsumerFactory>> = Object.freeze({
+  [ORDER_FANOUT_CONSUMER_NAME]: orderFanoutConsumerFactory,
+});
 
 /** Thrown at start when the template has an event source mapping whose consumer has no local factory. */
 export class MissingConsumerFactoryError extends Error {

@@ -1,6 +1,6 @@
 import { parseStartArgs, START_USAGE, type StartOptions } from './start-options.js';
 import { type StatusView, startStatusView, type TrafficCounters } from './status-view.js';
-import { type ConsumerStatus, type SandboxSystem, startSandboxSystem } from './system.js';
+import { type ConsumerStatus, type SandboxSystem, type ServiceStats, startSandboxSystem } from './system.js';
 import { runTraffic, type TrafficSummary } from './traffic.js';
 
 /**
@@ -27,6 +27,8 @@ export interface StartSummary {
   /** null with --no-demo. */
   readonly traffic: Omit<TrafficSummary, 'log' | 'orders' | 'votes'> | null;
   readonly consumers: Readonly<Record<string, ConsumerStatus>>;
+  /** What the consumers asked of the local services (SNS, SES, SQS stand-ins; DynamoDB calls per consumer). */
+  readonly services: ServiceStats;
   /** Whether the consumers had caught up with the streams when the run ended. */
   readonly drained: boolean;
   readonly outputDir: string;
@@ -39,7 +41,7 @@ function curlExamples(url: string): string[] {
     customerId: 'c-1',
     customerEmail: 'ada@example.com',
     currency: 'EUR',
-    lines: [{ sku: 'SKU-1', qty: 2, unitPriceCents: 1250 }],
+    lines: [{ sku: 'SKU-0001', qty: 2, unitPriceCents: 1250 }],
   });
   return [
     'Try:',
@@ -148,6 +150,7 @@ async function run(options: StartOptions): Promise<number> {
         elapsedMs: Date.now() - startedAt,
         consumers: system.stats(),
         api: system.apiStats(),
+        services: system.serviceStats(),
         ...(options.demo ? { traffic: counters } : {}),
       }),
     });
@@ -176,6 +179,7 @@ async function run(options: StartOptions): Promise<number> {
         ? null
         : (({ log: _log, orders: _orders, votes: _votes, ...rest }) => rest)(trafficSummary),
     consumers: system.stats(),
+    services: system.serviceStats(),
     drained,
     outputDir: system.outputDir,
     stoppedBy: stopReason ?? 'duration',

@@ -1,4 +1,4 @@
-import type { ApiStats, ConsumerStatus } from './system.js';
+import type { ApiStats, ConsumerStatus, ServiceStats } from './system.js';
 
 /**
  * The live status of `npm start`: one row per consumer (records processed, batches, failed batches, DLQ messages,
@@ -21,6 +21,8 @@ export interface StatusSnapshot {
   readonly api?: ApiStats;
   /** Absent when no demo traffic runs. */
   readonly traffic?: TrafficCounters;
+  /** What the consumers sent to the local services; absent: no line for it. */
+  readonly services?: Pick<ServiceStats, 'sns' | 'ses' | 'sqs'>;
 }
 
 const COLUMNS = [
@@ -60,6 +62,7 @@ export function renderStatus(snapshot: StatusSnapshot): string[] {
   if (names.length === 0) {
     return [header.join(' | '), 'No stream consumers in the template yet: the pipelines add them.'];
   }
+  const outputs = snapshot.services === undefined ? [] : [renderServices(snapshot.services)];
   const rows = names.map((name) => {
     const s = snapshot.consumers[name]!;
     return [
@@ -80,7 +83,15 @@ export function renderStatus(snapshot: StatusSnapshot): string[] {
       .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
       .join('  ')
       .trimEnd();
-  return [header.join(' | '), format(COLUMNS), ...rows.map(format)];
+  return [header.join(' | '), ...outputs, format(COLUMNS), ...rows.map(format)];
+}
+
+/** One line of what went out: events published, e-mails accepted, messages enqueued (and dropped duplicates). */
+export function renderServices(services: Pick<ServiceStats, 'sns' | 'ses' | 'sqs'>): string {
+  const published = Object.values(services.sns.publishedByTopic).reduce((sum, n) => sum + n, 0);
+  const emails = Object.values(services.ses.sentByTemplate).reduce((sum, n) => sum + n, 0);
+  const dropped = services.sqs.deduplicated === 0 ? '' : ` (${services.sqs.deduplicated} duplicates dropped)`;
+  return `sent: ${published} SNS events, ${emails} e-mails, ${services.sqs.enqueued} SQS messages${dropped}`;
 }
 
 /**

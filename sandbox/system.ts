@@ -3,20 +3,30 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { createOrdersApiFromTables } from '../lambdas/orders-api/compose.js';
 import { ENV } from '../lambdas/shared/env.js';
 import type { OrdersStreamApp } from '../lib/app.js';
+import {
+  type CountingDynamoDb,
+  createCountingDynamoDb,
+  type DynamoDbCallCounts,
+} from './adapters/counting-dynamodb.js';
 import { flushJsonLinesWrites } from './adapters/json-lines-file.js';
 import { LocalLogger, LocalMetrics } from './adapters/local-observability.js';
+import { type LocalEmailTemplate, LocalSesClient, type LocalSesStats } from './adapters/local-ses.js';
+import { LocalSnsClient, type LocalSnsStats, localTopicArn } from './adapters/local-sns.js';
 import {
   LOCAL_ACCOUNT_ID,
+  LOCAL_REGION,
   LocalDeadLetterQueue,
   type LocalQueue,
   LocalQueues,
   localOnFailureSink,
 } from './adapters/local-sqs.js';
+import { type LocalQueueSettings, LocalSqsClient, type LocalSqsStats } from './adapters/local-sqs-client.js';
+import type { ServiceFaultHook } from './adapters/service-faults.js';
 import {
   type ApiHandler,
   apiRoutesFromTemplate,
@@ -30,19 +40,24 @@ import { DynamoDbStreamSource, latestStreamArn } from './esm/dynamodb-stream-sou
 import { esmConfigsFromApp } from './esm/esm-config.js';
 import { EsmRunner } from './esm/runner.js';
 import type { EsmConfig, MappingStats, OnFailureSink, StreamFunction } from './esm/types.js';
-import { type SynthesizedApp, synthesizeApp } from './synth.js';
+import { withInvocationDeadline } from './invocation-deadline.js';
+import { type LocatedResource, type SynthesizedApp, synthesizeApp } from './synth.js';
 import {
   apiFunctionAddress,
   type ResourceAddress,
   resolveFunctionEnvironment,
   TemplateWiringError,
 } from './template-env.js';
+import { TRAFFIC_SKUS } from './traffic.js';
 
 /**
  * The whole local system in one call: the one composition behind `npm start`, `npm run chaos` and `npm run bench`.
- * Synthesizes the app, boots DynamoDB Local, creates the tables of the template, serves the orders API, builds every
- * stream consumer from its local factory with the environment the template gives its function, and runs the local
- * event source mappings on the tables' streams. Everything it writes goes to `outputDir`.
+ * Synthesizes the app, boots DynamoDB Local, creates the tables of the template and stocks the Inventory table,
+ * serves the orders API, builds every stream consumer from its local factory with the environment the template gives
+ * its function (tables, queues, SNS topics and SES templates resolved to local ones), and runs the local event source
+ * mappings on the tables' streams. Consumers send through stand-ins of the SNS, SES and SQS clients (adapters/);
+ * everything is written under `outputDir`: `sns/<topic>.jsonl`, `ses/outbox.jsonl`, `sqs/<queue>.jsonl` (and
+ * `sqs/<queue>.duplicates.jsonl` for what FIFO deduplication dropped), `logs/`, `metrics/`.
  */
 
 /** `<repo>/.sandbox` (gitignored). */
@@ -51,7 +66,19 @@ export const DEFAULT_OUTPUT_DIR = fileURLToPath(new URL('../.sandbox', import.me
 /** Marks a directory the sandbox created, and so may clear at the next start. */
 const OUTPUT_DIR_MARKER = '.orders-sandbox-output';
 
-const LOCAL_REGION = 'eu-west-1';
+/**
+ * The stock of each SKU at start when nothing else is asked for. The demo traffic places about one order per four
+ * operations, of about 2.5 lines of 1-3 (now and then 4-20) units, spread over its 40 SKUs: about 600 units per SKU
+ * in a 10,000-operation run before cancellations and deletes give some back. At 450 such a run reserves most orders
+ * and back-orders about one in six (a model of the traffic with an instant fan-out: 16%), as SKUs sell out towards
+ * its end; at 300 it would be over a third, most of its second half.
+ */
+export const DEFAULT_STOCK_PER_SKU = 450;
+
+/** Every SKU of the demo traffic at DEFAULT_STOCK_PER_SKU. */
+export const DEFAULT_INVENTORY: Readonly<Record<string, number>> = Object.freeze(
+  Object.fromEntries(TRAFFIC_SKUS.map((sku) => [sku, DEFAULT_STOCK_PER_SKU])),
+);
 
 export interface SandboxSystemOptions {
   /** The API's port; 0 = a free one. @default 3000 */
@@ -74,6 +101,22 @@ export interface SandboxSystemOptions {
   readonly log?: (line: string) => void;
   /** @default Date.now */
   readonly clock?: () => number;
+  /**
+   * The available stock per SKU written to the Inventory table at start (`{ sku, available }` items); `{}` writes
+   * none. @default DEFAULT_INVENTORY
+   */
+  readonly inventory?: Readonly<Record<string, number>>;
+  /** Injected transient faults of the SNS, SES and SQS stand-ins (chaos). @default none */
+  readonly serviceFaults?: ServiceFaultHook;
+}
+
+/** What the local services have been asked to do: the stand-ins' counters, and DynamoDB calls per client owner. */
+export interface ServiceStats {
+  readonly sns: LocalSnsStats;
+  readonly ses: LocalSesStats;
+  readonly sqs: LocalSqsStats;
+  /** Calls of each counting DynamoDB client (LocalAdapters.dynamoDb), by owner. */
+  readonly dynamodb: Readonly<Record<string, DynamoDbCallCounts>>;
 }
 
 /** A consumer's mapping stats plus what the system adds: its DLQ's message count and the end-to-end lag. */
@@ -105,7 +148,13 @@ export interface SandboxSystem {
   readonly consumers: string[];
   /** Local queue name of each consumer's DLQ (file `<outputDir>/sqs/<name>.jsonl`). */
   readonly deadLetterQueues: Readonly<Record<string, string>>;
+  /** Each consumer's function environment as resolved from the template (local table names, ARNs, URLs). */
+  readonly environments: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** The stock per SKU written to the Inventory table at start. */
+  readonly inventory: Readonly<Record<string, number>>;
   stats(): Record<string, ConsumerStatus>;
+  /** The local services' counters (SNS, SES, SQS stand-ins, DynamoDB per owner). */
+  serviceStats(): ServiceStats;
   /** End-to-end lag samples in ms, in completion order. */
   lagSamples(consumerName: string): number[];
   apiStats(): ApiStats;
@@ -329,6 +378,159 @@ export function localQueueNames(app: SynthesizedApp, configs: readonly EsmConfig
   return names;
 }
 
+/**
+ * Local names for resources of one type, from their construct paths: the shortest tail of the path (below the stack,
+ * without `Resource`) that no other resource of the type has taken and that is not a bare generic word, in kebab
+ * case; e.g. `Messaging/OrderEvents` -> `order-events`, `OpsAlerts/Topic` -> `ops-alerts-topic`. A name the
+ * template sets as a plain string wins.
+ */
+function localNamesByPath(
+  resources: readonly LocatedResource[],
+  explicitName: (resource: LocatedResource) => unknown,
+  generic: ReadonlySet<string>,
+  sanitize: (text: string) => string,
+): Map<string, string> {
+  const names = new Map<string, string>();
+  const taken = new Set<string>();
+  const ordered = [...resources].sort(
+    (a, b) => Number(typeof explicitName(b) === 'string') - Number(typeof explicitName(a) === 'string'),
+  );
+  for (const located of ordered) {
+    const key = addressKey(located);
+    const explicit = explicitName(located);
+    if (typeof explicit === 'string' && !taken.has(explicit)) {
+      names.set(key, explicit);
+      taken.add(explicit);
+      continue;
+    }
+    const cdkPath = located.resource.Metadata?.['aws:cdk:path'];
+    const segments = (typeof cdkPath === 'string' ? cdkPath : '')
+      .split('/')
+      .slice(1)
+      .filter((segment) => segment !== 'Resource');
+    let name: string | undefined;
+    for (let length = 1; length <= segments.length && name === undefined; length += 1) {
+      const candidate = sanitize(segments.slice(-length).map(kebabCase).join('-'));
+      if (!generic.has(candidate) && !taken.has(candidate)) name = candidate;
+    }
+    name ??= sanitize(located.logicalId);
+    taken.add(name);
+    names.set(key, name);
+  }
+  return names;
+}
+
+/** The local topic name of every SNS topic of the app (file `sns/<name>.jsonl`), by address. */
+export function localTopicNames(app: SynthesizedApp): Map<string, string> {
+  return localNamesByPath(
+    app.resourcesOfType('AWS::SNS::Topic'),
+    ({ resource }) => resource.Properties?.TopicName,
+    new Set(['topic']),
+    (text) => {
+      const fifo = text.endsWith('.fifo') ? '.fifo' : '';
+      const base = (fifo === '' ? text : text.slice(0, -fifo.length)).replace(/[^A-Za-z0-9_-]+/g, '-');
+      return `${base.slice(0, 256 - fifo.length) || 'topic'}${fifo}`;
+    },
+  );
+}
+
+/**
+ * Every SES template of the app (AWS::SES::Template), by address, with a local name (the template's TemplateName
+ * when it sets one; CloudFormation generates one otherwise, locally the path's) and its parts for rendering.
+ */
+export function localEmailTemplates(app: SynthesizedApp): Map<string, LocalEmailTemplate> {
+  const located = app.resourcesOfType('AWS::SES::Template');
+  const parts = (resource: LocatedResource): Record<string, unknown> =>
+    (resource.resource.Properties?.Template ?? {}) as Record<string, unknown>;
+  const names = localNamesByPath(
+    located,
+    (resource) => parts(resource).TemplateName,
+    new Set(['template']),
+    (text) => text.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 64) || 'template',
+  );
+  const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+  return new Map(
+    located.map((resource) => {
+      const { SubjectPart, TextPart, HtmlPart } = parts(resource);
+      const template: LocalEmailTemplate = {
+        name: names.get(addressKey(resource))!,
+        ...(text(SubjectPart) === undefined ? {} : { subject: text(SubjectPart) }),
+        ...(text(TextPart) === undefined ? {} : { text: text(TextPart) }),
+        ...(text(HtmlPart) === undefined ? {} : { html: text(HtmlPart) }),
+      };
+      return [addressKey(resource), template];
+    }),
+  );
+}
+
+/** The settings of every SQS queue of the app that change how a send is answered, by local queue name. */
+export function localQueueSettings(
+  app: SynthesizedApp,
+  queueNames: ReadonlyMap<string, string>,
+): Map<string, LocalQueueSettings> {
+  const settings = new Map<string, LocalQueueSettings>();
+  for (const located of app.resourcesOfType('AWS::SQS::Queue')) {
+    const name = queueNames.get(addressKey(located));
+    if (name === undefined) continue;
+    const properties = located.resource.Properties ?? {};
+    settings.set(name, {
+      fifo: properties.FifoQueue === true,
+      contentBasedDeduplication: properties.ContentBasedDeduplication === true,
+      deduplicationScope: properties.DeduplicationScope === 'messageGroup' ? 'messageGroup' : 'queue',
+    });
+  }
+  return settings;
+}
+
+/** Thrown when the initial stock cannot be written: a SKU or a stock that DynamoDB or the fan-out would refuse. */
+export class InventoryOptionError extends Error {
+  public constructor(message: string) {
+    super(message);
+    this.name = 'InventoryOptionError';
+  }
+}
+
+/** Throws InventoryOptionError for a SKU or a stock the Inventory table must not get. */
+export function validateInventory(inventory: Readonly<Record<string, number>>): void {
+  for (const [sku, available] of Object.entries(inventory)) {
+    // A `#` prefix is the fan-out's reservation items' (`#reservation#<orderId>`); a SKU must never look like one.
+    if (sku === '' || sku.startsWith('#')) {
+      throw new InventoryOptionError(`inventory: "${sku}" is not a SKU (empty or starting with '#')`);
+    }
+    if (!Number.isSafeInteger(available) || available < 0) {
+      throw new InventoryOptionError(`inventory.${sku} must be an integer >= 0, got ${available}`);
+    }
+  }
+}
+
+/** Writes `{ sku, available }` per SKU (BatchWriteItem, 25 per call, unprocessed items written again). */
+export async function seedInventory(
+  documentClient: DynamoDBDocumentClient,
+  tableName: string,
+  inventory: Readonly<Record<string, number>>,
+): Promise<void> {
+  validateInventory(inventory);
+  const items = Object.entries(inventory).map(([sku, available]) => ({
+    PutRequest: { Item: { sku, available } },
+  }));
+  for (let start = 0; start < items.length; start += 25) {
+    let pending: NonNullable<ConstructorParameters<typeof BatchWriteCommand>[0]['RequestItems']> = {
+      [tableName]: items.slice(start, start + 25),
+    };
+    for (let attempt = 1; Object.keys(pending).length > 0; attempt += 1) {
+      const { UnprocessedItems } = await documentClient.send(
+        new BatchWriteCommand({ RequestItems: pending }),
+      );
+      pending = Object.fromEntries(
+        Object.entries(UnprocessedItems ?? {}).filter(([, requests]) => (requests?.length ?? 0) > 0),
+      );
+      if (attempt >= 10 && Object.keys(pending).length > 0) {
+        throw new Error(`Seeding ${tableName}: items stayed unprocessed after ${attempt} attempts`);
+      }
+    }
+  }
+}
+
 function kebabCase(text: string): string {
   return text
     .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
@@ -394,6 +596,10 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
     );
   }
   const queueNames = localQueueNames(app, configs);
+  const topicNames = localTopicNames(app);
+  const emailTemplates = localEmailTemplates(app);
+  const inventory = options.inventory ?? DEFAULT_INVENTORY;
+  validateInventory(inventory);
 
   const cleanups: Array<() => Promise<void>> = [];
   const runCleanups = async (): Promise<void> => {
@@ -429,6 +635,11 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
       { prefix: 'sandbox' },
     );
     log(`Created ${definitions.length} tables: ${Object.values(tables).join(', ')}`);
+    const inventoryTable = tables.Inventory;
+    if (inventoryTable !== undefined && Object.keys(inventory).length > 0) {
+      await seedInventory(documentClient, inventoryTable, inventory);
+      log(`Stocked ${Object.keys(inventory).length} SKUs in ${inventoryTable}`);
+    }
 
     const queues = new LocalQueues(outputDir, clock);
     const localByAddress = new Map<string, string>();
@@ -439,6 +650,9 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
       );
     }
     for (const [key, name] of queueNames) localByAddress.set(key, queues.byName(name).url);
+    for (const [key, name] of topicNames) localByAddress.set(key, localTopicArn(name, LOCAL_REGION));
+    // `Ref` of an AWS::SES::Template is the template's name.
+    for (const [key, template] of emailTemplates) localByAddress.set(key, template.name);
     const resolveRef = (address: ResourceAddress): string | undefined =>
       localByAddress.get(addressKey(address));
     const onWriteError = (error: unknown): void => log(`  local write failed: ${(error as Error).message}`);
@@ -466,6 +680,27 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
     });
     cleanups.push(() => server.close());
 
+    // The stand-ins of the services without an offline server, shared by every consumer (one topic file, one
+    // outbox, one file per queue), and a counting DynamoDB client per consumer that asks for one.
+    const sns = new LocalSnsClient({ outputDir, faults: options.serviceFaults, clock });
+    const ses = new LocalSesClient({
+      outputDir,
+      templates: new Map([...emailTemplates.values()].map((template) => [template.name, template])),
+      faults: options.serviceFaults,
+      clock,
+    });
+    const settings = localQueueSettings(app, queueNames);
+    const sqs = new LocalSqsClient({
+      queues,
+      settings: (name) => settings.get(name),
+      faults: options.serviceFaults,
+      clock,
+    });
+    const dynamoDbClients = new Map<string, CountingDynamoDb>();
+    cleanups.push(async () => {
+      for (const clients of dynamoDbClients.values()) clients.destroy();
+    });
+
     // The consumers, each from its factory with its function's environment from the template.
     const adapters: LocalAdapters = {
       documentClient,
@@ -475,6 +710,17 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
       logger: (service) => new LocalLogger(outputDir, service, { clock, onWriteError }),
       metrics: (service) => new LocalMetrics(outputDir, service, { clock, onWriteError }),
       clock,
+      sns,
+      ses,
+      sqs,
+      dynamoDb: (owner) => {
+        let clients = dynamoDbClients.get(owner);
+        if (clients === undefined) {
+          clients = createCountingDynamoDb(clientConfig);
+          dynamoDbClients.set(owner, clients);
+        }
+        return clients;
+      },
     };
     const lag = new LagRecorder(clock);
     const dlqByConsumer = new Map<string, LocalQueue>();
@@ -489,7 +735,11 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
         resolveRef,
       );
       envByConsumer.set(config.consumerName, env);
-      const built = factory(Object.freeze({ ...env }), adapters);
+      const built = withInvocationDeadline(
+        config.consumerName,
+        factory(Object.freeze({ ...env }), adapters),
+        clock,
+      );
       const fn = lag.wrap(config, options.wrapFunction?.(config.consumerName, built) ?? built);
       const tableName = tables[config.tableConstructId];
       if (tableName === undefined) {
@@ -570,6 +820,16 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
       documentClient,
       consumers: configs.map((c) => c.consumerName),
       deadLetterQueues: Object.fromEntries([...dlqByConsumer].map(([name, queue]) => [name, queue.name])),
+      environments: Object.fromEntries(envByConsumer),
+      inventory: { ...inventory },
+      serviceStats: () => ({
+        sns: sns.stats(),
+        ses: ses.stats(),
+        sqs: sqs.stats(),
+        dynamodb: Object.fromEntries(
+          [...dynamoDbClients].map(([owner, clients]) => [owner, clients.counter.snapshot()]),
+        ),
+      }),
       stats: () => {
         const mappingStats = runner.stats();
         return Object.fromEntries(

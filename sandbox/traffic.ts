@@ -65,6 +65,15 @@ const CURRENCIES: ReadonlyArray<readonly [string, number]> = [
   ['GBP', 10],
 ];
 const SKU_COUNT = 40;
+
+/** The SKUs the traffic orders (`SKU-0001` to `SKU-0040`): the sandbox stocks them in the Inventory table. */
+export const TRAFFIC_SKUS: readonly string[] = Object.freeze(
+  Array.from({ length: SKU_COUNT }, (_unused, index) => trafficSku(index + 1)),
+);
+
+function trafficSku(number: number): string {
+  return `SKU-${String(number).padStart(4, '0')}`;
+}
 const CUSTOMER_COUNT = 200;
 
 /** Thrown for options that would make a run unbounded or meaningless; the message names the option. */
@@ -202,6 +211,12 @@ interface Planned {
   readonly fields: Partial<TrafficOperation>;
   /** Applies a response to the model. */
   readonly apply: (status: number, body: unknown) => void;
+  /**
+   * For a write on an order that was refused with 412: the path to read the order again, and how to apply what the
+   * read returns. Another writer (the order fan-out back-ordering an order) moved the order on; without the read the
+   * model would keep the stale version and every later write of the order would be refused too.
+   */
+  readonly refresh?: { readonly path: string; readonly apply: (status: number, body: unknown) => void };
   /** The key the operation works on, busy while it is in flight. */
   readonly busyKey: string | undefined;
 }
@@ -324,6 +339,21 @@ function orderIn(body: unknown): { orderId: string; status: OrderStatus; version
   return undefined;
 }
 
+/** How a 412 on `order` is followed up: read the order and take its status and version (or its deletion). */
+function refreshOf(model: TrafficModel, order: ModelOrder): NonNullable<Planned['refresh']> {
+  return {
+    path: `/orders/${order.orderId}`,
+    apply: (status, body) => {
+      const current = orderIn(body);
+      if (status === 200 && current !== undefined) {
+        model.orders.set(order.orderId, { ...order, status: current.status, version: current.version });
+      } else if (status === 404) {
+        model.orders.set(order.orderId, { ...order, deleted: true });
+      }
+    },
+  };
+}
+
 /** Plans the next operation from the model; pure apart from drawing from `random`. */
 function planNext(
   index: number,
@@ -355,6 +385,7 @@ function planNext(
         headers: { 'content-type': 'application/json', 'if-match': `"${order.version}"` },
         fields: { orderId: order.orderId, customerId: order.customerId, toStatus: to },
         busyKey: order.orderId,
+        refresh: refreshOf(model, order),
         apply: (status, body) => {
           const changed = orderIn(body);
           if (status === 200 && changed !== undefined) {
@@ -380,6 +411,7 @@ function planNext(
         headers: { 'if-match': `"${order.version}"` },
         fields: { orderId: order.orderId, customerId: order.customerId },
         busyKey: order.orderId,
+        refresh: refreshOf(model, order),
         apply: (status) => {
           if (status === 204 || status === 404) {
             model.orders.set(order.orderId, { ...order, deleted: true });
@@ -451,7 +483,7 @@ function planCreateOrder(
   const lineCount = integerBetween(random, 1, 4);
   const skus = new Set<string>();
   while (skus.size < lineCount) {
-    skus.add(`SKU-${String(integerBetween(random, 1, SKU_COUNT)).padStart(4, '0')}`);
+    skus.add(trafficSku(integerBetween(random, 1, SKU_COUNT)));
   }
   const lines = [...skus].map((sku) => ({
     sku,
@@ -576,29 +608,49 @@ export async function runTraffic(options: TrafficOptions): Promise<TrafficSummar
     return false;
   };
 
-  const send = async (index: number, planned: Planned): Promise<TrafficOperation> => {
-    const sentAtMs = clock();
-    let status = 0;
-    let responseBody: unknown;
-    let error: string | undefined;
+  /** One HTTP request; status 0 and the error's message when no response came. */
+  const request = async (
+    method: string,
+    path: string,
+    headers: Readonly<Record<string, string>>,
+    body: unknown,
+  ): Promise<{ status: number; body: unknown; error: string | undefined }> => {
     try {
-      const response = await fetchFn(`${baseUrl}${planned.path}`, {
-        method: planned.method,
-        headers: planned.headers,
-        ...(planned.body === undefined ? {} : { body: JSON.stringify(planned.body) }),
+      const response = await fetchFn(`${baseUrl}${path}`, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(requestTimeoutMs),
       });
-      status = response.status;
       const text = await response.text();
       try {
-        responseBody = text === '' ? undefined : JSON.parse(text);
+        return {
+          status: response.status,
+          body: text === '' ? undefined : JSON.parse(text),
+          error: undefined,
+        };
       } catch {
-        responseBody = text;
+        return { status: response.status, body: text, error: undefined };
       }
     } catch (err) {
-      error = (err as Error).message;
+      return { status: 0, body: undefined, error: (err as Error).message };
     }
+  };
+
+  const send = async (index: number, planned: Planned): Promise<TrafficOperation> => {
+    const sentAtMs = clock();
+    const {
+      status,
+      body: responseBody,
+      error,
+    } = await request(planned.method, planned.path, planned.headers, planned.body);
+    const latencyMs = clock() - sentAtMs;
     planned.apply(status, responseBody);
+    if (status === 412 && planned.refresh !== undefined) {
+      // A read, not a write: it is not an operation of the run and produces no stream record.
+      const fresh = await request('GET', planned.refresh.path, {}, undefined);
+      planned.refresh.apply(fresh.status, fresh.body);
+    }
     const created = planned.kind === 'createOrder' ? orderIn(responseBody) : undefined;
     const version = orderIn(responseBody)?.version;
     return {
@@ -615,7 +667,7 @@ export async function runTraffic(options: TrafficOptions): Promise<TrafficSummar
       ...(created === undefined ? {} : { orderId: created.orderId }),
       ...(version === undefined ? {} : { version }),
       sentAt: new Date(sentAtMs).toISOString(),
-      latencyMs: clock() - sentAtMs,
+      latencyMs,
     };
   };
 

@@ -8,6 +8,16 @@ export const ENV = {
   POLL_RESULTS_TABLE_NAME: 'POLL_RESULTS_TABLE_NAME',
   INVENTORY_TABLE_NAME: 'INVENTORY_TABLE_NAME',
   IDEMPOTENCY_TABLE_NAME: 'IDEMPOTENCY_TABLE_NAME',
+  /** The SNS topic `order-events` the fan-out publishes to. */
+  ORDER_EVENTS_TOPIC_ARN: 'ORDER_EVENTS_TOPIC_ARN',
+  /** The SQS FIFO queue the fan-out sends warehouse messages to. */
+  WAREHOUSE_QUEUE_URL: 'WAREHOUSE_QUEUE_URL',
+  /** The From address of the fan-out's e-mails (an address of the verified SES identity). */
+  EMAIL_FROM_ADDRESS: 'EMAIL_FROM_ADDRESS',
+  /** Names of the SES templates of the order e-mails. */
+  EMAIL_TEMPLATE_PLACED: 'EMAIL_TEMPLATE_PLACED',
+  EMAIL_TEMPLATE_SHIPPED: 'EMAIL_TEMPLATE_SHIPPED',
+  EMAIL_TEMPLATE_CANCELLED: 'EMAIL_TEMPLATE_CANCELLED',
   /** The consumer's own SQS DLQ, used by the stream runtime for permanent failures. */
   DEAD_LETTER_QUEUE_URL: 'DEAD_LETTER_QUEUE_URL',
   /** A short stable name of the stream consumer, used in logs, metrics and DLQ messages. */

@@ -78,7 +78,10 @@ const THROTTLING_ERROR_NAMES: ReadonlySet<string> = new Set([
   'TransactionConflictException',
   // SQS: KMS throttled the data key request; too many in-flight messages.
   'KmsThrottled',
+  'KMS.ThrottlingException',
   'OverLimit',
+  // SNS: KMS throttled the topic key.
+  'KMSThrottlingException',
 ]);
 
 /** Timeouts and dropped connections (SDK TRANSIENT_ERROR_CODES and Node.js socket error codes). */
@@ -132,6 +135,11 @@ const AUTH_OR_CONFIG_ERROR_NAMES: ReadonlySet<string> = new Set([
   'KMS.AccessDeniedException',
   'KMS.DisabledException',
   'KMS.KMSInvalidStateException',
+  // SQS's own spellings of the KMS errors (its error model), and SNS's opt-in one.
+  'KMS.InvalidStateException',
+  'KMS.NotFoundException',
+  'KMS.OptInRequired',
+  'KMSOptInRequired',
   // SQS spells its KMS errors without the Exception suffix; InvalidSecurity is a request not made over HTTPS/SigV4.
   'KmsAccessDenied',
   'KmsDisabled',
@@ -146,6 +154,9 @@ const AUTH_OR_CONFIG_ERROR_NAMES: ReadonlySet<string> = new Set([
   'NoSuchBucket',
   'MailFromDomainNotVerifiedException',
   'AccountSendingPausedException',
+  // SESv2's names for a paused or suspended account: an operator (or AWS support) resumes sending.
+  'SendingPausedException',
+  'AccountSuspendedException',
 ]);
 
 /** Status codes that are 4xx yet not about the request's content: timeout, throttling, auth and missing resource. */

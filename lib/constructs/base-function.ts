@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import {
   Effect,
@@ -25,8 +25,12 @@ import { InvalidPropsError, requireIntegerInRange, requireSecondsInRange } from 
 /** The repository root: the esbuild project root, and where the lock file and tsconfig live. */
 const PROJECT_ROOT = join(import.meta.dirname, '..', '..');
 
-/** How much of a table a function may touch. Neither includes index access: no function queries an index yet. */
-export type TableAccess = 'read' | 'readWrite';
+/**
+ * How much of a table a function may touch: `read`, `readWrite`, or exactly the listed DynamoDB actions (for a
+ * function that needs fewer than a whole mode, e.g. `['dynamodb:UpdateItem']`). None includes index access: no
+ * function queries an index yet.
+ */
+export type TableAccess = 'read' | 'readWrite' | readonly DynamoDbItemAction[];
 
 const TABLE_READ_ACTIONS = [
   'dynamodb:BatchGetItem',
@@ -43,6 +47,17 @@ const TABLE_WRITE_ACTIONS = [
   'dynamodb:UpdateItem',
 ];
 /**
+ * The table actions an explicit list may name: those of the two modes. TransactWriteItems and TransactGetItems have
+ * no IAM action of their own; they are authorised item by item with PutItem, UpdateItem, DeleteItem,
+ * ConditionCheckItem and GetItem, which these include.
+ */
+export const DYNAMODB_ITEM_ACTIONS = [
+  ...TABLE_READ_ACTIONS,
+  ...TABLE_WRITE_ACTIONS,
+].sort() as readonly string[];
+/** One of {@link DYNAMODB_ITEM_ACTIONS}. */
+export type DynamoDbItemAction = `dynamodb:${string}`;
+/**
  * The customer-managed key actions a caller needs to read (and write) an encrypted table. CDK's grants name the
  * same permissions with wildcards (`kms:GenerateDataKey*`, `kms:ReEncrypt*`); they are spelled out here so the
  * policy has no wildcard to explain. The pair variants of GenerateDataKey are left out: they are for asymmetric
@@ -58,6 +73,27 @@ const KEY_WRITE_ACTIONS = [
 ];
 /** The key actions needed to send to an SQS queue or publish to an SNS topic encrypted with a customer-managed key. */
 const KEY_PRODUCER_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey'];
+
+/** SES template names as AWS::SES::Template accepts them. */
+const SES_TEMPLATE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** One SES template a function sends with, and the environment variable that tells the function its name. */
+export interface BulkEmailTemplateBinding {
+  /** The variable that is set to the template's name. */
+  readonly envName: EnvName;
+  /** The template's name: a literal, or the `Ref` of an `AWS::SES::Template` (a token). */
+  readonly templateName: string;
+}
+
+/** What {@link BaseFunction.bindBulkEmailSending} grants and tells the function. */
+export interface BulkEmailSending {
+  /** The From address of the e-mails; it must belong to `identity`. */
+  readonly fromAddress: string;
+  /** The verified SES identity the From address belongs to: a domain or an address. */
+  readonly identity: string;
+  /** The templates the function sends with (at least one). */
+  readonly templates: readonly BulkEmailTemplateBinding[];
+}
 
 /** Environment variables BaseFunction sets itself; props may not set them. */
 const RESERVED_ENVIRONMENT: readonly string[] = [
@@ -203,18 +239,15 @@ export class BaseFunction extends Construct implements IGrantable {
   }
 
   /**
-   * Grants access to a table's items (`read`, or `readWrite`) and sets `envName` to its name. The grant covers the
-   * table's customer-managed key when it has one, usable only through DynamoDB.
+   * Grants access to a table's items (`read`, `readWrite`, or an explicit list of DynamoDB actions) and sets `envName`
+   * to its name. The grant covers the table's customer-managed key when it has one, usable only through DynamoDB:
+   * the read key actions, plus the write ones when any granted action writes.
    */
   public bindTable(envName: EnvName, table: ITable, access: TableAccess): this {
+    const actions = tableActions(this.node.path, access);
     this.claimEnvironmentName(envName);
-    const write = access === 'readWrite';
-    this.role.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: write ? [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS] : TABLE_READ_ACTIONS,
-        resources: [table.tableArn],
-      }),
-    );
+    const write = actions.some((action) => TABLE_WRITE_ACTIONS.includes(action));
+    this.role.addToPrincipalPolicy(new PolicyStatement({ actions, resources: [table.tableArn] }));
     if (table.encryptionKey !== undefined) {
       this.grantKeyViaService(
         table.encryptionKey,
@@ -251,6 +284,45 @@ export class BaseFunction extends Construct implements IGrantable {
       this.grantKeyViaService(topic.masterKey, 'sns', KEY_PRODUCER_ACTIONS);
     }
     this.lambdaFunction.addEnvironment(envName, topic.topicArn);
+    return this;
+  }
+
+  /**
+   * Grants sending templated e-mail with SESv2 SendBulkEmail from one identity with the given templates, sets
+   * `fromEnvName` to the From address and each template's variable to its name.
+   *
+   * The Service Authorization Reference (Amazon Simple Email Service v2) lists for `ses:SendBulkEmail` the resource
+   * types `identity` and `template` as required and `configuration-set` as optional, with no dependent actions; its
+   * condition keys are ses:ApiVersion, ses:MultiRegionEndpointId, ses:TenantName and aws:ResourceTag, so unlike
+   * SendEmail the From address cannot be pinned with ses:FromAddress. The statement therefore names the identity
+   * and each template by ARN (`arn:<partition>:ses:<region>:<account>:identity/<name>` and `...:template/<name>`),
+   * and nothing else: no configuration set is used.
+   * Source: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsimpleemailservicev2.html
+   * (read through its machine-readable copy in iann0036/iam-dataset, aws/iam_definition.json). SAM's
+   * SESBulkTemplatedCrudPolicy_v2, which added the template ARN after sends failed without it
+   * (aws/serverless-application-model#2844), grants the same shape for the v1 templated actions.
+   */
+  public bindBulkEmailSending(fromEnvName: EnvName, sending: BulkEmailSending): this {
+    validateBulkEmailSending(this.node.path, fromEnvName, sending);
+    for (const name of [fromEnvName, ...sending.templates.map((template) => template.envName)]) {
+      this.claimEnvironmentName(name);
+    }
+    const stack = Stack.of(this);
+    const sesArn = (resource: string, resourceName: string): string =>
+      stack.formatArn({ service: 'ses', resource, resourceName });
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['ses:SendBulkEmail'],
+        resources: [
+          sesArn('identity', sending.identity),
+          ...sending.templates.map((template) => sesArn('template', template.templateName)),
+        ],
+      }),
+    );
+    this.lambdaFunction.addEnvironment(fromEnvName, sending.fromAddress);
+    for (const template of sending.templates) {
+      this.lambdaFunction.addEnvironment(template.envName, template.templateName);
+    }
     return this;
   }
 
@@ -316,5 +388,70 @@ export function validateBaseFunctionProps(path: string, props: BaseFunctionProps
     if (RESERVED_ENVIRONMENT.includes(name)) {
       throw new InvalidPropsError(path, `environment.${name}`, 'is set by BaseFunction itself');
     }
+  }
+}
+
+/**
+ * The table actions of an access mode or list, validated: a list must be non-empty and name only actions of
+ * {@link DYNAMODB_ITEM_ACTIONS}; duplicates are dropped and the list sorted, so the policy does not depend on the
+ * order a caller wrote it in.
+ */
+function tableActions(path: string, access: TableAccess): string[] {
+  if (access === 'read') {
+    return [...TABLE_READ_ACTIONS];
+  }
+  if (access === 'readWrite') {
+    return [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS];
+  }
+  if (!Array.isArray(access) || access.length === 0) {
+    throw new InvalidPropsError(
+      path,
+      'access',
+      `must be 'read', 'readWrite' or a non-empty list of DynamoDB actions, got ${JSON.stringify(access)}`,
+    );
+  }
+  const unknown = access.filter((action) => !DYNAMODB_ITEM_ACTIONS.includes(action));
+  if (unknown.length > 0) {
+    throw new InvalidPropsError(
+      path,
+      'access',
+      `unknown DynamoDB action(s) ${unknown.map((action) => `"${action}"`).join(', ')}; ` +
+        `known: ${DYNAMODB_ITEM_ACTIONS.join(', ')}`,
+    );
+  }
+  return [...new Set<string>(access)].sort();
+}
+
+function validateBulkEmailSending(path: string, fromEnvName: EnvName, sending: BulkEmailSending): void {
+  if (Token.isUnresolved(sending.fromAddress) || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(sending.fromAddress)) {
+    throw new InvalidPropsError(
+      path,
+      'fromAddress',
+      `must be an e-mail address, got "${sending.fromAddress}"`,
+    );
+  }
+  if (Token.isUnresolved(sending.identity) || !/^[^@\s]+(@[^@\s]+)?$/.test(sending.identity)) {
+    throw new InvalidPropsError(
+      path,
+      'identity',
+      `must be a domain or an e-mail address (the verified SES identity), got "${sending.identity}"`,
+    );
+  }
+  if (sending.templates.length === 0) {
+    throw new InvalidPropsError(path, 'templates', 'at least one template is needed to send bulk e-mail');
+  }
+  for (const [index, template] of sending.templates.entries()) {
+    if (!Token.isUnresolved(template.templateName) && !SES_TEMPLATE_NAME.test(template.templateName)) {
+      throw new InvalidPropsError(
+        path,
+        `templates[${index}].templateName`,
+        `must be 1-64 letters, digits, hyphens or underscores, got "${template.templateName}"`,
+      );
+    }
+  }
+  const names = [fromEnvName, ...sending.templates.map((template) => template.envName)];
+  const repeated = names.find((name, index) => names.indexOf(name) !== index);
+  if (repeated !== undefined) {
+    throw new InvalidPropsError(path, 'templates', `environment variable ${repeated} is named twice`);
   }
 }

@@ -9,12 +9,12 @@ import {
 } from 'aws-cdk-lib/aws-dynamodb';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { IDEMPOTENCY_TTL_ATTRIBUTE } from '../../lambdas/shared/table-attributes.js';
 
 /** Attribute and index names of the tables, shared with the Lambda code that reads them. */
 export const ORDERS_BY_CUSTOMER_INDEX = 'byCustomer';
 export const ORDERS_TTL_ATTRIBUTE = 'expiresAt';
-/** The attribute Powertools idempotency expects for its TTL. */
-export const IDEMPOTENCY_TTL_ATTRIBUTE = 'expiration';
+export { IDEMPOTENCY_TTL_ATTRIBUTE };
 
 export interface DataTablesProps {
   /**

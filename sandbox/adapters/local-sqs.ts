@@ -13,6 +13,8 @@ import { JsonLinesFile, readJsonLines } from './json-lines-file.js';
 
 /** The account id in local queue URLs; it matches the local API's caller account. */
 export const LOCAL_ACCOUNT_ID = '000000000000';
+/** The Region of every local ARN (topics, functions): the sandbox pretends to run in one. */
+export const LOCAL_REGION = 'eu-west-1';
 const LOCAL_QUEUE_URL_PREFIX = `https://sqs.sandbox.localhost/${LOCAL_ACCOUNT_ID}/`;
 
 /** SQS's own naming rule: 1-80 of letters, digits, `-` and `_`, with `.fifo` on FIFO queues. */
@@ -38,6 +40,8 @@ export class UnknownQueueUrlError extends Error {
 
 /** What a sender hands to a local queue. */
 export interface LocalQueueSendInput {
+  /** The message id to store; @default a random UUID. */
+  readonly messageId?: string;
   /** Who sent the message, e.g. `dead-letter` (the stream runtime) or `on-failure` (the event source mapping). */
   readonly source: string;
   /** The message body as the value it encodes; stored as JSON (lossless), not as an escaped string. */
@@ -120,7 +124,7 @@ export class LocalQueue {
   /** Stores one message; resolves with its id once it is in the file. */
   public async send(input: LocalQueueSendInput): Promise<string> {
     const message: LocalQueueMessage = {
-      messageId: randomUUID(),
+      messageId: input.messageId ?? randomUUID(),
       sentAt: new Date(this.#clock()).toISOString(),
       source: input.source,
       body: input.body,
@@ -153,6 +157,11 @@ export class LocalQueues {
   public constructor(outputDir: string, clock: () => number = Date.now) {
     this.#outputDir = outputDir;
     this.#clock = clock;
+  }
+
+  /** The directory the queue files live under (`<outputDir>/sqs/`). */
+  public get outputDir(): string {
+    return this.#outputDir;
   }
 
   /** The queue of that name, created on first use. */

@@ -1,6 +1,7 @@
 import { UsageError } from '../cli-flags.js';
 import { type BenchCliOptions, benchUsage, parseBenchArgs } from './bench-options.js';
 import { BENCHMARKS, type BenchReport, runBenchmarks } from './benchmarks.js';
+import { describeFanout, type FanoutComparison } from './fanout-bench.js';
 import { describeMachine } from './machine.js';
 
 /**
@@ -18,7 +19,14 @@ function describe(report: BenchReport): string {
       `  ${consumer.padEnd(20)} ${String(figures.records).padStart(8)} records   ` +
       `p50 ${figures.p50Ms ?? '-'} ms   p95 ${figures.p95Ms ?? '-'} ms   p99 ${figures.p99Ms ?? '-'} ms`,
   );
-  return ['', report.machine, 'End-to-end lag:', ...rows, ''].join('\n');
+  const fanout = report.comparisons.fanout as FanoutComparison | undefined;
+  return [
+    '',
+    report.machine,
+    ...(rows.length === 0 ? [] : ['End-to-end lag:', ...rows]),
+    ...(fanout === undefined ? [] : [describeFanout(fanout)]),
+    '',
+  ].join('\n');
 }
 
 async function main(): Promise<void> {

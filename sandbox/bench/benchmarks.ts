@@ -1,3 +1,4 @@
+import { fanoutBenchmark } from './fanout-bench.js';
 import { type LagFigures, lagBenchmark } from './lag.js';
 
 /**
@@ -33,7 +34,7 @@ export interface Benchmark {
 }
 
 /** Every benchmark, run in this order. */
-export const BENCHMARKS: readonly Benchmark[] = [lagBenchmark];
+export const BENCHMARKS: readonly Benchmark[] = [lagBenchmark, fanoutBenchmark()];
 
 /** The report `npm run bench -- --json` prints as its last line. */
 export interface BenchReport {

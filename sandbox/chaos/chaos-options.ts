@@ -12,6 +12,17 @@ export interface ChaosCliOptions {
   readonly functionTimeoutMs: number;
   readonly drainTimeoutMs: number;
   readonly outputDir: string | undefined;
+  /** Stock of each traffic SKU at start; undefined = chaosStockPerSku(operations). */
+  readonly stockPerSku: number | undefined;
+}
+
+/**
+ * The stock per SKU of a chaos run that does not ask for one: one unit per 20 operations, so that runs of any size
+ * sell out part of the way through and back-order some orders (about a fifth at 300 to 2,000 operations, a tenth at
+ * 10,000, by a model of the traffic), and the fan-out's shortage paths are exercised along with its reservations.
+ */
+export function chaosStockPerSku(operations: number): number {
+  return Math.max(1, Math.round(operations / 20));
 }
 
 export const CHAOS_DEFAULTS = {
@@ -25,9 +36,10 @@ export const CHAOS_DEFAULTS = {
 
 export const CHAOS_USAGE = `Usage: npm run chaos -- [--seed <n>] [--operations <n>] [--json] [options]
 
-Runs the whole system locally with a probe consumer on the Orders stream, drives seeded traffic through the API
-while injecting faults (poison orders, transient effect errors, crashes mid-batch, timeouts), waits for the streams
-to drain and checks the stream-consumer contract against the Orders table. The last line of stdout is the JSON
+Runs the whole system locally with a probe consumer on the Orders stream next to the product consumers (the order
+fan-out), drives seeded traffic through the API while injecting faults (poison orders, transient effect and
+SNS/SES/SQS errors, crashes mid-batch, timeouts), waits for the streams to drain and checks the stream-consumer
+contract against the Orders table, and the fan-out's effects against the orders' histories and the stock. The last line of stdout is the JSON
 result; the exit code is 0 when every invariant holds, 1 when one does not, 2 for a bad flag.
 
   --seed <n>                  seed of the traffic and of every fault decision (default ${CHAOS_DEFAULTS.seed})
@@ -38,6 +50,7 @@ result; the exit code is 0 when every invariant holds, 1 when one does not, 2 fo
   --transient-rate <p>        share of effect calls that fail transiently (default ${DEFAULT_FAULT_RATES.transient})
   --crash-rate <p>            share of invocations that crash after applying (default ${DEFAULT_FAULT_RATES.crash})
   --timeout-rate <p>          share of invocations that time out (default ${DEFAULT_FAULT_RATES.timeout})
+  --stock <n>                 available stock of each SKU at start (default: operations / 20)
   --function-timeout-ms <n>   every function's timeout (default ${CHAOS_DEFAULTS.functionTimeoutMs})
   --drain-timeout-seconds <n> time the streams get to drain (default ${CHAOS_DEFAULTS.drainTimeoutSeconds})
   --output-dir <dir>          where the sandbox writes (default <repo>/.sandbox; cleared at start)
@@ -54,6 +67,7 @@ const OPTIONS = {
   'timeout-rate': { type: 'string' },
   'function-timeout-ms': { type: 'string' },
   'drain-timeout-seconds': { type: 'string' },
+  stock: { type: 'string' },
   'output-dir': { type: 'string' },
   help: { type: 'boolean' },
 } as const;
@@ -96,5 +110,6 @@ export function parseChaosArgs(argv: readonly string[]): ChaosCliOptions | 'help
         1,
       ) * 1000,
     outputDir: values['output-dir'],
+    stockPerSku: values.stock === undefined ? undefined : integerFlag('stock', values.stock, 0, 0),
   };
 }

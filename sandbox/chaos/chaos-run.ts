@@ -1,13 +1,29 @@
 import { paginateScan } from '@aws-sdk/lib-dynamodb';
+import { RESERVATION_KEY_PREFIX } from '../../lambdas/order-fanout/adapters/dynamodb-fanout-store.js';
+import { ORDER_FANOUT_CONSUMER_NAME } from '../../lambdas/order-fanout/fanout.js';
+import type { EmailKind } from '../../lambdas/order-fanout/messages.js';
+import { ENV } from '../../lambdas/shared/env.js';
 import { readJsonLines } from '../adapters/json-lines-file.js';
-import { DEAD_LETTER_SOURCE, ON_FAILURE_SOURCE, readQueueMessages } from '../adapters/local-sqs.js';
+import { readOutbox } from '../adapters/local-ses.js';
+import { readTopicMessages, topicNameFromArn } from '../adapters/local-sns.js';
+import {
+  DEAD_LETTER_SOURCE,
+  type LocalQueueMessage,
+  ON_FAILURE_SOURCE,
+  queueNameFromUrl,
+  readQueueMessages,
+} from '../adapters/local-sqs.js';
+import { readQueueDuplicates } from '../adapters/local-sqs-client.js';
 import type { OnFailureMessage } from '../esm/types.js';
 import { type SandboxSystem, startSandboxSystem } from '../system.js';
-import { runTraffic, type TrafficSummary } from '../traffic.js';
+import { runTraffic, TRAFFIC_SKUS, type TrafficSummary } from '../traffic.js';
+import { chaosStockPerSku } from './chaos-options.js';
+import { checkFanoutInvariants, type FanoutReport, type ScannedReservation } from './fanout-invariants.js';
 import {
   createFaultCounters,
   type FaultCounters,
   type FaultRates,
+  seededServiceFaults,
   withEffectFaults,
   withFunctionFaults,
 } from './faults.js';
@@ -19,7 +35,7 @@ import {
   probeConsumerFactory,
   probeEffectsPath,
 } from './probe-consumer.js';
-import { deriveOrderTruth, type ScannedOrder } from './truth.js';
+import { type DerivedTruth, deriveOrderTruth, type ScannedOrder } from './truth.js';
 
 /** Thrown when the sandbox system lacks what the chaos run checks against. */
 export class ChaosWiringError extends Error {
@@ -44,6 +60,8 @@ export interface ChaosOptions {
   readonly drainTimeoutMs: number;
   /** The sandbox's output directory (cleared at start); default the sandbox's own. */
   readonly outputDir?: string;
+  /** Stock of each traffic SKU at start. @default chaosStockPerSku(operations) */
+  readonly stockPerSku?: number;
   readonly log: (line: string) => void;
 }
 
@@ -68,18 +86,29 @@ export interface ChaosResult {
   readonly faults: FaultCounters;
   /** Examples of what failed, for the log; empty when ok. */
   readonly problems: readonly string[];
+  /**
+   * The order fan-out's checks (fanout-invariants.ts), part of `ok`; null when the template has no fan-out. Poison
+   * orders are excluded from its per-order checks (`poisonOrdersExcluded`): the probe refuses them, so their
+   * history is incomplete.
+   */
+  readonly fanout: FanoutReport | null;
 }
 
 /**
  * Runs the whole system with the probe as the consumer under test, drives traffic through the API while injecting
  * faults, waits for the streams to drain, and checks the invariants (invariants.ts) against the Orders table.
  *
- * Function-level faults (crashes, timeouts) hit every consumer of the template, so product consumers added later
- * get their re-delivery exercised too; effect-level faults and the invariants are the probe's.
+ * Function-level faults (crashes, timeouts) hit every consumer of the template, so the product consumers get their
+ * re-delivery exercised too; effect-level faults are the probe's, and the SNS/SES/SQS stand-ins fail calls and
+ * entries at the same transient rate. The order fan-out, a product consumer from the registry, is then checked
+ * against the histories the probe recorded (fanout-invariants.ts).
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const counters = createFaultCounters();
+  const stockPerSku = options.stockPerSku ?? chaosStockPerSku(options.operations);
   const system = await startSandboxSystem({
+    inventory: Object.fromEntries(TRAFFIC_SKUS.map((sku) => [sku, stockPerSku])),
+    serviceFaults: seededServiceFaults({ seed: options.seed, rate: options.faults.transient, counters }),
     port: 0,
     outputDir: options.outputDir,
     extendApp: addProbeConsumer,
@@ -118,9 +147,24 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     options.log(
       `${drained ? 'Drained' : 'NOT drained'}: ${stats?.invocations ?? 0} invocations of ${PROBE_CONSUMER_NAME} ` +
         `(${stats?.failedInvocations ?? 0} failed), ${stats?.recordsRedelivered ?? 0} records re-delivered; ` +
-        `injected ${counters.transientErrors} transient errors, ${counters.crashes} crashes, ${counters.timeouts} timeouts`,
+        `injected ${counters.transientErrors} transient errors, ${counters.crashes} crashes, ${counters.timeouts} timeouts, ` +
+        `${counters.serviceCallFaults} service call and ${counters.serviceEntryFaults} entry faults`,
     );
-    const report = await checkRun(system, traffic, drained);
+    const { report, truth, effects } = await checkRun(system, traffic, drained);
+    const fanout = system.consumers.includes(ORDER_FANOUT_CONSUMER_NAME)
+      ? await checkFanout(system, truth, effects)
+      : null;
+    if (fanout !== null) {
+      const fanoutStats = system.stats()[ORDER_FANOUT_CONSUMER_NAME];
+      options.log(
+        `${ORDER_FANOUT_CONSUMER_NAME}: ${fanoutStats?.invocations ?? 0} invocations ` +
+          `(${fanoutStats?.failedInvocations ?? 0} failed), ${fanoutStats?.recordsRedelivered ?? 0} records re-delivered; ` +
+          `${fanout.events} events, ${fanout.emails} e-mails, ${fanout.warehouseMessages} warehouse messages, ` +
+          `${fanout.backorders} back-orders; ${fanout.ok ? 'every fan-out invariant holds' : 'FAN-OUT INVARIANTS VIOLATED'}`,
+      );
+    } else {
+      options.log(`No ${ORDER_FANOUT_CONSUMER_NAME} in the template: the fan-out checks were skipped`);
+    }
     return {
       seed: options.seed,
       operations: traffic.operations,
@@ -130,24 +174,25 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       orderViolations: report.orderViolations,
       poisonInDlq: report.poisonInDlq,
       poisonExpected: report.poisonExpected,
-      ok: report.ok,
+      ok: report.ok && (fanout?.ok ?? true),
       unexpected: report.unexpected,
       drained: report.drained,
       onFailureRecords: report.onFailureRecords,
       faults: { ...counters },
       problems: report.problems,
+      fanout,
     };
   } finally {
     await system.stop();
   }
 }
 
-/** Gathers the observations (table, effects, DLQ) and checks them. */
+/** Gathers the observations (table, effects, DLQ) and checks them; returns the truth and effects for later checks. */
 async function checkRun(
   system: SandboxSystem,
   traffic: TrafficSummary,
   drained: boolean,
-): Promise<InvariantReport> {
+): Promise<{ report: InvariantReport; truth: DerivedTruth; effects: ProbeEffect[] }> {
   const ordersTable = system.tables.Orders;
   if (ordersTable === undefined) {
     throw new ChaosWiringError('The sandbox system has no Orders table');
@@ -179,6 +224,87 @@ async function checkRun(
     onFailure,
     drained,
   });
-  if (truth.problems.length === 0) return report;
-  return { ...report, ok: false, problems: [...truth.problems, ...report.problems] };
+  if (truth.problems.length === 0) return { report, truth, effects };
+  return {
+    report: { ...report, ok: false, problems: [...truth.problems, ...report.problems] },
+    truth,
+    effects,
+  };
+}
+
+/** A variable of the fan-out's environment, or ChaosWiringError. */
+function fanoutVariable(system: SandboxSystem, name: string): string {
+  const value = system.environments[ORDER_FANOUT_CONSUMER_NAME]?.[name];
+  if (value === undefined) {
+    throw new ChaosWiringError(`The ${ORDER_FANOUT_CONSUMER_NAME} function has no ${name} variable`);
+  }
+  return value;
+}
+
+/**
+ * Gathers what the fan-out left behind (its topic file, the outbox, its warehouse queue and that queue's dropped
+ * duplicates, its DLQ, the Inventory table) and checks it against the probe's histories.
+ */
+async function checkFanout(
+  system: SandboxSystem,
+  truth: DerivedTruth,
+  effects: readonly ProbeEffect[],
+): Promise<FanoutReport> {
+  const topicArn = fanoutVariable(system, ENV.ORDER_EVENTS_TOPIC_ARN);
+  const topicName = topicNameFromArn(topicArn);
+  if (topicName === undefined) throw new ChaosWiringError(`${topicArn} is not a local topic ARN`);
+  const queueName = queueNameFromUrl(fanoutVariable(system, ENV.WAREHOUSE_QUEUE_URL));
+  const emailTemplates: Record<EmailKind, string> = {
+    placed: fanoutVariable(system, ENV.EMAIL_TEMPLATE_PLACED),
+    shipped: fanoutVariable(system, ENV.EMAIL_TEMPLATE_SHIPPED),
+    cancelled: fanoutVariable(system, ENV.EMAIL_TEMPLATE_CANCELLED),
+  };
+  const templates = new Set(Object.values(emailTemplates));
+  const inventoryTable = system.tables.Inventory;
+  if (inventoryTable === undefined) throw new ChaosWiringError('The sandbox system has no Inventory table');
+
+  const reservations: ScannedReservation[] = [];
+  const stock: Record<string, number> = {};
+  for await (const page of paginateScan(
+    { client: system.documentClient },
+    { TableName: inventoryTable, ConsistentRead: true },
+  )) {
+    for (const item of page.Items ?? []) {
+      const sku = String(item.sku);
+      if (sku.startsWith(RESERVATION_KEY_PREFIX)) {
+        reservations.push({
+          orderId: String(item.orderId),
+          state: item.state as ScannedReservation['state'],
+          lines: (item.lines as { sku: string; qty: number }[] | undefined) ?? [],
+          ...(typeof item.reservedBy === 'string' ? { reservedBy: item.reservedBy } : {}),
+          ...(typeof item.releasedBy === 'string' ? { releasedBy: item.releasedBy } : {}),
+          shortBy: (item.shortBy as string[] | undefined) ?? [],
+        });
+      } else {
+        stock[sku] = Number(item.available);
+      }
+    }
+  }
+  const dlqName = system.deadLetterQueues[ORDER_FANOUT_CONSUMER_NAME];
+  const dlq: LocalQueueMessage[] =
+    dlqName === undefined ? [] : await readQueueMessages(system.outputDir, dlqName);
+  return checkFanoutInvariants({
+    history: effects,
+    poisonOrderIds: new Set(truth.orders.filter((order) => order.poison).map((order) => order.orderId)),
+    events: await readTopicMessages(system.outputDir, topicName),
+    // Other pipelines may send e-mails of their own one day; the fan-out's are those of its templates.
+    emails: (await readOutbox(system.outputDir)).filter(
+      (email) => email.template !== undefined && templates.has(email.template),
+    ),
+    emailTemplates,
+    warehouse: await readQueueMessages(system.outputDir, queueName),
+    warehouseDuplicates: await readQueueDuplicates(system.outputDir, queueName),
+    reservations,
+    stock,
+    initialStock: system.inventory,
+    deadLetters: dlq.filter((message) => message.source === DEAD_LETTER_SOURCE).length,
+    onFailureRecords: dlq
+      .filter((message) => message.source === ON_FAILURE_SOURCE)
+      .reduce((sum, message) => sum + (message.body as OnFailureMessage).DDBStreamBatchInfo.batchSize, 0),
+  });
 }

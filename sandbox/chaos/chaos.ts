@@ -23,10 +23,30 @@ function describe(result: ChaosResult): string {
     `  poison records in the DLQ ${result.poisonInDlq} of ${result.poisonExpected}`,
     `  drained ${result.drained}, records to the on-failure destination ${result.onFailureRecords}`,
     `  faults injected: ${result.faults.transientErrors} transient, ${result.faults.crashes} crashes, ` +
-      `${result.faults.timeouts} timeouts`,
+      `${result.faults.timeouts} timeouts, ${result.faults.serviceCallFaults} SNS/SES/SQS calls, ` +
+      `${result.faults.serviceEntryFaults} SNS/SES/SQS entries`,
     ...result.problems.map((problem) => `  - ${problem}`),
+    ...describeFanout(result.fanout),
     '',
   ].join('\n');
+}
+
+/** The fan-out's lines of the summary. */
+function describeFanout(fanout: ChaosResult['fanout']): string[] {
+  if (fanout === null) return ['  order fan-out: not in the template, not checked'];
+  const { RESERVED, RELEASED, BACKORDERED } = fanout.reservations;
+  return [
+    `  order fan-out: ${fanout.ok ? 'every invariant holds' : 'INVARIANTS VIOLATED'} ` +
+      `(${fanout.orders} orders, ${fanout.changes} changes; ${fanout.poisonOrdersExcluded} poison orders excluded)`,
+    `    sent ${fanout.events} events, ${fanout.emails} e-mails, ${fanout.warehouseMessages} warehouse messages ` +
+      `(${fanout.warehouseDuplicatesDropped} duplicates dropped by SQS); reservations ${RESERVED} reserved, ` +
+      `${RELEASED} released, ${BACKORDERED} back-ordered; ${fanout.backorders} OrderBackordered`,
+    `    duplicates ${fanout.duplicates}, missing ${fanout.missing}, unexpected ${fanout.unexpected}, ` +
+      `order violations ${fanout.orderViolations}, malformed ${fanout.malformed}, ` +
+      `reservation problems ${fanout.reservationProblems}, stock mismatches ${fanout.stockMismatches}, ` +
+      `dead letters ${fanout.deadLetters}, on-failure records ${fanout.onFailureRecords}`,
+    ...fanout.problems.map((problem) => `    - ${problem}`),
+  ];
 }
 
 async function main(): Promise<void> {

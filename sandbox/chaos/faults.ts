@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
+import type { ServiceFaultHook, ServiceFaultTarget } from '../adapters/service-faults.js';
 import type { StreamFunction } from '../esm/types.js';
 import type { EffectSink, ProbeEffect } from './probe-consumer.js';
 
@@ -14,7 +15,11 @@ import type { EffectSink, ProbeEffect } from './probe-consumer.js';
 
 /** The chance of each fault. Each is a probability from 0 to 1. */
 export interface FaultRates {
-  /** Per effect call of the probe: the call throws a throttling error (transient; the ESM retries the record). */
+  /**
+   * Per effect call of the probe: the call throws a throttling error (transient; the ESM retries the record). The
+   * same rate applies, independently, to each call of the SNS, SES and SQS stand-ins (it throws the service's
+   * throttling error) and to each entry of their batch calls (answered failed with a throttling code).
+   */
   readonly transient: number;
   /** Per invocation: the function applies the whole batch, then throws instead of returning. */
   readonly crash: number;
@@ -33,10 +38,14 @@ export interface FaultCounters {
   transientErrors: number;
   crashes: number;
   timeouts: number;
+  /** Whole calls of the SNS/SES/SQS stand-ins failed with the service's throttling error. */
+  serviceCallFaults: number;
+  /** Entries of their batch calls answered failed with a throttling code. */
+  serviceEntryFaults: number;
 }
 
 export function createFaultCounters(): FaultCounters {
-  return { transientErrors: 0, crashes: 0, timeouts: 0 };
+  return { transientErrors: 0, crashes: 0, timeouts: 0, serviceCallFaults: 0, serviceEntryFaults: 0 };
 }
 
 /**
@@ -104,6 +113,42 @@ export function withEffectFaults(sink: EffectSink, options: EffectFaultOptions):
         throw new InjectedThrottlingError(`record ${effect.sequenceNumber}, attempt ${attempt}`);
       }
       await sink.append(effect);
+    },
+  };
+}
+
+export interface ServiceFaultOptions {
+  readonly seed: number;
+  /** Chance that one call fails as a whole, and, independently, that one entry of a batch call fails. */
+  readonly rate: number;
+  readonly counters: FaultCounters;
+}
+
+/**
+ * The stand-ins' fault hook (adapters/service-faults.ts) for the chaos run: a call or an entry fails when a keyed
+ * hash of the seed, what is sent (the stand-in's content key) and how often that content was sent before falls
+ * below the rate. A re-delivered record sends the same content again and gets a fresh draw, so a failure is never
+ * doomed to repeat, while the same run with the same seed makes the same decisions for the same attempts.
+ */
+export function seededServiceFaults(options: ServiceFaultOptions): ServiceFaultHook {
+  const attempts = new Map<string, number>();
+  const decide = (kind: 'call' | 'entry', target: ServiceFaultTarget): boolean => {
+    if (options.rate <= 0) return false;
+    const key = `${kind}/${target.service}/${target.operation}/${target.key}`;
+    const attempt = (attempts.get(key) ?? 0) + 1;
+    attempts.set(key, attempt);
+    return seededFraction(options.seed, 'service', key, attempt) < options.rate;
+  };
+  return {
+    failCall: (target) => {
+      const fail = decide('call', target);
+      if (fail) options.counters.serviceCallFaults += 1;
+      return fail;
+    },
+    failEntry: (target) => {
+      const fail = decide('entry', target);
+      if (fail) options.counters.serviceEntryFaults += 1;
+      return fail;
     },
   };
 }

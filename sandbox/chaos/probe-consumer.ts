@@ -43,6 +43,13 @@ export interface ProbeEffect {
   readonly eventName: ChangeRecord['eventName'];
   readonly eventId: string;
   readonly sequenceNumber: string;
+  /**
+   * The order's status after the change (for a REMOVE, its last status), so that the effects give each order's full
+   * history: the fan-out's checks derive what it had to send from it. Absent only in effects files of older runs.
+   */
+  readonly status?: string;
+  /** MODIFY only: the status before the change (the old image's). */
+  readonly previousStatus?: string;
   /** ISO-8601 time of application. */
   readonly at: string;
 }
@@ -113,12 +120,16 @@ export function createProbeRecordHandler(
     if (context.lambdaContext.getRemainingTimeInMillis() < DEADLINE_MARGIN_MS) {
       throw new DeadlinePassedError(record.sequenceNumber);
     }
+    const status = image.status;
+    const previousStatus = record.eventName === 'MODIFY' ? record.oldImage?.status : undefined;
     await options.effects.append({
       orderId,
       version,
       eventName: record.eventName,
       eventId: record.eventId,
       sequenceNumber: record.sequenceNumber,
+      ...(typeof status === 'string' ? { status } : {}),
+      ...(typeof previousStatus === 'string' ? { previousStatus } : {}),
       at: new Date(clock()).toISOString(),
     });
   };

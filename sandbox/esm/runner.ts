@@ -232,7 +232,11 @@ export class EsmRunner {
    * being processed completed a successful read within the last `quietMs`. The last condition is what makes the
    * others mean something: a shard whose reads keep failing has nothing pending and reads no record, yet may hold any
    * number of records it cannot get to, so it is not drained. An idle shard reads once per poll interval, so
-   * `quietMs` must be longer than that, or the reads cannot be seen as recent. False when `timeoutMs` passes first.
+   * `quietMs` must be longer than that, or the reads cannot be seen as recent. And every shard being processed
+   * completed two reads since the runner last became idle: a consumer may write to a table whose stream it reads
+   * (the order fan-out back-orders an order), and the record of a write made by its last invocation is not pending
+   * yet; the first read after that invocation may have started before the write, the second started after it, so
+   * it saw the record if there was one. False when `timeoutMs` passes first.
    * Rejects with {@link ShardProcessorFailedError} when a processor failed. Both durations are real time, whatever
    * the clock option says.
    */
@@ -246,6 +250,8 @@ export class EsmRunner {
     // Per shard, its successful reads when last looked at and when they were last seen to move (undefined: not
     // during this wait). Counters only, no timestamps from the processor: its clock may be a test's, these are real.
     const reads = new Map<ShardCounters, { count: number; movedAt: number | undefined }>();
+    /** Successful reads per shard when the runner last became idle; undefined while it is not idle. */
+    let readsWhenIdle: Map<ShardCounters, number> | undefined;
     for (;;) {
       if (this.#failure !== undefined) {
         throw this.#failure;
@@ -257,10 +263,17 @@ export class EsmRunner {
         lastChange = now;
       }
       this.#noteReads(reads, now);
+      const idle = this.#isIdle();
+      if (!idle) {
+        readsWhenIdle = undefined;
+      } else if (readsWhenIdle === undefined) {
+        readsWhenIdle = this.#successfulReads();
+      }
       if (
-        this.#isIdle() &&
+        idle &&
         now - lastChange >= options.quietMs &&
-        this.#readRecently(reads, now, options.quietMs)
+        this.#readRecently(reads, now, options.quietMs) &&
+        this.#readTwiceSince(readsWhenIdle)
       ) {
         return true;
       }
@@ -279,6 +292,25 @@ export class EsmRunner {
       }
     }
     return total;
+  }
+
+  #successfulReads(): Map<ShardCounters, number> {
+    const counts = new Map<ShardCounters, number>();
+    for (const state of this.#mappings) {
+      for (const { counters } of state.shards.values()) counts.set(counters, counters.successfulReads);
+    }
+    return counts;
+  }
+
+  /** Whether every running shard completed at least two reads since `before` was taken (a new shard: two reads). */
+  #readTwiceSince(before: ReadonlyMap<ShardCounters, number> | undefined): boolean {
+    return this.#mappings.every((state) =>
+      [...state.shards.values()].every(
+        (shard) =>
+          shard.status !== 'running' ||
+          shard.counters.successfulReads - (before?.get(shard.counters) ?? 0) >= 2,
+      ),
+    );
   }
 
   #noteReads(reads: Map<ShardCounters, { count: number; movedAt: number | undefined }>, now: number): void {

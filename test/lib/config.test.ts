@@ -16,6 +16,7 @@ const VALID = {
   apiThrottleRateLimit: 50,
   apiThrottleBurstLimit: 100,
   functionMemoryMb: 512,
+  emailFromAddress: 'orders@example.com',
 } as const;
 
 function nodeWithContext(context: Record<string, unknown>): App['node'] {
@@ -32,7 +33,27 @@ describe('parseStageConfig', () => {
     });
 
     // Assess
-    expect(config).toEqual({ ...VALID, alarmEmail: 'ops@example.com', manageApiGatewayLoggingRole: true });
+    expect(config).toEqual({
+      ...VALID,
+      alarmEmail: 'ops@example.com',
+      manageApiGatewayLoggingRole: true,
+      emailIdentity: 'example.com',
+    });
+  });
+
+  it.each([
+    ['no identity', 'orders@example.com', undefined, 'example.com'],
+    ['an empty identity (-c emailIdentity=)', 'orders@example.com', '', 'example.com'],
+    ['the domain', 'orders@example.com', 'example.com', 'example.com'],
+    ['the domain in other case, in lower case', 'Orders@Example.com', 'example.COM', 'example.com'],
+    ['the From address, in lower case', 'Orders@Example.COM', undefined, 'example.com'],
+    ['the address itself', 'orders@shop.example.org', 'orders@shop.example.org', 'orders@shop.example.org'],
+  ])('takes the e-mail identity from %s', (_case, emailFromAddress, emailIdentity, expected) => {
+    // Act
+    const config = parseStageConfig({ ...VALID, emailFromAddress, emailIdentity });
+
+    // Assess
+    expect(config).toMatchObject({ emailFromAddress, emailIdentity: expected });
   });
 
   it.each([
@@ -81,6 +102,14 @@ describe('parseStageConfig', () => {
     ['functionMemoryMb', 127, 'functionMemoryMb'],
     ['functionMemoryMb', 10_241, 'functionMemoryMb'],
     ['manageApiGatewayLoggingRole', 'yes', 'manageApiGatewayLoggingRole'],
+    ['emailFromAddress', 'orders', 'emailFromAddress'],
+    ['emailFromAddress', 'orders@', 'emailFromAddress'],
+    ['emailFromAddress', 42, 'emailFromAddress'],
+    ['emailIdentity', 'not a domain', 'emailIdentity'],
+    ['emailIdentity', 'localhost', 'emailIdentity'],
+    ['emailIdentity', 'other.example', 'emailIdentity'],
+    ['emailIdentity', 'mail.example.com', 'emailIdentity'],
+    ['emailIdentity', 'sales@example.com', 'emailIdentity'],
     ['unknownKey', 1, '(root)'],
   ])('rejects %s = %j, naming %s', (key, value, named) => {
     // Act
@@ -97,6 +126,7 @@ describe('parseStageConfig', () => {
     'apiThrottleRateLimit',
     'apiThrottleBurstLimit',
     'functionMemoryMb',
+    'emailFromAddress',
   ])('requires %s', (key) => {
     // Prepare
     const { [key as keyof typeof VALID]: _omitted, ...incomplete } = VALID;
@@ -121,7 +151,13 @@ describe('loadStageConfig', () => {
     const config = loadStageConfig(node);
 
     // Assess
-    expect(config).toMatchObject({ stageName: stage, logRetentionDays, functionMemoryMb });
+    expect(config).toMatchObject({
+      stageName: stage,
+      logRetentionDays,
+      functionMemoryMb,
+      emailFromAddress: 'orders@example.com',
+      emailIdentity: 'example.com',
+    });
   });
 
   it('defaults to the dev stage', () => {
@@ -142,6 +178,8 @@ describe('loadStageConfig', () => {
       functionMemoryMb: '2048',
       alarmEmail: 'ops@example.com',
       manageApiGatewayLoggingRole: 'true',
+      emailFromAddress: 'shop@mail.example.net',
+      emailIdentity: 'mail.example.net',
     });
 
     // Act
@@ -152,7 +190,29 @@ describe('loadStageConfig', () => {
       functionMemoryMb: 2048,
       alarmEmail: 'ops@example.com',
       manageApiGatewayLoggingRole: true,
+      emailFromAddress: 'shop@mail.example.net',
+      emailIdentity: 'mail.example.net',
     });
+  });
+
+  it('names emailIdentity when a command-line From address leaves the preset identity behind', () => {
+    // Prepare
+    const node = nodeWithContext({
+      ...cdkJsonContext(),
+      emailFromAddress: 'shop@example.net',
+      emailIdentity: 'example.com',
+    });
+
+    // Act
+    const load = (): unknown => loadStageConfig(node);
+
+    // Assess
+    expect(load).toThrow(
+      new StageConfigError(
+        'Invalid context "emailIdentity": "example.com" does not cover the From address "shop@example.net" ' +
+          '(emailFromAddress); use that address or its domain',
+      ),
+    );
   });
 
   it('names the known presets when the stage has none', () => {

@@ -2,6 +2,7 @@ import type { CfnResource } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../lib/app.js';
+import { OrderFanout } from '../../lib/constructs/order-fanout.js';
 import { StreamConsumer } from '../../lib/constructs/stream-consumer.js';
 import { DUMMY_CONSUMER_ENTRY, testApp } from '../fixtures/cdk-app.js';
 
@@ -20,7 +21,7 @@ const PHYSICAL_NAME_PROPERTIES = [
 ];
 
 describe('StatelessStack', () => {
-  it('holds the ops alerts and the orders API, and no consumer yet', () => {
+  it('holds the ops alerts, the orders API and the order fan-out, its only stream consumer so far', () => {
     // Prepare
     const { stateless } = buildApp(testApp());
 
@@ -29,11 +30,33 @@ describe('StatelessStack', () => {
 
     // Assess
     template.resourceCountIs('AWS::ApiGateway::RestApi', 1);
+    // The ops topic only: the order events topic lives in the stateful stack.
     template.resourceCountIs('AWS::SNS::Topic', 1);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 0);
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    template.resourceCountIs('AWS::SES::Template', 3);
     expect(stateless.opsAlerts.topic).toBeDefined();
     expect(stateless.ordersApi.api).toBeDefined();
+    expect(stateless.orderFanout).toBeInstanceOf(OrderFanout);
+    expect(stateless.orderFanout.consumer.mapping).toBeDefined();
+  });
+
+  it('wires the order fan-out to the messaging of the stateful stack', () => {
+    // Prepare
+    const { stateful, stateless } = buildApp(testApp());
+
+    // Act
+    const env = Object.values(Template.fromStack(stateless).findResources('AWS::Lambda::Function'))
+      .map((fn) => fn.Properties.Environment.Variables as Record<string, unknown>)
+      .find((variables) => variables.CONSUMER_NAME === 'order-fanout');
+
+    // Assess
+    expect(JSON.stringify(env?.ORDER_EVENTS_TOPIC_ARN)).toContain(
+      stateful.getLogicalId(stateful.messaging.orderEventsTopic.node.defaultChild as CfnResource),
+    );
+    expect(JSON.stringify(env?.WAREHOUSE_QUEUE_URL)).toContain(
+      stateful.getLogicalId(stateful.messaging.warehouseQueue.node.defaultChild as CfnResource),
+    );
   });
 
   it('subscribes the stage alarm e-mail when the config has one', () => {

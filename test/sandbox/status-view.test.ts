@@ -3,6 +3,7 @@ import {
   fitToWidth,
   formatDuration,
   plainBlock,
+  renderServices,
   renderStatus,
   type StatusSnapshot,
   startStatusView,
@@ -193,5 +194,34 @@ describe('startStatusView', () => {
     ]);
     expect(output.writes[0]).toMatch(/^\n\[2024-05-01T12:00:00\.000Z\]\nsandbox up/);
     expect(output.writes.join('')).not.toContain(ESC);
+  });
+});
+
+describe('what the consumers sent', () => {
+  const services = {
+    sns: { publishedByTopic: { 'order-events': 12, other: 1 } },
+    ses: { sentByTemplate: { placed: 4, shipped: 2 } },
+    sqs: { enqueued: 5, deduplicated: 0 },
+  } as unknown as NonNullable<StatusSnapshot['services']>;
+
+  it('is one line under the header when the snapshot has the services', () => {
+    // Act
+    const lines = renderStatus(snapshot({ consumers: { probe: consumerStatus() }, services }));
+
+    // Assess
+    expect(lines[1]).toBe('sent: 13 SNS events, 6 e-mails, 5 SQS messages');
+    expect(lines[2]).toMatch(/^consumer/);
+  });
+
+  it('says how many duplicates SQS dropped, when it dropped any', () => {
+    // Act
+    const line = renderServices({ ...services, sqs: { ...services.sqs, deduplicated: 2 } });
+
+    // Assess
+    expect(line).toBe('sent: 13 SNS events, 6 e-mails, 5 SQS messages (2 duplicates dropped)');
+  });
+
+  it('is absent without the services', () => {
+    expect(renderStatus(snapshot({ consumers: { probe: consumerStatus() } }))[1]).toMatch(/^consumer/);
   });
 });

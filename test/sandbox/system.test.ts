@@ -11,7 +11,9 @@ import type { FullDeadLetter } from '../../lambdas/shared/stream/dead-letter.js'
 import { createStreamHandler } from '../../lambdas/shared/stream/stream-handler.js';
 import type { OrdersStreamApp } from '../../lib/app.js';
 import { readJsonLines } from '../../sandbox/adapters/json-lines-file.js';
-import { readQueueMessages } from '../../sandbox/adapters/local-sqs.js';
+import { readOutbox } from '../../sandbox/adapters/local-ses.js';
+import { readTopicMessages, topicNameFromArn } from '../../sandbox/adapters/local-sns.js';
+import { queueNameFromUrl, readQueueMessages } from '../../sandbox/adapters/local-sqs.js';
 import {
   type ConsumerFactory,
   factoriesForMappings,
@@ -21,17 +23,27 @@ import { localClientConfig } from '../../sandbox/dynamodb-local/server.js';
 import type { EsmConfig, StreamFunction } from '../../sandbox/esm/types.js';
 import type { SynthesizedApp } from '../../sandbox/synth.js';
 import {
+  DEFAULT_INVENTORY,
+  DEFAULT_STOCK_PER_SKU,
+  InventoryOptionError,
   LagRecorder,
+  localEmailTemplates,
   localQueueNames,
+  localQueueSettings,
+  localTopicNames,
   OutputDirError,
   percentile,
   prepareOutputDir,
   type SandboxSystem,
+  seedInventory,
   startSandboxSystem,
   succeededRecords,
+  validateInventory,
   writeTimeMs,
 } from '../../sandbox/system.js';
+import { TRAFFIC_SKUS } from '../../sandbox/traffic.js';
 import { DUMMY_CONSUMER_ENTRY } from '../fixtures/cdk-app.js';
+import { createTestTables, localDynamoDb, scanAll } from '../support/dynamodb.js';
 import { testEsmConfig } from '../support/esm-configs.js';
 import { createStreamRecordFactory } from '../support/stream-records.js';
 
@@ -313,6 +325,156 @@ describe('localQueueNames', () => {
   });
 });
 
+/** An app holding only these resources (by type); the template helpers read nothing else. */
+function appWith(
+  resources: Array<{ type: string; logicalId: string; path?: string; properties?: Record<string, unknown> }>,
+): SynthesizedApp {
+  return {
+    resourcesOfType: (type: string) =>
+      resources
+        .filter((resource) => resource.type === type)
+        .map(({ logicalId, path, properties }) => ({
+          stackName: 'Data',
+          logicalId,
+          resource: {
+            Type: type,
+            Properties: properties ?? {},
+            Metadata: path === undefined ? {} : { 'aws:cdk:path': path },
+          },
+        })),
+  } as unknown as SynthesizedApp;
+}
+
+describe('localTopicNames', () => {
+  it('names a topic by the shortest tail of its path that is free and not just "topic"', () => {
+    // Prepare
+    const app = appWith([
+      { type: 'AWS::SNS::Topic', logicalId: 'Events1', path: 'Data/Messaging/OrderEvents/Resource' },
+      { type: 'AWS::SNS::Topic', logicalId: 'Ops2', path: 'Pipelines/OpsAlerts/Topic/Resource' },
+      { type: 'AWS::SNS::Topic', logicalId: 'Other3', path: 'Pipelines/Other/OrderEvents/Resource' },
+      { type: 'AWS::SNS::Topic', logicalId: 'Named4', properties: { TopicName: 'given.fifo' } },
+    ]);
+
+    // Act
+    const names = localTopicNames(app);
+
+    // Assess
+    expect(Object.fromEntries(names)).toEqual({
+      'Data/Events1': 'order-events',
+      'Data/Ops2': 'ops-alerts-topic',
+      'Data/Other3': 'other-order-events',
+      'Data/Named4': 'given.fifo',
+    });
+  });
+});
+
+describe('localEmailTemplates', () => {
+  it('names each template and keeps its parts for rendering', () => {
+    // Prepare
+    const app = appWith([
+      {
+        type: 'AWS::SES::Template',
+        logicalId: 'Placed1',
+        path: 'Pipelines/OrderFanout/PlacedEmailTemplate',
+        properties: { Template: { SubjectPart: 'Hi {{orderId}}', TextPart: 'Total {{total}}' } },
+      },
+      {
+        type: 'AWS::SES::Template',
+        logicalId: 'Named2',
+        properties: { Template: { TemplateName: 'given', HtmlPart: '<p/>' } },
+      },
+    ]);
+
+    // Act
+    const templates = localEmailTemplates(app);
+
+    // Assess
+    expect(Object.fromEntries(templates)).toEqual({
+      'Data/Placed1': { name: 'placed-email-template', subject: 'Hi {{orderId}}', text: 'Total {{total}}' },
+      'Data/Named2': { name: 'given', html: '<p/>' },
+    });
+  });
+});
+
+describe('localQueueSettings', () => {
+  it('reads FIFO, content-based deduplication and the deduplication scope by local queue name', () => {
+    // Prepare
+    const app = appWith([
+      {
+        type: 'AWS::SQS::Queue',
+        logicalId: 'Warehouse1',
+        properties: { FifoQueue: true, ContentBasedDeduplication: false, DeduplicationScope: 'messageGroup' },
+      },
+      { type: 'AWS::SQS::Queue', logicalId: 'Plain2' },
+    ]);
+    const names = new Map([
+      ['Data/Warehouse1', 'warehouse.fifo'],
+      ['Data/Plain2', 'plain'],
+    ]);
+
+    // Act
+    const settings = localQueueSettings(app, names);
+
+    // Assess
+    expect(Object.fromEntries(settings)).toEqual({
+      'warehouse.fifo': { fifo: true, contentBasedDeduplication: false, deduplicationScope: 'messageGroup' },
+      plain: { fifo: false, contentBasedDeduplication: false, deduplicationScope: 'queue' },
+    });
+  });
+});
+
+describe('the initial inventory', () => {
+  it('stocks every SKU of the demo traffic by default', () => {
+    expect(Object.keys(DEFAULT_INVENTORY)).toEqual([...TRAFFIC_SKUS]);
+    expect(TRAFFIC_SKUS[0]).toBe('SKU-0001');
+    expect(TRAFFIC_SKUS).toHaveLength(40);
+    expect(new Set(Object.values(DEFAULT_INVENTORY))).toEqual(new Set([DEFAULT_STOCK_PER_SKU]));
+  });
+
+  it.each([
+    [{ '': 1 }, /not a SKU/],
+    [{ '#reservation#o-1': 1 }, /not a SKU/],
+    [{ 'SKU-1': -1 }, /inventory\.SKU-1 must be an integer >= 0, got -1/],
+    [{ 'SKU-1': 1.5 }, /inventory\.SKU-1 must be an integer >= 0/],
+  ])('refuses %j', (inventory, message) => {
+    expect(() => validateInventory(inventory)).toThrow(InventoryOptionError);
+    expect(() => validateInventory(inventory)).toThrow(message);
+  });
+
+  it('refuses a bad inventory before starting anything', async () => {
+    // Prepare
+    const outputDir = mkdtempSync(join(tmpdir(), 'sandbox-system-test-'));
+    const lines: string[] = [];
+
+    // Act
+    const started = startSandboxSystem({
+      outputDir,
+      port: 0,
+      inventory: { 'SKU-1': -5 },
+      log: (l) => lines.push(l),
+    });
+
+    // Assess
+    await expect(started).rejects.toThrow(InventoryOptionError);
+    expect(lines.join('\n')).not.toContain('Starting DynamoDB Local');
+    rmSync(outputDir, { recursive: true, force: true });
+  });
+
+  it('writes one stock item per SKU, more than one BatchWriteItem holds', { timeout: 60_000 }, async () => {
+    // Prepare
+    const tables = await createTestTables();
+    const inventory = Object.fromEntries(Array.from({ length: 30 }, (_unused, i) => [`SKU-${i}`, i]));
+
+    // Act
+    await seedInventory(localDynamoDb().documentClient, tables.Inventory, inventory);
+
+    // Assess
+    const items = await scanAll(tables.Inventory);
+    expect(Object.fromEntries(items.map((item) => [item.sku, item.available]))).toEqual(inventory);
+    await tables.drop();
+  });
+});
+
 describe('prepareOutputDir', () => {
   let dir: string;
   beforeEach(() => {
@@ -423,6 +585,9 @@ describe('startSandboxSystem', () => {
         outputDir,
         extendApp: addProbe(PROBE),
         consumers: { [PROBE]: probeFactory },
+        // Stock for the test's orders, so that the fan-out reserves them rather than back-ordering (a write of its
+        // own, which the probe would see as a fourth record).
+        inventory: { 'SKU-1': 10 },
         pollIntervalMs: 50,
         log: (line) => logLines.push(line),
       });
@@ -465,7 +630,7 @@ describe('startSandboxSystem', () => {
       // Assess: what the consumer saw.
       expect(paid.status).toBe(200);
       expect(drained).toBe(true);
-      expect(system.consumers).toEqual([PROBE]);
+      expect(system.consumers).toEqual(['order-fanout', PROBE]);
       expect(system.tables.Orders).toBe('sandbox-Orders');
       expect(seen.map((r) => [r.eventName, r.keys.orderId])).toEqual([
         ['INSERT', accepted.orderId],
@@ -503,6 +668,40 @@ describe('startSandboxSystem', () => {
       );
     });
 
+    it('runs the order fan-out of the template on its stand-ins, wired from its environment', {
+      timeout: 60_000,
+    }, async () => {
+      // Prepare: the records of the test above have drained through every consumer.
+      const env = system.environments['order-fanout']!;
+      const topic = topicNameFromArn(env.ORDER_EVENTS_TOPIC_ARN!)!;
+
+      // Act
+      const events = await readTopicMessages(outputDir, topic);
+      const emails = await readOutbox(outputDir);
+      const warehouse = await readQueueMessages(outputDir, queueNameFromUrl(env.WAREHOUSE_QUEUE_URL!));
+
+      // Assess: the topic, queue and templates resolved to local ones.
+      expect(env.ORDER_EVENTS_TOPIC_ARN).toBe('arn:aws:sns:eu-west-1:000000000000:order-events');
+      expect(env.WAREHOUSE_QUEUE_URL).toMatch(/^https:\/\/sqs\.sandbox\.localhost\/000000000000\/.+\.fifo$/);
+      expect(env.EMAIL_TEMPLATE_PLACED).toBe('placed-email-template');
+      // Assess: two orders placed and reserved, one paid.
+      expect(events.map((e) => (e.message as { type: string }).type).sort()).toEqual([
+        'OrderPlaced',
+        'OrderPlaced',
+        'OrderStatusChanged',
+      ]);
+      expect(emails).toHaveLength(2);
+      expect(emails[0]).toMatchObject({ template: 'placed-email-template', to: ['ada@example.com'] });
+      expect(emails[0]?.subject).toMatch(/^Thank you for your order: order [0-9a-f-]{36}$/);
+      expect(warehouse.map((m) => (m.body as { type: string }).type)).toEqual(['OrderPlaced', 'OrderPlaced']);
+      expect(system.inventory).toEqual({ 'SKU-1': 10 });
+      expect(system.stats()['order-fanout']).toMatchObject({ recordsProcessed: 3, dlqCount: 0 });
+      const services = system.serviceStats();
+      expect(services.sns.publishedByTopic).toEqual({ 'order-events': 3 });
+      expect(services.sqs.enqueued).toBe(2);
+      expect(services.dynamodb['order-fanout']?.total).toBeGreaterThan(0);
+    });
+
     it('stops cleanly: the API and DynamoDB Local are gone, the outputs stay', {
       timeout: 60_000,
     }, async () => {
@@ -516,7 +715,7 @@ describe('startSandboxSystem', () => {
       await expect(client.send(new ListTablesCommand({}))).rejects.toThrow();
       client.destroy();
       expect(existsSync(join(outputDir, 'sqs', `${PROBE}-dlq.jsonl`))).toBe(true);
-      expect(logLines.join('\n')).toContain(`Running 1 event source mapping(s): ${PROBE}`);
+      expect(logLines.join('\n')).toContain(`Running 2 event source mapping(s): order-fanout, ${PROBE}`);
     });
   });
 });

@@ -29,7 +29,7 @@ interface FakeOrder {
  * An in-memory stand-in for the orders API with its rules (transitions, If-Match, idempotency keys, votes), so that
  * the generator's behaviour is checked without a server or DynamoDB.
  */
-function fakeOrdersApi(options: { failEvery?: number } = {}): {
+function fakeOrdersApi(options: { failEvery?: number; backorderEvery?: number } = {}): {
   fetch: typeof fetch;
   requests: SentRequest[];
   orders: Map<string, FakeOrder>;
@@ -70,11 +70,18 @@ function fakeOrdersApi(options: { failEvery?: number } = {}): {
       };
       orders.set(order.orderId, order);
       byKey.set(key, order);
-      return json(201, order);
+      const created = json(201, order);
+      if (options.backorderEvery !== undefined && nextId % options.backorderEvery === 0) {
+        // Another writer (the fan-out, short of stock) moves the order on right after the API answered.
+        order.status = 'BACKORDERED';
+        order.version += 1;
+      }
+      return created;
     }
     if (segments[0] === 'orders' && segments.length === 2) {
       const order = orders.get(segments[1]!);
       if (order === undefined) return json(404, { error: 'not found', field: null });
+      if (method === 'GET') return json(200, order);
       if (ifMatch !== undefined && Number(ifMatch) !== order.version)
         return json(412, { error: 'v', field: null });
       if (method === 'DELETE') {
@@ -186,6 +193,27 @@ describe('runTraffic', () => {
       api.requests.filter((r) => r.method === 'PATCH').map((r) => (r.body as { status: string }).status),
     );
     expect([...asked].sort()).toEqual(['BACKORDERED', 'CANCELLED', 'DELIVERED', 'PAID', 'PLACED', 'SHIPPED']);
+  });
+
+  it('reads an order again after a 412 and goes on from its current status and version', async () => {
+    // Prepare: every third order is back-ordered behind the generator's back.
+    const api = fakeOrdersApi({ backorderEvery: 3 });
+
+    // Act
+    const summary = await runTraffic(trafficOptions({ operations: 600, fetch: api.fetch }));
+
+    // Assess: each such order costs at most one 412 and one read; then it is moved on from BACKORDERED.
+    const refused = summary.log.filter((operation) => operation.status === 412);
+    const reads = api.requests.filter((request) => request.method === 'GET');
+    expect(refused.length).toBeGreaterThan(0);
+    expect(reads).toHaveLength(refused.length);
+    expect(new Set(refused.map((operation) => operation.orderId)).size).toBe(refused.length);
+    expect(api.refusedTransitions).toEqual([]);
+    const replaced = api.requests.filter(
+      (request) => request.method === 'PATCH' && (request.body as { status: string }).status === 'PLACED',
+    );
+    expect(replaced.length).toBeGreaterThan(0);
+    expect(summary.operations).toBe(600);
   });
 
   it('places orders of 1 to 4 lines with distinct SKUs and valid amounts', async () => {

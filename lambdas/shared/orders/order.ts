@@ -27,11 +27,14 @@ export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
 }
 
 /**
- * Bounds of an order, chosen so that the largest possible total (lines x qty x unit price) stays a safe integer:
- * 100 x 10,000 x 100,000,000 = 1e14 < 2^53 - 1. Money is in minor units of the currency ("cents").
+ * Bounds of an order. The largest possible total (lines x qty x unit price) stays a safe integer:
+ * 99 x 10,000 x 100,000,000 < 1e14 < 2^53 - 1. Money is in minor units of the currency ("cents").
+ *
+ * 99 lines, not 100: the order fan-out reserves an order's stock atomically (all lines or none) in one DynamoDB
+ * transaction, which holds at most 100 items: one per SKU plus the order's reservation item.
  */
 export const ORDER_LIMITS = {
-  maxLines: 100,
+  maxLines: 99,
   maxQty: 10_000,
   maxUnitPriceCents: 100_000_000,
 } as const;

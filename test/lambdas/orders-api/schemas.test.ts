@@ -31,7 +31,7 @@ describe('body schemas as API Gateway models', () => {
     expect(jsonSchema).toMatchObject({
       properties: {
         lines: {
-          maxItems: 100,
+          maxItems: 99,
           items: {
             properties: {
               qty: { type: 'integer', minimum: 1, maximum: 10_000 },

@@ -81,6 +81,12 @@ describe('classifyError', () => {
     ['ResourceNotFoundException (missing table)', new ResourceNotFoundException(metadata(400)), 'transient'],
     ['SQS QueueDoesNotExist', new QueueDoesNotExist(metadata(400)), 'transient'],
     ['SQS KmsAccessDenied', new KmsAccessDenied(metadata(400)), 'transient'],
+    ['SQS KMS.ThrottlingException', serviceError('KMS.ThrottlingException', 400), 'transient'],
+    ['SQS KMS.NotFoundException', serviceError('KMS.NotFoundException', 400), 'transient'],
+    ['SNS KMSThrottlingException', serviceError('KMSThrottlingException', 400), 'transient'],
+    ['SNS KMSOptInRequired', serviceError('KMSOptInRequired', 403), 'transient'],
+    ['SESv2 SendingPausedException', serviceError('SendingPausedException', 400), 'transient'],
+    ['SESv2 AccountSuspendedException', serviceError('AccountSuspendedException', 400), 'transient'],
     // Validation-type 4xx: the same request is rejected every time.
     ['ValidationException', serviceError('ValidationException', 400), 'permanent'],
     ['ConditionalCheckFailedException', new ConditionalCheckFailedException(metadata(400)), 'permanent'],

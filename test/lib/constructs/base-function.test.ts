@@ -6,14 +6,28 @@ import type { CfnKey } from 'aws-cdk-lib/aws-kms';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import type { CfnLogGroup } from 'aws-cdk-lib/aws-logs';
+import { CfnTemplate } from 'aws-cdk-lib/aws-ses';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV, METRICS_NAMESPACE } from '../../../lambdas/shared/env.js';
-import { BaseFunction, type BaseFunctionProps } from '../../../lib/constructs/base-function.js';
+import {
+  BaseFunction,
+  type BaseFunctionProps,
+  type BulkEmailSending,
+  DYNAMODB_ITEM_ACTIONS,
+  type DynamoDbItemAction,
+} from '../../../lib/constructs/base-function.js';
 import { DataTables } from '../../../lib/constructs/data-tables.js';
 import { InvalidPropsError } from '../../../lib/constructs/props-validation.js';
-import { DUMMY_CONSUMER_ENTRY, testApp, testConfig, thrownBy, viaService } from '../../fixtures/cdk-app.js';
+import {
+  DUMMY_CONSUMER_ENTRY,
+  sesArn,
+  testApp,
+  testConfig,
+  thrownBy,
+  viaService,
+} from '../../fixtures/cdk-app.js';
 
 interface Statement {
   readonly Action: string | string[];
@@ -230,6 +244,202 @@ describe('BaseFunction', () => {
         });
       },
     );
+  });
+
+  describe('bindTable with a list of actions', () => {
+    const KEY_READ = ['kms:Decrypt', 'kms:DescribeKey'];
+    const KEY_READ_WRITE = [
+      ...KEY_READ,
+      'kms:Encrypt',
+      'kms:GenerateDataKey',
+      'kms:GenerateDataKeyWithoutPlaintext',
+      'kms:ReEncryptFrom',
+      'kms:ReEncryptTo',
+    ];
+
+    it.each<[string, DynamoDbItemAction[], string | string[], string[]]>([
+      ['one write action', ['dynamodb:UpdateItem'], 'dynamodb:UpdateItem', KEY_READ_WRITE],
+      [
+        'reads and writes, unsorted and repeated',
+        ['dynamodb:UpdateItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        KEY_READ_WRITE,
+      ],
+      [
+        'reads only',
+        ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
+        ['dynamodb:BatchGetItem', 'dynamodb:GetItem'],
+        KEY_READ,
+      ],
+    ])(
+      'grants exactly %s on the table, the key through DynamoDB only, and sets the name',
+      (_case, actions, tableActions, keyActions) => {
+        // Prepare
+        const stack = newStack();
+        const tables = new DataTables(stack, 'Tables');
+        const fn = new BaseFunction(stack, 'Sample', baseProps());
+        const tableId = stack.getLogicalId(tables.inventory.node.defaultChild as CfnTable);
+
+        // Act
+        fn.bindTable(ENV.INVENTORY_TABLE_NAME, tables.inventory, actions);
+
+        // Assess
+        const template = Template.fromStack(stack);
+        const statements = roleStatements(template, stack, fn).filter(
+          (statement) => !actionsOf(statement).some((action) => action.startsWith('xray:')),
+        );
+        expect(statements).toEqual([
+          { Action: tableActions, Effect: 'Allow', Resource: { 'Fn::GetAtt': [tableId, 'Arn'] } },
+          {
+            Action: keyActions,
+            Effect: 'Allow',
+            Resource: { 'Fn::GetAtt': [stack.getLogicalId(tables.key.node.defaultChild as CfnKey), 'Arn'] },
+            Condition: { StringEquals: { 'kms:ViaService': viaService('dynamodb') } },
+          },
+        ]);
+        template.hasResourceProperties('AWS::Lambda::Function', {
+          Environment: { Variables: Match.objectLike({ [ENV.INVENTORY_TABLE_NAME]: { Ref: tableId } }) },
+        });
+      },
+    );
+
+    it('knows the actions of both modes, and no more', () => {
+      // Assess
+      expect(DYNAMODB_ITEM_ACTIONS).toEqual([
+        'dynamodb:BatchGetItem',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:ConditionCheckItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:DescribeTable',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:Scan',
+        'dynamodb:UpdateItem',
+      ]);
+    });
+
+    it.each<[string, DynamoDbItemAction[], string]>([
+      ['an empty list', [], 'non-empty list'],
+      [
+        'an unknown action',
+        ['dynamodb:UpdateItem', 'dynamodb:TransactWriteItems'],
+        '"dynamodb:TransactWriteItems"',
+      ],
+      ['a wildcard', ['dynamodb:*'], '"dynamodb:*"'],
+      ['a table-level action', ['dynamodb:DeleteTable'], '"dynamodb:DeleteTable"'],
+    ])('refuses %s, naming "access", and binds nothing', (_case, actions, detail) => {
+      // Prepare
+      const stack = newStack();
+      const tables = new DataTables(stack, 'Tables');
+      const fn = new BaseFunction(stack, 'Sample', baseProps());
+
+      // Act
+      const error = thrownBy(() => fn.bindTable(ENV.INVENTORY_TABLE_NAME, tables.inventory, actions));
+
+      // Assess
+      expect(error).toBeInstanceOf(InvalidPropsError);
+      expect(error.message).toMatch(/^Functions\/Sample: invalid "access": /);
+      expect(error.message).toContain(detail);
+      // The variable is still free: nothing was claimed or granted.
+      expect(() => fn.bindTable(ENV.INVENTORY_TABLE_NAME, tables.inventory, 'read')).not.toThrow();
+    });
+  });
+
+  describe('bindBulkEmailSending', () => {
+    it('grants ses:SendBulkEmail on the identity and each template only, and sets the variables', () => {
+      // Prepare
+      const stack = newStack();
+      const fn = new BaseFunction(stack, 'Sample', baseProps());
+      const placed = new CfnTemplate(stack, 'Placed', { template: { subjectPart: 'Placed {{orderId}}' } });
+
+      // Act
+      fn.bindBulkEmailSending(ENV.EMAIL_FROM_ADDRESS, {
+        fromAddress: 'orders@example.com',
+        identity: 'example.com',
+        templates: [
+          { envName: ENV.EMAIL_TEMPLATE_PLACED, templateName: placed.ref },
+          { envName: ENV.EMAIL_TEMPLATE_SHIPPED, templateName: 'shipped-v1' },
+        ],
+      });
+
+      // Assess
+      const template = Template.fromStack(stack);
+      const statements = roleStatements(template, stack, fn).filter((statement) =>
+        actionsOf(statement).some((action) => action.startsWith('ses:')),
+      );
+      expect(statements).toEqual([
+        {
+          Action: 'ses:SendBulkEmail',
+          Effect: 'Allow',
+          Resource: [
+            sesArn(':identity/example.com'),
+            sesArn(':template/', { Ref: stack.getLogicalId(placed) }),
+            sesArn(':template/shipped-v1'),
+          ],
+        },
+      ]);
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: {
+          Variables: Match.objectLike({
+            [ENV.EMAIL_FROM_ADDRESS]: 'orders@example.com',
+            [ENV.EMAIL_TEMPLATE_PLACED]: { Ref: stack.getLogicalId(placed) },
+            [ENV.EMAIL_TEMPLATE_SHIPPED]: 'shipped-v1',
+          }),
+        },
+      });
+    });
+
+    it.each<[string, Partial<BulkEmailSending>, string]>([
+      ['a From address that is no address', { fromAddress: 'orders' }, 'fromAddress'],
+      ['an identity with a space', { identity: 'example com' }, 'identity'],
+      ['no template', { templates: [] }, 'templates'],
+      [
+        'a template name SES refuses',
+        { templates: [{ envName: ENV.EMAIL_TEMPLATE_PLACED, templateName: 'placed order' }] },
+        'templates[0].templateName',
+      ],
+      [
+        'the From variable again as a template variable',
+        { templates: [{ envName: ENV.EMAIL_FROM_ADDRESS, templateName: 'placed' }] },
+        'templates',
+      ],
+    ])('refuses %s, naming the field', (_case, overrides, prop) => {
+      // Prepare
+      const fn = new BaseFunction(newStack(), 'Sample', baseProps());
+      const sending: BulkEmailSending = {
+        fromAddress: 'orders@example.com',
+        identity: 'example.com',
+        templates: [{ envName: ENV.EMAIL_TEMPLATE_PLACED, templateName: 'placed' }],
+        ...overrides,
+      };
+
+      // Act
+      const error = thrownBy(() => fn.bindBulkEmailSending(ENV.EMAIL_FROM_ADDRESS, sending));
+
+      // Assess
+      expect(error).toBeInstanceOf(InvalidPropsError);
+      expect(error.message).toMatch(`Functions/Sample: invalid "${prop}": `);
+    });
+
+    it('refuses a template variable that is bound already', () => {
+      // Prepare
+      const fn = new BaseFunction(newStack(), 'Sample', baseProps()).addEnvironment(
+        ENV.EMAIL_TEMPLATE_PLACED,
+        'x',
+      );
+
+      // Act
+      const act = (): unknown =>
+        fn.bindBulkEmailSending(ENV.EMAIL_FROM_ADDRESS, {
+          fromAddress: 'orders@example.com',
+          identity: 'example.com',
+          templates: [{ envName: ENV.EMAIL_TEMPLATE_PLACED, templateName: 'placed' }],
+        });
+
+      // Assess
+      expect(act).toThrow(`invalid "${ENV.EMAIL_TEMPLATE_PLACED}"`);
+    });
   });
 
   describe('bindQueue', () => {

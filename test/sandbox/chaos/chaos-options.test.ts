@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CHAOS_DEFAULTS, parseChaosArgs } from '../../../sandbox/chaos/chaos-options.js';
+import { CHAOS_DEFAULTS, chaosStockPerSku, parseChaosArgs } from '../../../sandbox/chaos/chaos-options.js';
 import { DEFAULT_FAULT_RATES } from '../../../sandbox/chaos/faults.js';
 import { UsageError } from '../../../sandbox/cli-flags.js';
 
@@ -13,6 +13,7 @@ const DEFAULTS = {
   functionTimeoutMs: CHAOS_DEFAULTS.functionTimeoutMs,
   drainTimeoutMs: CHAOS_DEFAULTS.drainTimeoutSeconds * 1000,
   outputDir: undefined,
+  stockPerSku: undefined,
 };
 
 describe('parseChaosArgs', () => {
@@ -37,6 +38,8 @@ describe('parseChaosArgs', () => {
       ],
       { ...DEFAULTS, ratePerSecond: 25, functionTimeoutMs: 500, drainTimeoutMs: 30_000, outputDir: 'out' },
     ],
+    [['--stock', '0'], { ...DEFAULTS, stockPerSku: 0 }],
+    [['--stock', '450'], { ...DEFAULTS, stockPerSku: 450 }],
     [['--help'], 'help'],
   ])('parses %j', (argv, expected) => {
     expect(parseChaosArgs(argv)).toEqual(expected);
@@ -58,11 +61,23 @@ describe('parseChaosArgs', () => {
     [['--function-timeout-ms', '50'], /--function-timeout-ms must be an integer >= 100/],
     [['--drain-timeout-seconds', '0'], /--drain-timeout-seconds must be an integer >= 1/],
     [['--output-dir', ''], /--output-dir must not be empty/],
+    [['--stock=-1'], /--stock must be an integer >= 0, got "-1"/],
     [['--json=yes'], /--json/],
     [['--nope'], /--nope/],
     [['extra'], /extra/],
   ])('refuses %j naming the flag', (argv, message) => {
     expect(() => parseChaosArgs(argv)).toThrow(UsageError);
     expect(() => parseChaosArgs(argv)).toThrow(message);
+  });
+});
+
+describe('chaosStockPerSku', () => {
+  it.each([
+    [1, 1],
+    [300, 15],
+    [2_000, 100],
+    [10_000, 500],
+  ])('stocks a run of %i operations with %i per SKU', (operations, stock) => {
+    expect(chaosStockPerSku(operations)).toBe(stock);
   });
 });

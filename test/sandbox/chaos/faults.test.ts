@@ -7,6 +7,7 @@ import {
   InjectedThrottlingError,
   InjectedTimeoutError,
   seededFraction,
+  seededServiceFaults,
   withEffectFaults,
   withFunctionFaults,
 } from '../../../sandbox/chaos/faults.js';
@@ -158,7 +159,13 @@ describe('withFunctionFaults', () => {
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
     expect(fn.events).toEqual([event]);
-    expect(counters).toEqual({ transientErrors: 0, crashes: 0, timeouts: 0 });
+    expect(counters).toEqual({
+      transientErrors: 0,
+      crashes: 0,
+      timeouts: 0,
+      serviceCallFaults: 0,
+      serviceEntryFaults: 0,
+    });
   });
 
   it('crashes after applying the whole batch', async () => {
@@ -237,5 +244,61 @@ describe('withFunctionFaults', () => {
     // Assess
     expect(outcomes).toContain('ok');
     expect(outcomes).toContain('crash');
+  });
+});
+
+describe('seededServiceFaults', () => {
+  const target = { service: 'sns' as const, operation: 'PublishBatch', key: 'k-1' };
+
+  it('never fails at rate 0 and always at rate 1, counting calls and entries apart', () => {
+    // Prepare
+    const counters = createFaultCounters();
+    const never = seededServiceFaults({ seed: 1, rate: 0, counters });
+    const always = seededServiceFaults({ seed: 1, rate: 1, counters });
+
+    // Act
+    const decisions = [
+      never.failCall(target),
+      never.failEntry(target),
+      always.failCall(target),
+      always.failEntry(target),
+    ];
+
+    // Assess
+    expect(decisions).toEqual([false, false, true, true]);
+    expect(counters).toMatchObject({ serviceCallFaults: 1, serviceEntryFaults: 1 });
+  });
+
+  it('decides the same for the same seed, content and attempt, and anew for each attempt', () => {
+    // Prepare
+    const draws = (seed: number): boolean[] => {
+      const faults = seededServiceFaults({ seed, rate: 0.5, counters: createFaultCounters() });
+      return Array.from({ length: 40 }, () => faults.failEntry(target));
+    };
+
+    // Act
+    const first = draws(3);
+    const again = draws(3);
+    const other = draws(4);
+
+    // Assess: a failed attempt does not doom the next, and another seed decides otherwise.
+    expect(again).toEqual(first);
+    expect(first).toContain(true);
+    expect(first).toContain(false);
+    expect(other).not.toEqual(first);
+  });
+
+  it('fails about the rate of attempts', () => {
+    // Prepare
+    const faults = seededServiceFaults({ seed: 9, rate: 0.05, counters: createFaultCounters() });
+
+    // Act
+    const failed = Array.from({ length: 4_000 }, (_unused, i) =>
+      faults.failCall({ ...target, key: `k-${i}` }),
+    ).filter(Boolean).length;
+
+    // Assess
+    expect(failed).toBeGreaterThan(120);
+    expect(failed).toBeLessThan(280);
   });
 });

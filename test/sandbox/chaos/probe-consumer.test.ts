@@ -66,7 +66,7 @@ function probe(effects: EffectSink, deadLetterQueue = new RecordingDeadLetterQue
 }
 
 describe('the probe consumer', () => {
-  it('applies one effect per change, with the version of the image that has one', async () => {
+  it('applies one effect per change, with the version and status of the image that has one', async () => {
     // Prepare
     const records = createStreamRecordFactory();
     const placed = orderImage();
@@ -86,6 +86,8 @@ describe('the probe consumer', () => {
         eventName: record.eventName,
         eventId: record.eventID,
         sequenceNumber: record.dynamodb?.SequenceNumber,
+        status: ['PLACED', 'PAID', 'PAID'][i],
+        ...(record.eventName === 'MODIFY' ? { previousStatus: 'PLACED' } : {}),
         at: '2024-05-01T12:00:05.000Z',
       })),
     );

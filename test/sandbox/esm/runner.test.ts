@@ -183,6 +183,44 @@ describe('EsmRunner with an in-memory stream', () => {
     expect(fn.delivered).toEqual(sequenceNumbers([...parentRecords, ...childRecords]));
   });
 
+  it('does not call the streams drained before it read what the last invocation wrote to its own stream', async () => {
+    // Prepare: slow reads, and a consumer that, like the fan-out back-ordering an order, writes a change of the table
+    // it reads at the end of an invocation that outlasts the quiet period.
+    const records = createStreamRecordFactory();
+    const first = records.insert({ orderId: 'o-1' });
+    const written = records.modify({ orderId: 'o-1' }, { orderId: 'o-1', status: 'BACKORDERED' });
+    const memory = new MemoryStreamSource().addShard('shard-1').append('shard-1', first);
+    const slow: StreamSource = {
+      listShards: () => memory.listShards(),
+      reader: (shardId) => {
+        const reader = memory.reader(shardId);
+        return {
+          read: async (...args: Parameters<typeof reader.read>) => {
+            const result = await reader.read(...args);
+            await sleep(60);
+            return result;
+          },
+        };
+      },
+    };
+    const fn = new RecordingFunction(async (_event, call) => {
+      if (call === 1) {
+        await sleep(300);
+        memory.append('shard-1', written);
+      }
+      return undefined;
+    });
+    const started = runner({ mappings: [mapping(slow, fn.fn)] });
+
+    // Act
+    started.start();
+    const drained = await started.waitUntilDrained({ timeoutMs: 20_000, quietMs: 100 });
+
+    // Assess
+    expect(drained).toBe(true);
+    expect(fn.delivered).toEqual(sequenceNumbers([first, written]));
+  });
+
   it('starts a child shard whose parent is no longer listed', async () => {
     // Prepare
     const records = createStreamRecordFactory();

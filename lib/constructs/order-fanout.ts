@@ -1,0 +1,267 @@
+import { join } from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import {
+  Alarm,
+  ComparisonOperator,
+  type Dashboard,
+  Stats,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { FilterCriteria, FilterRule } from 'aws-cdk-lib/aws-lambda';
+import { CfnTemplate } from 'aws-cdk-lib/aws-ses';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { EMAIL_KINDS, type EmailKind, type EmailTemplateData } from '../../lambdas/order-fanout/messages.js';
+import { ORDER_FANOUT_CONSUMER_NAME } from '../../lambdas/order-fanout/ports.js';
+import { ENV, type EnvName } from '../../lambdas/shared/env.js';
+import type { StageConfig } from '../config.js';
+import type { DynamoDbItemAction } from './base-function.js';
+import { InvalidPropsError } from './props-validation.js';
+import { StreamConsumer } from './stream-consumer.js';
+
+/** The fan-out's handler, resolved from this file so that it holds whatever the working directory. */
+export const ORDER_FANOUT_ENTRY = join(
+  import.meta.dirname,
+  '..',
+  '..',
+  'lambdas',
+  'order-fanout',
+  'handler.ts',
+);
+
+/**
+ * The event source mapping settings of the fan-out that differ from the construct's defaults or matter to it, each
+ * with its reason. Retries and maximum record age are the construct's defaults (10 retries, 1 hour): the sinks'
+ * outages are short, and an hour keeps a failing record from blocking its shard for long.
+ */
+export const ORDER_FANOUT_MAPPING = {
+  /** Lambda's default for streams: a batch fills SES bulk calls (50 destinations) and the 10-entry SNS/SQS batches. */
+  batchSize: 100,
+  /**
+   * Gathers records for up to a second so that each PublishBatch, SendMessageBatch and SendBulkEmail call carries
+   * more entries: fewer calls, less throttling. None of the sinks is latency-critical; a second of delay is not seen.
+   */
+  maxBatchingWindow: Duration.seconds(1),
+  /**
+   * One batch per shard at a time. The per-order work (stock, warehouse messages of one FIFO group) is ordered
+   * anyway, and the Inventory table sees fewer competing transactions on the same SKUs.
+   */
+  parallelizationFactor: 1,
+} as const;
+
+/**
+ * The event filter patterns of the fan-out (any one matching delivers the record). Lambda's filters compare a field
+ * with constants, never two fields with each other, so "a MODIFY whose status changed" cannot be expressed: MODIFY
+ * records are delivered when the new image has a string `status` at all, and the handler drops those whose status
+ * is unchanged without any downstream call. `exists` only matches leaf values, so it must reach `status.S`.
+ *
+ * - every INSERT (a new order: confirmation e-mail, OrderPlaced, warehouse message, stock reservation) and every
+ *   REMOVE (OrderDeleted, stock released, a cancellation to the warehouse);
+ * - MODIFY records with a status in their new image.
+ */
+export const ORDER_FANOUT_FILTER_PATTERNS: ReadonlyArray<Readonly<Record<string, unknown>>> = [
+  { eventName: FilterRule.or('INSERT', 'REMOVE') },
+  { eventName: FilterRule.isEqual('MODIFY'), dynamodb: { NewImage: { status: { S: FilterRule.exists() } } } },
+];
+
+/** The IAM actions the fan-out gets on each table, each for what its code does there. */
+export const ORDER_FANOUT_TABLE_ACTIONS = {
+  /** Moves an order to BACKORDERED with one conditional UpdateItem; it never reads or writes orders otherwise. */
+  orders: ['dynamodb:UpdateItem'],
+  /**
+   * Reads stock and reservation items with BatchGetItem and writes them in TransactWriteItems (Put and Update items),
+   * which IAM authorises per item action: the transaction has no action of its own.
+   */
+  inventory: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  /** The ledger of effects done: read with BatchGetItem, written with TransactWriteItems Puts. */
+  idempotency: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'],
+} as const satisfies Record<string, readonly DynamoDbItemAction[]>;
+
+/** `{{name}}` for a field of the template data; typed, so a renamed field fails to compile here. */
+function field(name: keyof EmailTemplateData): string {
+  return `{{${name}}}`;
+}
+
+/** The content of one order e-mail template. */
+export interface OrderEmailContent {
+  readonly subject: string;
+  readonly html: string;
+  readonly text: string;
+}
+
+function orderEmail(headline: string, body: string): OrderEmailContent {
+  const summary = `Order ${field('orderId')} (customer ${field('customerId')}): ${field('lineCount')} line(s), total ${field('total')}.`;
+  return {
+    subject: `${headline}: order ${field('orderId')}`,
+    html:
+      `<html><body><h1>${headline}</h1><p>${body}</p><p>${summary}</p>` +
+      '<p>This message was sent automatically; please do not reply.</p></body></html>',
+    text: `${headline}\n\n${body}\n\n${summary}\n\nThis message was sent automatically; please do not reply.\n`,
+  };
+}
+
+/** The order e-mails, by kind. SES substitutes `{{orderId}}`, `{{customerId}}`, `{{total}}` and `{{lineCount}}`. */
+export const ORDER_EMAIL_CONTENT: Readonly<Record<EmailKind, OrderEmailContent>> = {
+  placed: orderEmail('Thank you for your order', 'We have received your order and are preparing it.'),
+  shipped: orderEmail('Your order is on its way', 'Your order has left our warehouse.'),
+  cancelled: orderEmail('Your order was cancelled', 'Your order was cancelled and will not be shipped.'),
+};
+
+/** The environment variable that carries each template's name. */
+export const EMAIL_TEMPLATE_ENV: Readonly<Record<EmailKind, EnvName>> = {
+  placed: ENV.EMAIL_TEMPLATE_PLACED,
+  shipped: ENV.EMAIL_TEMPLATE_SHIPPED,
+  cancelled: ENV.EMAIL_TEMPLATE_CANCELLED,
+};
+
+/** The tables the fan-out touches; `DataTables` has them all. */
+export interface OrderFanoutTables {
+  /** The Orders table: its stream feeds the fan-out, and it moves orders to BACKORDERED. */
+  readonly orders: ITable;
+  /** Stock and reservations. */
+  readonly inventory: ITable;
+  /** The ledger of effects already done per stream record. */
+  readonly idempotency: ITable;
+}
+
+/** Where the fan-out sends; `OrderMessaging` has them all. */
+export interface OrderFanoutMessaging {
+  readonly orderEventsTopic: ITopic;
+  /** Must be a FIFO queue: warehouse messages carry a message group (the order) and a deduplication id. */
+  readonly warehouseQueue: IQueue;
+  /** The warehouse queue's DLQ, whose depth the fan-out alarms on. */
+  readonly warehouseDeadLetterQueue: IQueue;
+}
+
+export interface OrderFanoutProps {
+  /** The validated stage configuration: e-mail sender and identity, log retention, memory. */
+  readonly config: StageConfig;
+  /** The tables of the stateful stack. */
+  readonly tables: OrderFanoutTables;
+  /** The topic and queues of the stateful stack. */
+  readonly messaging: OrderFanoutMessaging;
+  /** The topic every alarm notifies, on alarm and on recovery. */
+  readonly alarmTopic: ITopic;
+  /** The dashboard the consumer adds its row to. */
+  readonly dashboard: Dashboard;
+  /**
+   * Absolute path of the handler's TypeScript file; it must export `handler`.
+   * @default ORDER_FANOUT_ENTRY
+   */
+  readonly entry?: string;
+}
+
+/**
+ * The order fan-out pipeline: the `order-fanout` stream consumer on the Orders table, its three SES e-mail templates,
+ * and exactly the permissions its code uses, each granted together with the environment variable that names the
+ * resource. Also alarms when warehouse messages land in the warehouse DLQ.
+ *
+ * The templates are `AWS::SES::Template` resources with names CloudFormation generates. SES keeps one set of
+ * e-mail templates per account and Region, whichever API created them: the SES developer guide ("Managing email
+ * templates", https://docs.aws.amazon.com/ses/latest/DeveloperGuide/send-personalized-email-manage-templates.html)
+ * lists, reads, updates and deletes the existing templates with the SESv2 operations, and SESv2 SendBulkEmail names
+ * one in `DefaultContent.Template.TemplateName` (or `TemplateArn`). `Ref` of the resource returns its ID, the name,
+ * which the function gets; the grant (BaseFunction.bindBulkEmailSending) names its ARN, `...:template/<name>`.
+ */
+export class OrderFanout extends Construct {
+  public readonly consumer: StreamConsumer;
+  /** The e-mail templates by kind. */
+  public readonly templates: Readonly<Record<EmailKind, CfnTemplate>>;
+  /** Fires when a warehouse message has exhausted its deliveries and sits in the warehouse DLQ. */
+  public readonly warehouseDeadLetterAlarm: Alarm;
+
+  public constructor(scope: Construct, id: string, props: OrderFanoutProps) {
+    super(scope, id);
+    validateOrderFanoutProps(this.node.path, props);
+
+    // Created first: it validates its own props (and the function's) before creating anything.
+    this.consumer = new StreamConsumer(this, 'Consumer', {
+      config: props.config,
+      table: props.tables.orders,
+      entry: props.entry ?? ORDER_FANOUT_ENTRY,
+      consumerName: ORDER_FANOUT_CONSUMER_NAME,
+      alarmTopic: props.alarmTopic,
+      dashboard: props.dashboard,
+      batchSize: ORDER_FANOUT_MAPPING.batchSize,
+      maxBatchingWindow: ORDER_FANOUT_MAPPING.maxBatchingWindow,
+      parallelizationFactor: ORDER_FANOUT_MAPPING.parallelizationFactor,
+      filters: ORDER_FANOUT_FILTER_PATTERNS.map((pattern) => FilterCriteria.filter({ ...pattern })),
+    });
+
+    const templates = {} as Record<EmailKind, CfnTemplate>;
+    for (const kind of EMAIL_KINDS) {
+      const content = ORDER_EMAIL_CONTENT[kind];
+      // No TemplateName: CloudFormation generates one, so two stages can live in one account and Region.
+      templates[kind] = new CfnTemplate(this, `${capitalize(kind)}EmailTemplate`, {
+        template: { subjectPart: content.subject, htmlPart: content.html, textPart: content.text },
+      });
+    }
+    this.templates = templates;
+
+    this.consumer.function
+      .bindTable(ENV.ORDERS_TABLE_NAME, props.tables.orders, ORDER_FANOUT_TABLE_ACTIONS.orders)
+      .bindTable(ENV.INVENTORY_TABLE_NAME, props.tables.inventory, ORDER_FANOUT_TABLE_ACTIONS.inventory)
+      .bindTable(ENV.IDEMPOTENCY_TABLE_NAME, props.tables.idempotency, ORDER_FANOUT_TABLE_ACTIONS.idempotency)
+      // sns:Publish authorises PublishBatch too (SNS API permissions reference); KMS via SNS for the topic's key.
+      .bindTopic(ENV.ORDER_EVENTS_TOPIC_ARN, props.messaging.orderEventsTopic)
+      // sqs:SendMessage authorises SendMessageBatch too; KMS via SQS for the queue's key.
+      .bindQueue(ENV.WAREHOUSE_QUEUE_URL, props.messaging.warehouseQueue)
+      .bindBulkEmailSending(ENV.EMAIL_FROM_ADDRESS, {
+        fromAddress: props.config.emailFromAddress,
+        identity: props.config.emailIdentity,
+        templates: EMAIL_KINDS.map((kind) => ({
+          envName: EMAIL_TEMPLATE_ENV[kind],
+          templateName: templates[kind].ref,
+        })),
+      });
+
+    this.warehouseDeadLetterAlarm = new Alarm(this, 'WarehouseDeadLetterAlarm', {
+      alarmDescription:
+        'Warehouse messages exhausted their deliveries and sit in the warehouse DLQ: the warehouse has not ' +
+        'received those orders or cancellations. Fix the consumer, then redrive the DLQ to the warehouse queue.',
+      metric: props.messaging.warehouseDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        statistic: Stats.MAXIMUM,
+        period: Duration.minutes(1),
+      }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      // An empty queue reports no data points in some periods: that is not a breach.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.warehouseDeadLetterAlarm.addAlarmAction(new SnsAction(props.alarmTopic));
+    this.warehouseDeadLetterAlarm.addOkAction(new SnsAction(props.alarmTopic));
+  }
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** What the fan-out needs beyond what StreamConsumer and BaseFunction check themselves. */
+function validateOrderFanoutProps(path: string, props: OrderFanoutProps): void {
+  if (props.messaging.warehouseQueue.fifo !== true) {
+    throw new InvalidPropsError(
+      path,
+      'messaging.warehouseQueue',
+      'must be a FIFO queue: warehouse messages are sent with a message group (the order) and a deduplication id',
+    );
+  }
+  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.config.emailFromAddress)) {
+    throw new InvalidPropsError(
+      path,
+      'config.emailFromAddress',
+      `must be an e-mail address, got "${props.config.emailFromAddress}"`,
+    );
+  }
+  if (props.config.emailIdentity.trim() === '') {
+    throw new InvalidPropsError(
+      path,
+      'config.emailIdentity',
+      'must name the verified SES identity (a domain or an address)',
+    );
+  }
+}

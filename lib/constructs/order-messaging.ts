@@ -1,0 +1,126 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { requireIntegerInRange } from './props-validation.js';
+
+/** The defaults of {@link OrderMessagingProps}, each with its reason. */
+export const ORDER_MESSAGING_DEFAULTS = {
+  /**
+   * Deliveries of one warehouse message before SQS moves it to the dead-letter queue: enough for a consumer to ride
+   * out a restart or a short outage of its own, few enough that a poison message stops blocking its order's message
+   * group (FIFO holds back the rest of the group while it is in flight) within minutes rather than hours.
+   */
+  warehouseMaxReceiveCount: 5,
+} as const;
+
+/** How long SQS keeps a message at most: the warehouse queue and its DLQ keep theirs that long. */
+const SQS_MAX_RETENTION = Duration.days(14);
+
+export interface OrderMessagingProps {
+  /**
+   * Removal policy of the key, the topic and the queues. Subscriptions, the warehouse integration and messages not
+   * yet consumed outlive a stack deletion by default, like the tables.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Deliveries of a warehouse message before it goes to the warehouse DLQ (1 to 1,000).
+   * @default ORDER_MESSAGING_DEFAULTS.warehouseMaxReceiveCount (5)
+   */
+  readonly warehouseMaxReceiveCount?: number;
+}
+
+/**
+ * What the order fan-out sends to, in the stateful stack: the `order-events` SNS standard topic (construct id
+ * `OrderEvents`) and the warehouse SQS FIFO queue with its own FIFO dead-letter queue, all encrypted with one
+ * customer-managed key and reachable over TLS only.
+ *
+ * They live here rather than next to the function because other parties hold on to them: subscribers subscribe to
+ * the topic, and the warehouse integration is configured with the queue and may have messages waiting in it. A
+ * redeploy, or a destroy and re-create, of the pipelines stack must change none of that.
+ *
+ * The key policy is CDK's default (the account administers and, through IAM, uses the key) and needs nothing more:
+ * the fan-out function's role gets kms:GenerateDataKey and kms:Decrypt through IAM, limited to calls SNS and SQS
+ * make for it (kms:ViaService); the warehouse consumer gets kms:Decrypt the same way with
+ * `warehouseQueue.grantConsumeMessages(role)`. Only an AWS service that publishes as itself (CloudWatch, S3
+ * notifications) or an SNS subscription to an encrypted SQS queue would need a key policy statement for the
+ * service principal; neither exists.
+ */
+export class OrderMessaging extends Construct {
+  public readonly key: Key;
+  /** The `order-events` topic: one event per order change, with message attributes for subscription filters. */
+  public readonly orderEventsTopic: Topic;
+  /** The warehouse's FIFO queue: one message group per order, so an order's messages arrive in order. */
+  public readonly warehouseQueue: Queue;
+  /** Where warehouse messages go after `warehouseMaxReceiveCount` failed deliveries. */
+  public readonly warehouseDeadLetterQueue: Queue;
+
+  public constructor(scope: Construct, id: string, props: OrderMessagingProps = {}) {
+    super(scope, id);
+    const maxReceiveCount =
+      props.warehouseMaxReceiveCount ?? ORDER_MESSAGING_DEFAULTS.warehouseMaxReceiveCount;
+    requireIntegerInRange(this.node.path, 'warehouseMaxReceiveCount', maxReceiveCount, {
+      min: 1,
+      max: 1_000,
+      hint: 'SQS limits',
+    });
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    this.key = new Key(this, 'Key', {
+      description: 'Encrypts the order events topic and the warehouse queues',
+      enableKeyRotation: true,
+      rotationPeriod: Duration.days(365),
+      removalPolicy,
+    });
+
+    // A standard topic: subscribers get at-least-once, unordered delivery and order an order's events by `version`
+    // (see lambdas/order-fanout/messages.ts); a FIFO topic could only feed SQS FIFO queues.
+    this.orderEventsTopic = new Topic(this, 'OrderEvents', {
+      displayName: 'Order events',
+      masterKey: this.key,
+      enforceSSL: true,
+    });
+    this.orderEventsTopic.applyRemovalPolicy(removalPolicy);
+
+    this.warehouseDeadLetterQueue = new Queue(this, 'WarehouseDeadLetterQueue', {
+      fifo: true,
+      contentBasedDeduplication: false,
+      encryption: QueueEncryption.KMS,
+      encryptionMasterKey: this.key,
+      enforceSSL: true,
+      retentionPeriod: SQS_MAX_RETENTION,
+      removalPolicy,
+    });
+    // AwsSolutions-SQS3 sees the redrive policy below and accepts this queue as a DLQ; the Serverless pack does not.
+    Validations.of(this.warehouseDeadLetterQueue).acknowledge({
+      id: 'Serverless-SQSRedrivePolicy',
+      reason:
+        'This queue is itself the dead-letter queue of the warehouse queue; a DLQ behind it would only move the ' +
+        'messages nobody processed. Its depth alarms the operators instead.',
+    });
+
+    this.warehouseQueue = new Queue(this, 'WarehouseQueue', {
+      fifo: true,
+      // The fan-out sends an explicit deduplication id derived from the stream record, so a re-delivered record
+      // cannot send a second message; content-based ids would treat two legitimately equal bodies as one.
+      contentBasedDeduplication: false,
+      // Deduplication and the throughput limit per message group turn on high-throughput FIFO: each order (group)
+      // is its own lane, so the queue scales with the number of orders instead of being capped for the whole queue.
+      // Deduplication per group loses nothing here: a deduplication id embeds the order id, which is the group.
+      deduplicationScope: DeduplicationScope.MESSAGE_GROUP,
+      fifoThroughputLimit: FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+      encryption: QueueEncryption.KMS,
+      encryptionMasterKey: this.key,
+      // The key's data keys are reused for 5 minutes (the default) rather than fetched per message: fewer KMS calls
+      // at the same protection.
+      dataKeyReuse: Duration.minutes(5),
+      enforceSSL: true,
+      // An order the warehouse has not picked up yet must survive a long outage of the warehouse side.
+      retentionPeriod: SQS_MAX_RETENTION,
+      deadLetterQueue: { queue: this.warehouseDeadLetterQueue, maxReceiveCount },
+      removalPolicy,
+    });
+  }
+}

@@ -1,0 +1,43 @@
+import { createFanoutAdapters } from '../lambdas/order-fanout/compose.js';
+import { createOrderFanoutHandler, ORDER_FANOUT_CONSUMER_NAME } from '../lambdas/order-fanout/fanout.js';
+import { ENV } from '../lambdas/shared/env.js';
+import type { ConsumerFactory } from './consumers.js';
+
+/**
+ * The local twin of `lambdas/order-fanout/handler.ts`: the same composition (createFanoutAdapters, then
+ * createOrderFanoutHandler) from the function's environment in the template, with the sandbox's stand-ins where the
+ * Lambda has AWS clients: the SNS, SES and SQS stand-ins, a counting DynamoDB Local client of the fan-out's own, and
+ * the sandbox's DLQ, logger, metrics and clock. Tracing (X-Ray) is the one part of the Lambda's wiring left out.
+ */
+
+export { ORDER_FANOUT_CONSUMER_NAME };
+
+/** Thrown when the fan-out's function environment lacks a variable the construct sets. */
+export class FanoutWiringError extends Error {
+  public constructor(name: string) {
+    super(`The ${ORDER_FANOUT_CONSUMER_NAME} function has no ${name} variable in the template`);
+    this.name = 'FanoutWiringError';
+  }
+}
+
+/** The fan-out's consumer factory; `npm start`, chaos and bench get it from CONSUMER_FACTORIES. */
+export const orderFanoutConsumerFactory: ConsumerFactory = (env, adapters) => {
+  const consumerName = env[ENV.CONSUMER_NAME];
+  const queueUrl = env[ENV.DEAD_LETTER_QUEUE_URL];
+  if (consumerName === undefined) throw new FanoutWiringError(ENV.CONSUMER_NAME);
+  if (queueUrl === undefined) throw new FanoutWiringError(ENV.DEAD_LETTER_QUEUE_URL);
+  const dynamoDb = adapters.dynamoDb(consumerName);
+  return createOrderFanoutHandler({
+    consumerName,
+    deadLetterQueue: adapters.deadLetterQueue(queueUrl),
+    logger: adapters.logger(consumerName),
+    metrics: adapters.metrics(consumerName),
+    clock: adapters.clock,
+    // A missing variable throws MissingEnvironmentError naming it, before the sandbox starts any mapping.
+    ...createFanoutAdapters(
+      { sns: adapters.sns, ses: adapters.ses, sqs: adapters.sqs, documentClient: dynamoDb.documentClient },
+      env,
+      { clock: adapters.clock },
+    ),
+  });
+};
