@@ -1,6 +1,5 @@
 import { describeError, PermanentError } from '../shared/errors.js';
 import type { OrdersRepository } from '../shared/orders/orders-repository.js';
-import { transitionOrder } from '../shared/orders/transition.js';
 import type { ChangeRecord } from '../shared/stream/change-record.js';
 import type { DeadLetterQueue } from '../shared/stream/dead-letter.js';
 import {
@@ -16,7 +15,13 @@ import {
 } from '../shared/stream/stream-handler.js';
 import { type PlannedEffect, planEffects } from './effects.js';
 import type { EmailKind, OrderEmail, OrderEvent, WarehouseMessage } from './messages.js';
-import { type OrderChange, type StockIntent, stockIntentOf, toOrderChange } from './order-change.js';
+import {
+  moveToBackordered,
+  type OrderChange,
+  type StockIntent,
+  stockIntentOf,
+  toOrderChange,
+} from './order-change.js';
 import {
   DYNAMODB_TRANSACTION_MAX,
   type EffectKind,
@@ -401,7 +406,7 @@ export function createOrderFanoutBatchHandler(options: OrderFanoutOptions): Fano
       }
       for (const work of backorders) {
         calls.push(
-          moveToBackordered(work).then((outcome) =>
+          backorder(work).then((outcome) =>
             record([{ work, kind: 'backorder', payload: undefined }], [outcome]),
           ),
         );
@@ -410,18 +415,9 @@ export function createOrderFanoutBatchHandler(options: OrderFanoutOptions): Fano
       return results;
     }
 
-    async function moveToBackordered(work: Work): Promise<RecordOutcome> {
-      const { order } = work.change;
+    async function backorder(work: Work): Promise<RecordOutcome> {
       try {
-        // Conditional on the version the change carries: an order that moved on since (paid, cancelled) is left
-        // alone. Every outcome but a throw is final, and a retry of the change finds the same one.
-        await transitionOrder(orders, {
-          orderId: order.orderId,
-          to: 'BACKORDERED',
-          expectedVersion: order.version,
-          at: new Date(clock()).toISOString(),
-          current: order,
-        });
+        await moveToBackordered(orders, work.change.order, new Date(clock()).toISOString());
         return Outcome.ok();
       } catch (error) {
         return Outcome.fromError(error);

@@ -1,6 +1,8 @@
 import { PermanentError } from '../shared/errors.js';
 import type { Order, OrderLine, OrderStatus } from '../shared/orders/order.js';
 import { orderFromImage } from '../shared/orders/order-image.js';
+import type { OrdersRepository } from '../shared/orders/orders-repository.js';
+import { transitionOrder } from '../shared/orders/transition.js';
 import type { ChangeRecord } from '../shared/stream/change-record.js';
 
 /**
@@ -123,4 +125,19 @@ export function stockIntentOf(change: OrderChange): StockIntent | undefined {
     case 'unchanged':
       return undefined;
   }
+}
+
+/**
+ * Moves the order of a placement whose stock is short to BACKORDERED, conditional on the version the change carries:
+ * an order that moved on since (paid, cancelled) is left alone. Every outcome but a throw is final, and a retry of
+ * the change finds the same one (the version has moved on either way), so it needs no ledger of its own.
+ */
+export async function moveToBackordered(orders: OrdersRepository, order: Order, at: string): Promise<void> {
+  await transitionOrder(orders, {
+    orderId: order.orderId,
+    to: 'BACKORDERED',
+    expectedVersion: order.version,
+    at,
+    current: order,
+  });
 }

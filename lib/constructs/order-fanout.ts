@@ -1,12 +1,6 @@
 import { join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
-import {
-  Alarm,
-  ComparisonOperator,
-  type Dashboard,
-  Stats,
-  TreatMissingData,
-} from 'aws-cdk-lib/aws-cloudwatch';
+import type { Alarm, Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { FilterCriteria, FilterRule } from 'aws-cdk-lib/aws-lambda';
@@ -19,6 +13,7 @@ import { ORDER_FANOUT_CONSUMER_NAME } from '../../lambdas/order-fanout/ports.js'
 import { ENV, type EnvName } from '../../lambdas/shared/env.js';
 import type { StageConfig } from '../config.js';
 import type { DynamoDbItemAction } from './base-function.js';
+import { deadLetterQueueAlarm } from './ops-alerts.js';
 import { InvalidPropsError } from './props-validation.js';
 import { StreamConsumer } from './stream-consumer.js';
 
@@ -218,20 +213,13 @@ export class OrderFanout extends Construct {
         })),
       });
 
-    this.warehouseDeadLetterAlarm = new Alarm(this, 'WarehouseDeadLetterAlarm', {
-      alarmDescription:
-        'Warehouse messages exhausted their deliveries and sit in the warehouse DLQ: the warehouse has not ' +
+    this.warehouseDeadLetterAlarm = deadLetterQueueAlarm(
+      this,
+      'WarehouseDeadLetterAlarm',
+      props.messaging.warehouseDeadLetterQueue,
+      'Warehouse messages exhausted their deliveries and sit in the warehouse DLQ: the warehouse has not ' +
         'received those orders or cancellations. Fix the consumer, then redrive the DLQ to the warehouse queue.',
-      metric: props.messaging.warehouseDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        statistic: Stats.MAXIMUM,
-        period: Duration.minutes(1),
-      }),
-      threshold: 0,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      // An empty queue reports no data points in some periods: that is not a breach.
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
+    );
     this.warehouseDeadLetterAlarm.addAlarmAction(new SnsAction(props.alarmTopic));
     this.warehouseDeadLetterAlarm.addOkAction(new SnsAction(props.alarmTopic));
   }

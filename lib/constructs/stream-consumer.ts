@@ -21,6 +21,7 @@ import { SQS_MAX_MESSAGE_BYTES } from '../../lambdas/shared/limits.js';
 import { STREAM_METRICS, streamMetricDimensions } from '../../lambdas/shared/stream/metrics.js';
 import type { StageConfig } from '../config.js';
 import { BaseFunction, type BaseFunctionProps, validateBaseFunctionProps } from './base-function.js';
+import { deadLetterQueueAlarm } from './ops-alerts.js';
 import { InvalidPropsError, requireIntegerInRange, requireSecondsInRange } from './props-validation.js';
 
 /** DynamoDB Streams keeps a record for 24 hours; no consumer can lag further than that. */
@@ -259,17 +260,12 @@ export class StreamConsumer extends Construct {
         // No invocations, no data: an idle stream is not a lagging one.
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
-      deadLetters: new Alarm(this, 'DeadLetterAlarm', {
-        alarmDescription: `${name} has records in its DLQ: each needs a look, and a replay or a discard.`,
-        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-          statistic: Stats.MAXIMUM,
-          period: Duration.minutes(1),
-        }),
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
+      deadLetters: deadLetterQueueAlarm(
+        this,
+        'DeadLetterAlarm',
+        this.deadLetterQueue,
+        `${name} has records in its DLQ: each needs a look, and a replay or a discard.`,
+      ),
       errors: new Alarm(this, 'ErrorsAlarm', {
         alarmDescription:
           `${name} failed whole invocations (a throw or a timeout, not a reported record failure): ` +

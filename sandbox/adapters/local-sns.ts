@@ -22,6 +22,7 @@ import { JsonLinesFile, readJsonLines } from './json-lines-file.js';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './local-sqs.js';
 import {
   attributeText,
+  checkBatchRequest,
   contentKey,
   type LocalServiceStats,
   NO_SERVICE_FAULTS,
@@ -48,7 +49,6 @@ export const SNS_LIMITS = {
 } as const;
 
 const TOPIC_NAME_PATTERN = /^[A-Za-z0-9_-]{1,256}$/;
-const BATCH_ENTRY_ID_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
 const LOCAL_TOPIC_ARN_PATTERN = new RegExp(`^arn:aws:sns:[a-z0-9-]+:${LOCAL_ACCOUNT_ID}:([^:]+)$`);
 
 /** Thrown for a topic name SNS would refuse. */
@@ -171,36 +171,35 @@ export class LocalSnsClient {
     const entries: PublishEntry[] = PublishBatchRequestEntries ?? [];
     this.#stats.entries(entries.length);
     const topicName = this.#topic(TopicArn);
-    if (entries.length === 0) {
-      throw new EmptyBatchRequestException({
-        message: 'The batch request does not contain any entries',
-        $metadata,
-      });
-    }
-    if (entries.length > SNS_LIMITS.batchEntries) {
-      throw new TooManyEntriesInBatchRequestException({
-        message: `The batch request contains more entries than permissible (${SNS_LIMITS.batchEntries})`,
-        $metadata,
-      });
-    }
-    const ids = entries.map((entry) => entry.Id ?? '');
-    const badId = ids.find((id) => !BATCH_ENTRY_ID_PATTERN.test(id));
-    if (badId !== undefined) {
-      throw new InvalidBatchEntryIdException({ message: `Invalid batch entry id "${badId}"`, $metadata });
-    }
-    if (new Set(ids).size !== ids.length) {
-      throw new BatchEntryIdsNotDistinctException({
-        message: 'Two or more batch entries in the request have the same Id',
-        $metadata,
-      });
-    }
-    const totalBytes = entries.reduce((sum, entry) => sum + Buffer.byteLength(entry.Message ?? ''), 0);
-    if (totalBytes > SNS_LIMITS.payloadBytes) {
-      throw new BatchRequestTooLongException({
-        message: `The batch request is ${totalBytes} bytes, more than ${SNS_LIMITS.payloadBytes}`,
-        $metadata,
-      });
-    }
+    const ids = checkBatchRequest(entries, {
+      maxEntries: SNS_LIMITS.batchEntries,
+      maxPayloadBytes: SNS_LIMITS.payloadBytes,
+      bodyOf: (entry) => entry.Message,
+      errors: {
+        empty: () =>
+          new EmptyBatchRequestException({
+            message: 'The batch request does not contain any entries',
+            $metadata,
+          }),
+        tooMany: () =>
+          new TooManyEntriesInBatchRequestException({
+            message: `The batch request contains more entries than permissible (${SNS_LIMITS.batchEntries})`,
+            $metadata,
+          }),
+        invalidId: (id) =>
+          new InvalidBatchEntryIdException({ message: `Invalid batch entry id "${id}"`, $metadata }),
+        idsNotDistinct: () =>
+          new BatchEntryIdsNotDistinctException({
+            message: 'Two or more batch entries in the request have the same Id',
+            $metadata,
+          }),
+        tooLong: (bytes) =>
+          new BatchRequestTooLongException({
+            message: `The batch request is ${bytes} bytes, more than ${SNS_LIMITS.payloadBytes}`,
+            $metadata,
+          }),
+      },
+    });
     const entryKeys = entries.map((entry) => entryKey(TopicArn ?? '', entry));
     this.#maybeFailCall(operation, contentKey(entryKeys));
 

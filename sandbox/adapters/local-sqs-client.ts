@@ -22,6 +22,7 @@ import { JsonLinesFile, readJsonLines } from './json-lines-file.js';
 import { type LocalQueue, type LocalQueueMessage, type LocalQueues, queueNameFromUrl } from './local-sqs.js';
 import {
   attributeText,
+  checkBatchRequest,
   contentKey,
   type LocalServiceStats,
   NO_SERVICE_FAULTS,
@@ -54,8 +55,6 @@ export const SQS_LIMITS = {
 
 /** `source` of the messages sent through the SQS API stand-in. */
 export const SQS_API_SOURCE = 'sqs-api';
-
-const BATCH_ENTRY_ID_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
 
 /** The queue attributes that change how a send is answered. */
 export interface LocalQueueSettings {
@@ -201,33 +200,28 @@ export class LocalSqsClient {
     const entries: SendEntry[] = command.input.Entries ?? [];
     this.#stats.entries(entries.length);
     const queue = this.#queue(command.input.QueueUrl);
-    if (entries.length === 0) {
-      throw new EmptyBatchRequest({ message: 'The batch request does not contain any entries', $metadata });
-    }
-    if (entries.length > SQS_LIMITS.batchEntries) {
-      throw new TooManyEntriesInBatchRequest({
-        message: `Maximum number of entries per request are ${SQS_LIMITS.batchEntries}`,
-        $metadata,
-      });
-    }
-    const ids = entries.map((entry) => entry.Id ?? '');
-    const badId = ids.find((id) => !BATCH_ENTRY_ID_PATTERN.test(id));
-    if (badId !== undefined) {
-      throw new InvalidBatchEntryId({ message: `Invalid batch entry id "${badId}"`, $metadata });
-    }
-    if (new Set(ids).size !== ids.length) {
-      throw new BatchEntryIdsNotDistinct({
-        message: 'Two or more batch entries have the same Id',
-        $metadata,
-      });
-    }
-    const totalBytes = entries.reduce((sum, entry) => sum + Buffer.byteLength(entry.MessageBody ?? ''), 0);
-    if (totalBytes > SQS_LIMITS.payloadBytes) {
-      throw new BatchRequestTooLong({
-        message: `Batch requests cannot be longer than ${SQS_LIMITS.payloadBytes} bytes, got ${totalBytes}`,
-        $metadata,
-      });
-    }
+    const ids = checkBatchRequest(entries, {
+      maxEntries: SQS_LIMITS.batchEntries,
+      maxPayloadBytes: SQS_LIMITS.payloadBytes,
+      bodyOf: (entry) => entry.MessageBody,
+      errors: {
+        empty: () =>
+          new EmptyBatchRequest({ message: 'The batch request does not contain any entries', $metadata }),
+        tooMany: () =>
+          new TooManyEntriesInBatchRequest({
+            message: `Maximum number of entries per request are ${SQS_LIMITS.batchEntries}`,
+            $metadata,
+          }),
+        invalidId: (id) => new InvalidBatchEntryId({ message: `Invalid batch entry id "${id}"`, $metadata }),
+        idsNotDistinct: () =>
+          new BatchEntryIdsNotDistinct({ message: 'Two or more batch entries have the same Id', $metadata }),
+        tooLong: (bytes) =>
+          new BatchRequestTooLong({
+            message: `Batch requests cannot be longer than ${SQS_LIMITS.payloadBytes} bytes, got ${bytes}`,
+            $metadata,
+          }),
+      },
+    });
     const entryKeys = entries.map((entry) => entryKey(queue.name, entry));
     this.#maybeFailCall(operation, contentKey(entryKeys));
 

@@ -130,3 +130,40 @@ export function parsedBody(text: string): unknown {
     return text;
   }
 }
+
+/** The request-level rules SNS PublishBatch and SQS SendMessageBatch share, with each service's own errors. */
+export interface BatchRequestRules<Entry> {
+  readonly maxEntries: number;
+  /** Largest total of the entries' bodies, in bytes. */
+  readonly maxPayloadBytes: number;
+  readonly bodyOf: (entry: Entry) => string | undefined;
+  readonly errors: {
+    readonly empty: () => Error;
+    readonly tooMany: () => Error;
+    readonly invalidId: (id: string) => Error;
+    readonly idsNotDistinct: () => Error;
+    readonly tooLong: (bytes: number) => Error;
+  };
+}
+
+/** Batch entry ids as both services accept them. */
+const BATCH_ENTRY_ID_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
+
+/**
+ * Checks a batch request as the services do before looking at any entry, throwing the service's error for an empty
+ * or oversized batch, an invalid or repeated entry id, or a payload over the limit. Returns the entry ids.
+ */
+export function checkBatchRequest<Entry extends { readonly Id?: string }>(
+  entries: readonly Entry[],
+  rules: BatchRequestRules<Entry>,
+): string[] {
+  if (entries.length === 0) throw rules.errors.empty();
+  if (entries.length > rules.maxEntries) throw rules.errors.tooMany();
+  const ids = entries.map((entry) => entry.Id ?? '');
+  const badId = ids.find((id) => !BATCH_ENTRY_ID_PATTERN.test(id));
+  if (badId !== undefined) throw rules.errors.invalidId(badId);
+  if (new Set(ids).size !== ids.length) throw rules.errors.idsNotDistinct();
+  const totalBytes = entries.reduce((sum, entry) => sum + Buffer.byteLength(rules.bodyOf(entry) ?? ''), 0);
+  if (totalBytes > rules.maxPayloadBytes) throw rules.errors.tooLong(totalBytes);
+  return ids;
+}

@@ -8,12 +8,11 @@ import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamod
 import type { FanoutEnvironment } from '../../lambdas/order-fanout/compose.js';
 import { type PlannedEffect, planEffects } from '../../lambdas/order-fanout/effects.js';
 import { ORDER_EVENT_ATTRIBUTES } from '../../lambdas/order-fanout/messages.js';
-import { stockIntentOf, toOrderChange } from '../../lambdas/order-fanout/order-change.js';
+import { moveToBackordered, stockIntentOf, toOrderChange } from '../../lambdas/order-fanout/order-change.js';
 import type { StockDecision, StockLine } from '../../lambdas/order-fanout/stock-plan.js';
 import { ENV, type EnvName, requireEnv } from '../../lambdas/shared/env.js';
 import { DynamoDbOrdersRepository } from '../../lambdas/shared/orders/dynamodb-orders-repository.js';
 import type { OrderLine } from '../../lambdas/shared/orders/order.js';
-import { transitionOrder } from '../../lambdas/shared/orders/transition.js';
 import type { ChangeRecord } from '../../lambdas/shared/stream/change-record.js';
 import type { DeadLetterQueue } from '../../lambdas/shared/stream/dead-letter.js';
 import {
@@ -177,14 +176,7 @@ export function createPerRecordFanoutHandler(options: PerRecordFanoutOptions): S
         );
         return;
       case 'backorder': {
-        const { order } = toOrderChange(record);
-        await transitionOrder(orders, {
-          orderId: order.orderId,
-          to: 'BACKORDERED',
-          expectedVersion: order.version,
-          at: new Date(clock()).toISOString(),
-          current: order,
-        });
+        await moveToBackordered(orders, toOrderChange(record).order, new Date(clock()).toISOString());
         return;
       }
     }

@@ -1,5 +1,5 @@
 import type { EmailKind } from '../../lambdas/order-fanout/messages.js';
-import type { ReservationState } from '../../lambdas/order-fanout/ports.js';
+import type { Reservation, ReservationState } from '../../lambdas/order-fanout/ports.js';
 import { POISON_CUSTOMER_PREFIX } from '../traffic.js';
 import { changeRank, MAX_PROBLEMS } from './invariants.js';
 import type { ProbeEffect } from './probe-consumer.js';
@@ -30,14 +30,10 @@ import type { ProbeEffect } from './probe-consumer.js';
  */
 
 /** A reservation item as scanned from the Inventory table (key `#reservation#<orderId>`). */
-export interface ScannedReservation {
-  readonly orderId: string;
-  readonly state: ReservationState;
-  readonly lines: readonly { readonly sku: string; readonly qty: number }[];
-  readonly reservedBy?: string;
-  readonly releasedBy?: string;
-  readonly shortBy: readonly string[];
-}
+export type ScannedReservation = Pick<
+  Reservation,
+  'orderId' | 'state' | 'lines' | 'reservedBy' | 'releasedBy' | 'shortBy'
+>;
 
 /** The parts of an SNS file line the checks read. */
 export interface ObservedEvent {
