@@ -29,6 +29,7 @@ export function buildApp(app: App): OrdersStreamApp {
     config,
     tables: stateful.tables,
     messaging: stateful.messaging,
+    search: stateful.search,
     description: `Order pipelines (${config.stageName}): API, stream consumers, alarms`,
   });
   stateless.addStackDependency(stateful);

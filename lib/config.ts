@@ -2,6 +2,24 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import { z } from 'zod';
 
+/** OpenSearch Service instance types: `<family>.<size>.search`. */
+const SEARCH_INSTANCE_TYPE = /^[a-z][a-z0-9]*\.[a-z0-9]+\.search$/;
+const SEARCH_INSTANCE_TYPE_MESSAGE =
+  'must be an OpenSearch Service instance type such as t3.small.search or r6g.large.search';
+
+/**
+ * Instance families that do not support encryption at rest, which fine-grained access control requires (aws-cdk-lib
+ * refuses encryption at rest on them too).
+ */
+const SEARCH_FAMILIES_WITHOUT_ENCRYPTION = ['t2', 'm3', 'r3'];
+/**
+ * Instance families with instance storage and no EBS volumes (aws-cdk-lib's list); the domain here is built on gp3
+ * EBS volumes of `searchVolumeGb`.
+ */
+const SEARCH_FAMILIES_WITHOUT_EBS = ['i3', 'r6gd', 'i4g', 'i4i', 'i8g', 'im4gn', 'r7gd', 'r8gd', 'oi2'];
+/** Burstable families: no Multi-AZ with Standby (aws-cdk-lib refuses it on t3). */
+const SEARCH_BURSTABLE_FAMILIES = ['t2', 't3'];
+
 /** CloudWatch Logs accepts only these retention periods (days). */
 export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -43,6 +61,60 @@ const stageConfigSchema = z
      * own it; absent means false.
      */
     manageApiGatewayLoggingRole: z.boolean().optional(),
+    /**
+     * The instance type of the search domain's data nodes (`t3.small.search`, `r6g.large.search`). Burstable t3
+     * types suit a development domain only: no Multi-AZ with Standby, no UltraWarm, CPU credits.
+     */
+    searchInstanceType: z.string().regex(SEARCH_INSTANCE_TYPE, SEARCH_INSTANCE_TYPE_MESSAGE),
+    /** Data nodes of the search domain; a multiple of `searchZoneAwareness`. */
+    searchInstanceCount: z.number().int().min(1).max(80),
+    /**
+     * The Availability Zones the search domain's data nodes (and the `orders` index's copies) spread over: 1 turns
+     * zone awareness off, 2 or 3 turn it on.
+     */
+    searchZoneAwareness: z
+      .number()
+      .int()
+      .refine((azs) => [1, 2, 3].includes(azs), {
+        message: 'must be 1 (zone awareness off), 2 or 3 (Availability Zones the data nodes spread over)',
+      }),
+    /** The gp3 EBS volume of each data node, in GiB (the largest size depends on the instance type). */
+    searchVolumeGb: z.number().int().min(10).max(16_384),
+    /**
+     * Dedicated master nodes: 0 (the data nodes elect a master among themselves), 3 or 5. Dedicated masters keep
+     * cluster management off the data nodes, which matters once indexing and searches load them.
+     */
+    searchDedicatedMasterCount: z
+      .number()
+      .int()
+      .refine((count) => [0, 3, 5].includes(count), {
+        message: 'must be 0 (no dedicated master nodes), 3 or 5 (an odd quorum)',
+      }),
+    /** The instance type of the dedicated master nodes; used (and required) only when there are some. */
+    searchDedicatedMasterInstanceType: z
+      .string()
+      .regex(SEARCH_INSTANCE_TYPE, SEARCH_INSTANCE_TYPE_MESSAGE)
+      .optional(),
+    /**
+     * Multi-AZ with Standby: the data nodes of one of three zones stand by and take over within a minute when a zone
+     * fails. Needs 3 zones, dedicated master nodes and a non-burstable instance type.
+     */
+    searchMultiAzWithStandby: z.boolean(),
+    /**
+     * Reserved concurrency of the search-sync function: at most this many `_bulk` requests reach the domain at once.
+     */
+    searchSyncReservedConcurrency: z.number().int().min(1).max(1_000),
+    /**
+     * The IAM role (or user) that is the search domain's master user under fine-grained access control. Absent means
+     * the stateful stack creates one, assumable by the account's principals that IAM allows to.
+     */
+    searchAdminRoleArn: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]{1,512}$/,
+        'must be the ARN of an IAM role or user (arn:aws:iam::<account>:role/<name>)',
+      )
+      .optional(),
   })
   .strict();
 
@@ -72,6 +144,15 @@ const OVERRIDABLE_KEYS = [
   'apiThrottleBurstLimit',
   'functionMemoryMb',
   'manageApiGatewayLoggingRole',
+  'searchInstanceType',
+  'searchInstanceCount',
+  'searchZoneAwareness',
+  'searchVolumeGb',
+  'searchDedicatedMasterCount',
+  'searchDedicatedMasterInstanceType',
+  'searchMultiAzWithStandby',
+  'searchSyncReservedConcurrency',
+  'searchAdminRoleArn',
 ] as const;
 
 const NUMERIC_KEYS = new Set<string>([
@@ -79,6 +160,11 @@ const NUMERIC_KEYS = new Set<string>([
   'apiThrottleRateLimit',
   'apiThrottleBurstLimit',
   'functionMemoryMb',
+  'searchInstanceCount',
+  'searchZoneAwareness',
+  'searchVolumeGb',
+  'searchDedicatedMasterCount',
+  'searchSyncReservedConcurrency',
 ]);
 
 /**
@@ -109,7 +195,15 @@ export function loadStageConfig(node: Node): StageConfig {
   return parseStageConfig(merged);
 }
 
-const BOOLEAN_KEYS = new Set<string>(['manageApiGatewayLoggingRole']);
+const BOOLEAN_KEYS = new Set<string>(['manageApiGatewayLoggingRole', 'searchMultiAzWithStandby']);
+
+/** Optional keys whose empty value on the command line (`-c key=`) means "unset", the default. */
+const UNSET_WHEN_EMPTY = [
+  'alarmEmail',
+  'emailIdentity',
+  'searchDedicatedMasterInstanceType',
+  'searchAdminRoleArn',
+];
 
 /** Validates a raw stage configuration, naming the first offending key in the error. */
 export function parseStageConfig(raw: Record<string, unknown>): StageConfig {
@@ -127,13 +221,12 @@ export function parseStageConfig(raw: Record<string, unknown>): StageConfig {
       input[key] = value === 'true';
     }
   }
-  // An empty alarm e-mail (`-c alarmEmail=`) means "no subscription", not an invalid address.
-  if (input.alarmEmail === '' || input.alarmEmail === null) {
-    delete input.alarmEmail;
-  }
-  // Likewise an empty identity (`-c emailIdentity=`) means "the From address's domain", the default.
-  if (input.emailIdentity === '' || input.emailIdentity === null) {
-    delete input.emailIdentity;
+  // An empty alarm e-mail (`-c alarmEmail=`) means "no subscription", not an invalid address; likewise an empty
+  // identity means "the From address's domain", an empty admin role "create one", and so on: each key's default.
+  for (const key of UNSET_WHEN_EMPTY) {
+    if (input[key] === '' || input[key] === null) {
+      delete input[key];
+    }
   }
   const result = stageConfigSchema.safeParse(input);
   if (!result.success) {
@@ -154,7 +247,90 @@ export function parseStageConfig(raw: Record<string, unknown>): StageConfig {
         `"${result.data.emailFromAddress}" (emailFromAddress); use that address or its domain`,
     );
   }
+  const searchProblem = searchClusterProblems(result.data)[0];
+  if (searchProblem !== undefined) {
+    throw new StageConfigError(`Invalid context "${searchProblem.key}": ${searchProblem.problem}`);
+  }
   return { ...result.data, emailIdentity };
+}
+
+/** The search cluster keys of a stage, as {@link searchClusterProblems} checks them. */
+export type SearchClusterConfig = Pick<
+  StageConfig,
+  | 'searchInstanceType'
+  | 'searchInstanceCount'
+  | 'searchZoneAwareness'
+  | 'searchDedicatedMasterCount'
+  | 'searchDedicatedMasterInstanceType'
+  | 'searchMultiAzWithStandby'
+>;
+
+/** One thing wrong with a search cluster configuration: the key at fault and why. */
+export interface SearchClusterProblem {
+  readonly key: keyof SearchClusterConfig;
+  readonly problem: string;
+}
+
+/**
+ * What OpenSearch Service (or aws-cdk-lib, at synth) would refuse in a search cluster configuration whose keys are
+ * each valid on their own, in the order the keys are checked. Shared by the stage config, which names the context
+ * key, and the SearchDomain construct, which names its prop: a deploy should never be the first to find out.
+ */
+export function searchClusterProblems(cluster: SearchClusterConfig): SearchClusterProblem[] {
+  const problems: SearchClusterProblem[] = [];
+  const family = cluster.searchInstanceType.split('.')[0] ?? '';
+  if (SEARCH_FAMILIES_WITHOUT_ENCRYPTION.includes(family)) {
+    problems.push({
+      key: 'searchInstanceType',
+      problem:
+        `${cluster.searchInstanceType} does not support encryption at rest, which fine-grained access control ` +
+        'requires; use t3.small.search or larger',
+    });
+  }
+  if (SEARCH_FAMILIES_WITHOUT_EBS.includes(family)) {
+    problems.push({
+      key: 'searchInstanceType',
+      problem:
+        `${cluster.searchInstanceType} has instance storage and no EBS volumes; the domain uses gp3 EBS volumes ` +
+        '(searchVolumeGb): choose an EBS-backed type',
+    });
+  }
+  // Zone awareness places the same number of nodes in each zone (OpenSearch Service refuses anything else).
+  if (cluster.searchInstanceCount % cluster.searchZoneAwareness !== 0) {
+    problems.push({
+      key: 'searchInstanceCount',
+      problem:
+        `must be a multiple of searchZoneAwareness (${cluster.searchZoneAwareness}): every Availability Zone ` +
+        `holds the same number of data nodes, got ${cluster.searchInstanceCount}`,
+    });
+  }
+  if (cluster.searchDedicatedMasterCount > 0 && cluster.searchDedicatedMasterInstanceType === undefined) {
+    problems.push({
+      key: 'searchDedicatedMasterInstanceType',
+      problem: `is required when searchDedicatedMasterCount is ${cluster.searchDedicatedMasterCount}`,
+    });
+  }
+  if (cluster.searchMultiAzWithStandby) {
+    if (cluster.searchZoneAwareness !== 3) {
+      problems.push({
+        key: 'searchMultiAzWithStandby',
+        problem: `needs searchZoneAwareness 3 (two active zones and one standby), got ${cluster.searchZoneAwareness}`,
+      });
+    }
+    if (cluster.searchDedicatedMasterCount === 0) {
+      problems.push({
+        key: 'searchMultiAzWithStandby',
+        problem: 'needs dedicated master nodes (searchDedicatedMasterCount 3 or 5)',
+      });
+    }
+    if (SEARCH_BURSTABLE_FAMILIES.includes(family)) {
+      problems.push({
+        key: 'searchMultiAzWithStandby',
+        problem: `is not available on burstable instance types such as ${cluster.searchInstanceType}`,
+      });
+    }
+  }
+  return problems;
 }
 
 /** Whether an identity is an e-mail address, by the same rule the From address is checked with. */

@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import type { StageConfig } from './config.js';
 import { DataTables } from './constructs/data-tables.js';
 import { OrderMessaging } from './constructs/order-messaging.js';
+import { SearchDomain } from './constructs/search-domain.js';
 
 export interface StatefulStackProps extends StackProps {
   /** The validated stage configuration. */
@@ -11,17 +12,20 @@ export interface StatefulStackProps extends StackProps {
 
 /**
  * Everything that holds data or that other parties hold on to: the tables and their key, the order events topic and
- * the warehouse queues (later the search domain and the audit bucket). All retained on stack deletion, so that the
+ * the warehouse queues, the search domain (later the audit bucket). All retained on stack deletion, so that the
  * stateless stack can be destroyed and redeployed freely.
  */
 export class StatefulStack extends Stack {
   public readonly tables: DataTables;
   /** The order fan-out's topic and warehouse queues: subscribers and the warehouse outlive pipeline redeploys. */
   public readonly messaging: OrderMessaging;
+  /** The OpenSearch domain of the order search: the index outlives pipeline redeploys (rebuilding it takes hours). */
+  public readonly search: SearchDomain;
 
   public constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
     this.tables = new DataTables(this, 'Tables');
     this.messaging = new OrderMessaging(this, 'Messaging');
+    this.search = new SearchDomain(this, 'Search', { config: props.config });
   }
 }

@@ -5,6 +5,7 @@ import type { DataTables } from './constructs/data-tables.js';
 import { OpsAlerts } from './constructs/ops-alerts.js';
 import { OrderFanout, type OrderFanoutMessaging } from './constructs/order-fanout.js';
 import { OrdersApi } from './constructs/orders-api.js';
+import { type OrdersSearchDomain, SearchSync } from './constructs/search-sync.js';
 import { StreamConsumer, type StreamConsumerProps } from './constructs/stream-consumer.js';
 
 export interface StatelessStackProps extends StackProps {
@@ -14,6 +15,8 @@ export interface StatelessStackProps extends StackProps {
   readonly tables: DataTables;
   /** The order events topic and warehouse queues of the stateful stack (`StatefulStack.messaging`). */
   readonly messaging: OrderFanoutMessaging;
+  /** The search domain of the stateful stack (`StatefulStack.search`). */
+  readonly search: OrdersSearchDomain;
 }
 
 /** What a pipeline passes to {@link StatelessStack.addStreamConsumer}: everything the stack cannot fill in itself. */
@@ -27,17 +30,30 @@ export class StatelessStack extends Stack {
   public readonly ordersApi: OrdersApi;
   /** The order fan-out: the first reader of the Orders stream. */
   public readonly orderFanout: OrderFanout;
+  /** The search sync: the second reader of the Orders stream (DynamoDB Streams serves two per shard well). */
+  public readonly searchSync: SearchSync;
 
   public constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
     this.config = props.config;
     this.tables = props.tables;
     this.opsAlerts = new OpsAlerts(this, 'OpsAlerts', { alarmEmail: props.config.alarmEmail });
-    this.ordersApi = new OrdersApi(this, 'OrdersApi', { config: props.config, tables: props.tables });
+    this.ordersApi = new OrdersApi(this, 'OrdersApi', {
+      config: props.config,
+      tables: props.tables,
+      search: props.search,
+    });
     this.orderFanout = new OrderFanout(this, 'OrderFanout', {
       config: props.config,
       tables: props.tables,
       messaging: props.messaging,
+      alarmTopic: this.opsAlerts.topic,
+      dashboard: this.opsAlerts.dashboard,
+    });
+    this.searchSync = new SearchSync(this, 'SearchSync', {
+      config: props.config,
+      table: props.tables.orders,
+      search: props.search,
       alarmTopic: this.opsAlerts.topic,
       dashboard: this.opsAlerts.dashboard,
     });
@@ -46,7 +62,7 @@ export class StatelessStack extends Stack {
   /**
    * Wires one stream consumer into the stack with the stage config, the ops topic for its alarms and the ops
    * dashboard for its row: a pipeline is one call, e.g.
-   * `stack.addStreamConsumer('SearchSync', { table: stack.tables.orders, entry, consumerName: 'search-sync' })`.
+   * `stack.addStreamConsumer('AuditLog', { table: stack.tables.orders, entry, consumerName: 'audit-log' })`.
    */
   public addStreamConsumer(id: string, options: StreamConsumerOptions): StreamConsumer {
     return new StreamConsumer(this, id, {

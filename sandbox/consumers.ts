@@ -1,4 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Client as OpenSearchClient } from '@opensearch-project/opensearch';
 import type { DeadLetterQueue } from '../lambdas/shared/stream/dead-letter.js';
 import type { StreamLogger, StreamMetrics } from '../lambdas/shared/stream/stream-handler.js';
 import type { CountingDynamoDb } from './adapters/counting-dynamodb.js';
@@ -8,11 +9,14 @@ import type { LocalQueue } from './adapters/local-sqs.js';
 import type { LocalSqsClient } from './adapters/local-sqs-client.js';
 import type { EsmConfig, StreamFunction } from './esm/types.js';
 import { ORDER_FANOUT_CONSUMER_NAME, orderFanoutConsumerFactory } from './fanout-consumer.js';
+import type { LocalOpenSearchClientOptions } from './opensearch/local-client.js';
+import type { LocalOpenSearch } from './opensearch/local-opensearch.js';
+import { SEARCH_SYNC_CONSUMER_NAME, searchSyncConsumerFactory } from './search-sync-consumer.js';
 
 /**
  * The local stand-ins a consumer factory wires its handler with: the same ports the Lambda composition root fills
- * with AWS clients, here filled with DynamoDB Local and file-backed adapters under `outputDir`. Later pipelines add
- * their sinks (OpenSearch, S3) here in the same style.
+ * with AWS clients, here filled with DynamoDB Local, the local OpenSearch and file-backed adapters under `outputDir`.
+ * Later pipelines add their sinks (S3) here in the same style.
  */
 export interface LocalAdapters {
   /** A document client of DynamoDB Local (removeUndefinedValues on, as the app's own clients). */
@@ -41,6 +45,14 @@ export interface LocalAdapters {
    * deadline, as Lambda freezes a timed-out function.
    */
   dynamoDb(owner: string): CountingDynamoDb;
+  /** The local OpenSearch (sandbox/opensearch/local-opensearch.ts): its URL, documents and request counters. */
+  readonly openSearch: LocalOpenSearch;
+  /**
+   * An unsigned client of the OpenSearch at `endpoint` (the function's OPENSEARCH_ENDPOINT, resolved to the local
+   * server), built by the project's createOpenSearchClient; its requests are refused past an invocation's deadline,
+   * and the system closes it at stop.
+   */
+  openSearchClient(endpoint: string, options?: LocalOpenSearchClientOptions): OpenSearchClient;
 }
 
 /**
@@ -60,6 +72,7 @@ export type ConsumerFactory = (
  */
 export const CONSUMER_FACTORIES: Readonly<Record<string, ConsumerFactory>> = Object.freeze({
   [ORDER_FANOUT_CONSUMER_NAME]: orderFanoutConsumerFactory,
+  [SEARCH_SYNC_CONSUMER_NAME]: searchSyncConsumerFactory,
 });
 
 /** Thrown at start when the template has an event source mapping whose consumer has no local factory. */

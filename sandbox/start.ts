@@ -1,5 +1,11 @@
+import { ORDERS_INDEX } from '../lambdas/shared/search/orders-index.js';
 import { parseStartArgs, START_USAGE, type StartOptions } from './start-options.js';
-import { type StatusView, startStatusView, type TrafficCounters } from './status-view.js';
+import {
+  type SearchIndexCounters,
+  type StatusView,
+  startStatusView,
+  type TrafficCounters,
+} from './status-view.js';
 import { type ConsumerStatus, type SandboxSystem, type ServiceStats, startSandboxSystem } from './system.js';
 import { runTraffic, type TrafficSummary } from './traffic.js';
 
@@ -51,7 +57,24 @@ function curlExamples(url: string): string[] {
     `  curl -s -X PATCH ${url}/orders/<orderId> -H 'content-type: application/json' -H 'If-Match: 1' -d '{"status":"PAID"}'`,
     `  curl -s -X PUT ${url}/polls/best-pizza/votes/voter-1 -H 'content-type: application/json' -d '{"option":"margherita"}'`,
     `  curl -s ${url}/polls/best-pizza/results`,
+    `  curl -s '${url}/orders/search?q=ada@example.com&status=PLACED&limit=10'`,
   ];
+}
+
+/** The `orders` index of the local OpenSearch for the status view, when the sandbox prepared it. */
+function searchCounters(system: SandboxSystem): { search?: SearchIndexCounters } {
+  if (!system.search.indices().includes(ORDERS_INDEX)) return {};
+  let tombstones = 0;
+  const documents = system.search.documents(ORDERS_INDEX);
+  for (const { source } of documents.values()) if (source.deleted === true) tombstones += 1;
+  return {
+    search: {
+      index: ORDERS_INDEX,
+      documents: documents.size - tombstones,
+      tombstones,
+      requests: system.search.stats().requests,
+    },
+  };
 }
 
 /** Writes and waits until the text is handed to the OS, so that process.exit cannot cut it off. */
@@ -101,7 +124,7 @@ async function run(options: StartOptions): Promise<number> {
   info(
     [
       '',
-      `Orders API: ${system.apiUrl}   (DynamoDB Local: ${system.dynamodbEndpoint})`,
+      `Orders API: ${system.apiUrl}   (DynamoDB Local: ${system.dynamodbEndpoint}, OpenSearch: ${system.search.url})`,
       `Outputs: ${system.outputDir}`,
       `Stream consumers: ${system.consumers.join(', ') || 'none yet'}`,
       '',
@@ -151,6 +174,7 @@ async function run(options: StartOptions): Promise<number> {
         consumers: system.stats(),
         api: system.apiStats(),
         services: system.serviceStats(),
+        ...searchCounters(system),
         ...(options.demo ? { traffic: counters } : {}),
       }),
     });

@@ -23,6 +23,19 @@ export interface StatusSnapshot {
   readonly traffic?: TrafficCounters;
   /** What the consumers sent to the local services; absent: no line for it. */
   readonly services?: Pick<ServiceStats, 'sns' | 'ses' | 'sqs'>;
+  /** The search index of the local OpenSearch; absent: no line for it. */
+  readonly search?: SearchIndexCounters;
+}
+
+/** A search index's documents, for the status line. */
+export interface SearchIndexCounters {
+  readonly index: string;
+  /** Live order documents. */
+  readonly documents: number;
+  /** Tombstones of deleted orders (excluded from searches). */
+  readonly tombstones: number;
+  /** Requests the local OpenSearch received. */
+  readonly requests: number;
 }
 
 const COLUMNS = [
@@ -62,7 +75,10 @@ export function renderStatus(snapshot: StatusSnapshot): string[] {
   if (names.length === 0) {
     return [header.join(' | '), 'No stream consumers in the template yet: the pipelines add them.'];
   }
-  const outputs = snapshot.services === undefined ? [] : [renderServices(snapshot.services)];
+  const outputs = [
+    ...(snapshot.services === undefined ? [] : [renderServices(snapshot.services)]),
+    ...(snapshot.search === undefined ? [] : [renderSearch(snapshot.search)]),
+  ];
   const rows = names.map((name) => {
     const s = snapshot.consumers[name]!;
     return [
@@ -92,6 +108,14 @@ export function renderServices(services: Pick<ServiceStats, 'sns' | 'ses' | 'sqs
   const emails = Object.values(services.ses.sentByTemplate).reduce((sum, n) => sum + n, 0);
   const dropped = services.sqs.deduplicated === 0 ? '' : ` (${services.sqs.deduplicated} duplicates dropped)`;
   return `sent: ${published} SNS events, ${emails} e-mails, ${services.sqs.enqueued} SQS messages${dropped}`;
+}
+
+/** One line of the search index: its documents and tombstones, and the requests of the local OpenSearch. */
+export function renderSearch(search: SearchIndexCounters): string {
+  return (
+    `search index ${search.index}: ${search.documents} orders, ${search.tombstones} tombstones ` +
+    `(${search.requests} OpenSearch requests)`
+  );
 }
 
 /**

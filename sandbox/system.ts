@@ -4,9 +4,13 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Client as OpenSearchClient } from '@opensearch-project/opensearch';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { createOrdersApiFromTables } from '../lambdas/orders-api/compose.js';
 import { ENV } from '../lambdas/shared/env.js';
+import { OpenSearchOrderSearch } from '../lambdas/shared/search/opensearch-order-search.js';
+import { ORDERS_INDEX } from '../lambdas/shared/search/orders-index.js';
+import { ensureOrdersIndex } from '../lambdas/shared/search/orders-index-bootstrap.js';
 import type { OrdersStreamApp } from '../lib/app.js';
 import {
   type CountingDynamoDb,
@@ -41,9 +45,18 @@ import { esmConfigsFromApp } from './esm/esm-config.js';
 import { EsmRunner } from './esm/runner.js';
 import type { EsmConfig, MappingStats, OnFailureSink, StreamFunction } from './esm/types.js';
 import { withInvocationDeadline } from './invocation-deadline.js';
+import { createLocalOpenSearchClient, type LocalOpenSearchClientOptions } from './opensearch/local-client.js';
+import {
+  type LocalOpenSearch,
+  type LocalOpenSearchFaults,
+  type LocalOpenSearchStats,
+  startLocalOpenSearch,
+} from './opensearch/local-opensearch.js';
 import { type LocatedResource, type SynthesizedApp, synthesizeApp } from './synth.js';
 import {
   apiFunctionAddress,
+  type LocalAttributeResolver,
+  localEndpoint,
   type ResourceAddress,
   resolveFunctionEnvironment,
   TemplateWiringError,
@@ -53,8 +66,9 @@ import { TRAFFIC_SKUS } from './traffic.js';
 /**
  * The whole local system in one call: the one composition behind `npm start`, `npm run chaos` and `npm run bench`.
  * Synthesizes the app, boots DynamoDB Local, creates the tables of the template and stocks the Inventory table,
- * serves the orders API, builds every stream consumer from its local factory with the environment the template gives
- * its function (tables, queues, SNS topics and SES templates resolved to local ones), and runs the local event source
+ * starts the local OpenSearch (opensearch/) and prepares the `orders` index in it, serves the orders API, builds every
+ * stream consumer from its local factory with the environment the template gives its function (tables, queues, SNS
+ * topics, SES templates and the search domain's endpoint resolved to local ones), and runs the local event source
  * mappings on the tables' streams. Consumers send through stand-ins of the SNS, SES and SQS clients (adapters/);
  * everything is written under `outputDir`: `sns/<topic>.jsonl`, `ses/outbox.jsonl`, `sqs/<queue>.jsonl` (and
  * `sqs/<queue>.duplicates.jsonl` for what FIFO deduplication dropped), `logs/`, `metrics/`.
@@ -108,6 +122,10 @@ export interface SandboxSystemOptions {
   readonly inventory?: Readonly<Record<string, number>>;
   /** Injected transient faults of the SNS, SES and SQS stand-ins (chaos). @default none */
   readonly serviceFaults?: ServiceFaultHook;
+  /** Injected faults of the local OpenSearch (chaos): 503 requests, 429 bulk items. @default none */
+  readonly searchFaults?: LocalOpenSearchFaults;
+  /** The local OpenSearch's port; 0 = a free one. @default 0 */
+  readonly openSearchPort?: number;
 }
 
 /** What the local services have been asked to do: the stand-ins' counters, and DynamoDB calls per client owner. */
@@ -117,6 +135,8 @@ export interface ServiceStats {
   readonly sqs: LocalSqsStats;
   /** Calls of each counting DynamoDB client (LocalAdapters.dynamoDb), by owner. */
   readonly dynamodb: Readonly<Record<string, DynamoDbCallCounts>>;
+  /** Requests the local OpenSearch received (the search sync's `_bulk`s, the API's searches, the bootstrap). */
+  readonly opensearch: LocalOpenSearchStats;
 }
 
 /** A consumer's mapping stats plus what the system adds: its DLQ's message count and the end-to-end lag. */
@@ -152,6 +172,11 @@ export interface SandboxSystem {
   readonly environments: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** The stock per SKU written to the Inventory table at start. */
   readonly inventory: Readonly<Record<string, number>>;
+  /**
+   * The local OpenSearch every OPENSEARCH_ENDPOINT of the template resolves to (`search.url`), with the `orders`
+   * index prepared at start when the template has a search domain. It stops with the system.
+   */
+  readonly search: LocalOpenSearch;
   stats(): Record<string, ConsumerStatus>;
   /** The local services' counters (SNS, SES, SQS stand-ins, DynamoDB per owner). */
   serviceStats(): ServiceStats;
@@ -160,7 +185,10 @@ export interface SandboxSystem {
   apiStats(): ApiStats;
   /** Resolves true once every mapping has caught up and stayed idle `quietMs`; false on timeout. */
   waitUntilDrained(opts: { timeoutMs: number; quietMs?: number }): Promise<boolean>;
-  /** Stops the runner, the API and DynamoDB Local; the output files stay. Safe to call more than once. */
+  /**
+   * Stops the runner, the API, the local OpenSearch and DynamoDB Local; the output files stay. Safe to call more than
+   * once.
+   */
   stop(): Promise<void>;
 }
 
@@ -567,6 +595,53 @@ function countingHandler(handler: ApiHandler): { handler: ApiHandler; stats: () 
   };
 }
 
+/**
+ * Replicas of the `orders` index as the template gives its writers (SEARCH_INDEX_REPLICAS of the functions that have
+ * it, a plain number); 0 when none has it. The sandbox prepares the index with them, as the first writer would.
+ */
+export function searchIndexReplicas(app: SynthesizedApp): number {
+  for (const { resource } of app.resourcesOfType('AWS::Lambda::Function')) {
+    const variables = (
+      resource.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined
+    )?.Variables;
+    const value = variables?.[ENV.SEARCH_INDEX_REPLICAS];
+    if (typeof value === 'string' && /^\d{1,2}$/.test(value)) return Number(value);
+  }
+  return 0;
+}
+
+/**
+ * The local name of every OpenSearch domain of the app, by address: its DomainName when the template sets one
+ * (`Ref` of a domain is its name), else the logical id in lower case.
+ */
+export function localDomainNames(app: SynthesizedApp): Map<string, string> {
+  return new Map(
+    app.resourcesOfType('AWS::OpenSearchService::Domain').map((located) => {
+      const name = located.resource.Properties?.DomainName;
+      return [addressKey(located), typeof name === 'string' ? name : located.logicalId.toLowerCase()];
+    }),
+  );
+}
+
+/**
+ * Local values of the attributes of the app's OpenSearch domains: every domain's `DomainEndpoint` is the local
+ * OpenSearch (so `https://` + it resolves to its `http://127.0.0.1:<port>`), its `Arn`/`DomainArn` a local ARN.
+ */
+export function domainAttributeResolver(
+  domainNames: ReadonlyMap<string, string>,
+  url: string,
+): LocalAttributeResolver {
+  return (address, attribute) => {
+    const name = domainNames.get(addressKey(address));
+    if (name === undefined) return undefined;
+    if (attribute === 'DomainEndpoint') return localEndpoint(url);
+    if (attribute === 'Arn' || attribute === 'DomainArn') {
+      return `arn:aws:es:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:domain/${name}`;
+    }
+    return undefined;
+  };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The composition
 
@@ -609,6 +684,33 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
   };
 
   try {
+    const search = await startLocalOpenSearch({
+      port: options.openSearchPort ?? 0,
+      clock,
+      ...(options.searchFaults === undefined ? {} : { faults: options.searchFaults }),
+    });
+    cleanups.push(() => search.stop());
+    const openSearchClients: OpenSearchClient[] = [];
+    cleanups.push(async () => {
+      await Promise.all(openSearchClients.splice(0).map((openSearchClient) => openSearchClient.close()));
+    });
+    const openSearchClient = (
+      endpoint: string,
+      clientOptions?: LocalOpenSearchClientOptions,
+    ): OpenSearchClient => {
+      // Only the local server can stand in for a domain: an endpoint the template spells out literally would send
+      // the sandbox's writes to a real cluster.
+      if (endpoint !== search.url) {
+        throw new SandboxWiringError(
+          `OPENSEARCH_ENDPOINT "${endpoint}" is not the local OpenSearch (${search.url}): the sandbox resolves only ` +
+            "an OpenSearch domain's DomainEndpoint of the template to it",
+        );
+      }
+      const created = createLocalOpenSearchClient(endpoint, clientOptions);
+      openSearchClients.push(created);
+      return created;
+    };
+
     log('Starting DynamoDB Local...');
     const ddb = await startDynamoDbLocal();
     cleanups.push(() => ddb.stop());
@@ -653,13 +755,25 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
     for (const [key, name] of topicNames) localByAddress.set(key, localTopicArn(name, LOCAL_REGION));
     // `Ref` of an AWS::SES::Template is the template's name.
     for (const [key, template] of emailTemplates) localByAddress.set(key, template.name);
+    const domainNames = localDomainNames(app);
+    for (const [key, name] of domainNames) localByAddress.set(key, name);
     const resolveRef = (address: ResourceAddress): string | undefined =>
       localByAddress.get(addressKey(address));
+    const resolveAttribute = domainAttributeResolver(domainNames, search.url);
+    if (domainNames.size > 0) {
+      // As the first writer would (the search sync also runs the bootstrap before its first `_bulk`): the API's
+      // search then finds the index before the first order is synced.
+      const bootstrap = await ensureOrdersIndex(openSearchClient(search.url), {
+        replicas: searchIndexReplicas(app),
+      });
+      log(`Local OpenSearch on ${search.url}: index "${ORDERS_INDEX}" ${bootstrap.kind}`);
+    }
     const onWriteError = (error: unknown): void => log(`  local write failed: ${(error as Error).message}`);
 
     // The API, wired from its function's environment in the template, so local wiring is what deploys.
     const apiFunction = apiFunctionAddress(app);
-    const apiEnv = resolveFunctionEnvironment(app, apiFunction, resolveRef);
+    const apiEnv = resolveFunctionEnvironment(app, apiFunction, resolveRef, resolveAttribute);
+    const apiSearchEndpoint = apiEnv[ENV.OPENSEARCH_ENDPOINT];
     const api = countingHandler(
       createOrdersApiFromTables({
         documentClient,
@@ -670,6 +784,14 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
           idempotency: requireVariable(apiEnv, ENV.IDEMPOTENCY_TABLE_NAME, 'orders-api'),
         },
         logger: new LocalLogger(outputDir, 'orders-api', { clock, onWriteError }),
+        // As lambdas/orders-api/handler.ts: search only with OPENSEARCH_ENDPOINT, 3 s per attempt, one retry.
+        ...(apiSearchEndpoint === undefined || apiSearchEndpoint === ''
+          ? {}
+          : {
+              search: new OpenSearchOrderSearch(
+                openSearchClient(apiSearchEndpoint, { requestTimeoutMs: 3_000, maxRetries: 1 }),
+              ),
+            }),
       }),
     );
     const routes = apiRoutesFromTemplate(app.stack(apiFunction.stackName).template);
@@ -721,6 +843,8 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
         }
         return clients;
       },
+      openSearch: search,
+      openSearchClient,
     };
     const lag = new LagRecorder(clock);
     const dlqByConsumer = new Map<string, LocalQueue>();
@@ -733,6 +857,7 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
         app,
         { stackName: config.functionStackName, logicalId: config.functionLogicalId },
         resolveRef,
+        resolveAttribute,
       );
       envByConsumer.set(config.consumerName, env);
       const built = withInvocationDeadline(
@@ -822,6 +947,7 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
       deadLetterQueues: Object.fromEntries([...dlqByConsumer].map(([name, queue]) => [name, queue.name])),
       environments: Object.fromEntries(envByConsumer),
       inventory: { ...inventory },
+      search,
       serviceStats: () => ({
         sns: sns.stats(),
         ses: ses.stats(),
@@ -829,6 +955,7 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
         dynamodb: Object.fromEntries(
           [...dynamoDbClients].map(([owner, clients]) => [owner, clients.counter.snapshot()]),
         ),
+        opensearch: search.stats(),
       }),
       stats: () => {
         const mappingStats = runner.stats();

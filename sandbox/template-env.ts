@@ -21,15 +21,43 @@ export interface ResourceAddress {
 export type LocalRefResolver = (address: ResourceAddress) => string | undefined;
 
 /**
+ * A local stand-in's endpoint for an attribute that is a service endpoint in AWS (an OpenSearch domain's
+ * `DomainEndpoint`, a bare host there). The stand-in speaks its own scheme (plain HTTP on 127.0.0.1), so where the
+ * template writes `Fn::Join ['', ['https://', <endpoint>]]` the whole URL becomes the stand-in's `url`: the scheme
+ * literal right before it is dropped. Anywhere else the endpoint stands for its host and port, as the attribute does.
+ */
+export interface LocalEndpoint {
+  readonly kind: 'endpoint';
+  /** `http://127.0.0.1:<port>`, without a trailing slash. */
+  readonly url: string;
+}
+
+/** The local value of a Ref or an attribute: text, or a stand-in's endpoint. */
+export type LocalValue = string | LocalEndpoint;
+
+/** A local endpoint for `url`. */
+export function localEndpoint(url: string): LocalEndpoint {
+  return { kind: 'endpoint', url: url.replace(/\/+$/, '') };
+}
+
+/**
+ * Maps an `Fn::GetAtt` of a resource of the app (`[logicalId, attribute]`) to its local value; `undefined` when the
+ * sandbox has no local counterpart for that attribute.
+ */
+export type LocalAttributeResolver = (address: ResourceAddress, attribute: string) => LocalValue | undefined;
+
+/**
  * Resolves a Lambda function's environment variables from the synthesized template to local values, so that the
  * sandbox wires each handler exactly as CDK does: a variable CDK forgets to set is missing locally too.
- * Plain strings pass through; `Ref`s and cross-stack references (`Fn::ImportValue`, `Fn::GetStackOutput`) resolve
- * through the producing stack's outputs to the referenced resource and then through `resolveRef`.
+ * Plain strings pass through; `Ref`s, `Fn::GetAtt`s and cross-stack references (`Fn::ImportValue`,
+ * `Fn::GetStackOutput`) resolve through the producing stack's outputs to the referenced resource and then through
+ * `resolveRef` / `resolveAttribute`; `Fn::Join` joins its resolved parts (see LocalEndpoint for endpoints in it).
  */
 export function resolveFunctionEnvironment(
   app: SynthesizedApp,
   fn: ResourceAddress,
   resolveRef: LocalRefResolver,
+  resolveAttribute: LocalAttributeResolver = () => undefined,
 ): Record<string, string> {
   const resource = app.stack(fn.stackName).template.Resources[fn.logicalId];
   if (resource?.Type !== 'AWS::Lambda::Function') {
@@ -37,23 +65,34 @@ export function resolveFunctionEnvironment(
   }
   const environment = resource.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined;
   const resolved: Record<string, string> = {};
+  const resolvers = { ref: resolveRef, attribute: resolveAttribute };
   for (const [name, value] of Object.entries(environment?.Variables ?? {})) {
-    resolved[name] = resolveValue(app, fn.stackName, value, resolveRef, name);
+    resolved[name] = localText(resolveValue(app, fn.stackName, value, resolvers, name));
   }
   return resolved;
+}
+
+interface Resolvers {
+  readonly ref: LocalRefResolver;
+  readonly attribute: LocalAttributeResolver;
+}
+
+/** An endpoint standing alone is its host and port, as the AWS attribute is a bare host. */
+function localText(value: LocalValue): string {
+  return typeof value === 'string' ? value : new URL(value.url).host;
 }
 
 function resolveValue(
   app: SynthesizedApp,
   stackName: string,
   value: unknown,
-  resolveRef: LocalRefResolver,
+  resolvers: Resolvers,
   variable: string,
-): string {
+): LocalValue {
   if (typeof value === 'string') return value;
   if (isIntrinsic(value, 'Ref')) {
     const address = { stackName, logicalId: String(value.Ref) };
-    const local = resolveRef(address);
+    const local = resolvers.ref(address);
     if (local === undefined) {
       throw new TemplateWiringError(
         `${variable}: no local counterpart for ${stackName}/${address.logicalId}`,
@@ -61,11 +100,54 @@ function resolveValue(
     }
     return local;
   }
+  if (isIntrinsic(value, 'Fn::GetAtt')) {
+    const spec = value['Fn::GetAtt'];
+    const [logicalId, attribute] = Array.isArray(spec)
+      ? spec
+      : typeof spec === 'string'
+        ? [spec.slice(0, spec.indexOf('.')), spec.slice(spec.indexOf('.') + 1)]
+        : [];
+    if (
+      typeof logicalId !== 'string' ||
+      typeof attribute !== 'string' ||
+      logicalId === '' ||
+      attribute === ''
+    ) {
+      throw new TemplateWiringError(`${variable}: malformed Fn::GetAtt ${JSON.stringify(spec)}`);
+    }
+    const local = resolvers.attribute({ stackName, logicalId }, attribute);
+    if (local === undefined) {
+      throw new TemplateWiringError(
+        `${variable}: no local counterpart for ${attribute} of ${stackName}/${logicalId}`,
+      );
+    }
+    return local;
+  }
+  if (isIntrinsic(value, 'Fn::Join')) {
+    const spec = value['Fn::Join'];
+    if (!Array.isArray(spec) || typeof spec[0] !== 'string' || !Array.isArray(spec[1])) {
+      throw new TemplateWiringError(`${variable}: malformed Fn::Join ${JSON.stringify(spec)}`);
+    }
+    const [delimiter, parts] = spec as [string, unknown[]];
+    let text = '';
+    parts.forEach((part, position) => {
+      if (position > 0) text += delimiter;
+      const local = resolveValue(app, stackName, part, resolvers, variable);
+      if (typeof local === 'string') {
+        text += local;
+        return;
+      }
+      // `https://` + the endpoint: the stand-in's own URL, scheme included (it serves plain HTTP).
+      const scheme = /https?:\/\/$/.exec(text);
+      text = scheme === null ? text + localText(local) : text.slice(0, -scheme[0].length) + local.url;
+    });
+    return text;
+  }
   const target = followCrossStackReference(app, value, (problem) => {
     throw new TemplateWiringError(`${variable}: ${problem}`);
   });
   if (target !== undefined) {
-    return resolveValue(app, target.stackName, target.value, resolveRef, variable);
+    return resolveValue(app, target.stackName, target.value, resolvers, variable);
   }
   throw new TemplateWiringError(`${variable}: unsupported value ${JSON.stringify(value)}`);
 }

@@ -45,6 +45,13 @@ export { ORDER_FANOUT_CONSUMER_NAME } from './ports.js';
  */
 export const MAX_STOCK_ATTEMPTS = 3;
 
+/**
+ * No round of sends starts with less than this share of the invocation's time left (at most MAX_DEADLINE_MARGIN_MS):
+ * the round's calls and the ledger write after them must finish before the timeout.
+ */
+export const DEADLINE_MARGIN_SHARE = 0.25;
+export const MAX_DEADLINE_MARGIN_MS = 5_000;
+
 /** The adapters the fan-out works through. */
 export interface OrderFanoutPorts {
   readonly events: EventPublisher;
@@ -208,6 +215,10 @@ export function createOrderFanoutBatchHandler(options: OrderFanoutOptions): Fano
 
   return async (records, context) => {
     const outcomes = new Map<string, RecordOutcome>();
+    const remainingMs = (): number => context.lambdaContext.getRemainingTimeInMillis();
+    // Sends are not started this close to the deadline: a send the timeout cut off from its ledger write would be
+    // repeated by the retry (the one duplicate window). The rest of the batch is retried instead.
+    const deadlineMarginMs = Math.min(MAX_DEADLINE_MARGIN_MS, remainingMs() * DEADLINE_MARGIN_SHARE);
 
     const changes: OrderChange[] = [];
     for (const record of records) {
@@ -300,6 +311,17 @@ export function createOrderFanoutBatchHandler(options: OrderFanoutOptions): Fano
     };
 
     for (let round = nextRound(); round.length > 0; round = nextRound()) {
+      if (remainingMs() < deadlineMarginMs) {
+        const left = queues.filter((queue) => !blockedBy.has(queue)).flatMap((queue) => queue.splice(0));
+        for (const work of left) {
+          settle(work, Outcome.transient('Not processed: the invocation was near its deadline'));
+        }
+        context.logger.warn('Near the invocation deadline: the rest of the batch is left for the retry', {
+          remainingMs: remainingMs(),
+          changesLeft: left.length,
+        });
+        break;
+      }
       const results = await runRound(round);
       for (const work of round) {
         const queue = byOrder.get(work.change.order.orderId)!;

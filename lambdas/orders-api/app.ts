@@ -2,6 +2,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { parseOrderItem } from '../shared/orders/order.js';
 import type { OrdersRepository } from '../shared/orders/orders-repository.js';
 import { transitionOrder } from '../shared/orders/transition.js';
+import { InvalidCursorError, type OrderSearch, type OrderSearchPage } from '../shared/search/orders-index.js';
 import {
   emptyResponse,
   errorResponse,
@@ -11,6 +12,8 @@ import {
   parseIfMatch,
   type RequestHeaders,
   readJsonBody,
+  readQueryParameters,
+  refuseUnknownQueryParameters,
   singleHeader,
   validate,
 } from './http.js';
@@ -41,6 +44,8 @@ import {
   patchOrderBodySchema,
   pollIdSchema,
   putVoteBodySchema,
+  SEARCH_QUERY_PARAMETERS,
+  searchOrdersQuerySchema,
   voterIdSchema,
 } from './schemas.js';
 
@@ -55,6 +60,8 @@ export interface OrdersApiDeps {
   readonly logger: ApiLogger;
   /** Attempts of a PATCH without If-Match that keeps losing races. Default 3. */
   readonly maxTransitionAttempts?: number;
+  /** The `orders` search index behind `GET /orders/search`; without it that route answers 503. */
+  readonly search?: OrderSearch;
 }
 
 export type OrdersApiHandler = (
@@ -200,8 +207,40 @@ export function createOrdersApi(deps: OrdersApiDeps): OrdersApiHandler {
     return jsonResponse(200, results);
   };
 
+  const searchOrders: RouteHandler = async ({ event }) => {
+    const parameters = readQueryParameters(event);
+    refuseUnknownQueryParameters(parameters, SEARCH_QUERY_PARAMETERS);
+    const query = validate(searchOrdersQuerySchema, parameters);
+    // Validated first: a bad request is answered as such whether or not search is available.
+    if (deps.search === undefined) {
+      throw new HttpError(503, 'Order search is not configured in this deployment');
+    }
+    let page: OrderSearchPage;
+    try {
+      page = await deps.search.search(query);
+    } catch (error) {
+      if (error instanceof InvalidCursorError) {
+        throw new HttpError(400, error.message, 'cursor');
+      }
+      // The index is a read model the stream keeps up to date: when it fails, the orders themselves are fine and
+      // readable one by one, so this is "unavailable, try again", not an internal error.
+      deps.logger.error('Order search failed', {
+        error,
+        requestId: event.requestContext?.requestId,
+      });
+      throw new HttpError(503, 'Order search is temporarily unavailable; try again later', null, {
+        'Retry-After': '1',
+      });
+    }
+    return jsonResponse(200, {
+      items: page.items.map(toOrderResource),
+      ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }),
+    });
+  };
+
   const handlers: Readonly<Record<RouteId, Readonly<Record<string, RouteHandler>>>> = {
     orders: { POST: createOrder },
+    searchOrders: { GET: searchOrders },
     order: { GET: getOrder, PATCH: patchOrder, DELETE: deleteOrder },
     vote: { PUT: putVote, DELETE: deleteVote },
     pollResults: { GET: getPollResults },

@@ -3,6 +3,7 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbOrdersRepository } from '../shared/orders/dynamodb-orders-repository.js';
+import type { OrderSearch } from '../shared/search/orders-index.js';
 import { DynamoDbPollResultsReader } from './adapters/dynamodb-poll-results-reader.js';
 import { DynamoDbVotesRepository } from './adapters/dynamodb-votes-repository.js';
 import { PowertoolsIdempotencyGuard } from './adapters/powertools-idempotency-guard.js';
@@ -29,6 +30,11 @@ export interface OrdersApiFromTablesOptions {
   readonly newOrderId?: IdGenerator;
   /** How long an Idempotency-Key is remembered. Default 24 hours. */
   readonly idempotencyExpiresAfterSeconds?: number;
+  /**
+   * The search behind `GET /orders/search`, e.g. an OpenSearchOrderSearch. Without it the route answers 503, so a
+   * deployment without a search domain still serves everything else.
+   */
+  readonly search?: OrderSearch;
 }
 
 /**
@@ -54,5 +60,6 @@ export function createOrdersApiFromTables(options: OrdersApiFromTablesOptions): 
     clock: options.clock ?? ((): Date => new Date()),
     newOrderId: options.newOrderId ?? ((): string => randomUUID()),
     logger: options.logger ?? new Logger({ serviceName: 'orders-api' }),
+    search: options.search,
   });
 }

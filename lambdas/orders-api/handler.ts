@@ -4,15 +4,31 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { ENV, requireEnv } from '../shared/env.js';
+import { createOpenSearchClient } from '../shared/search/opensearch-client.js';
+import { OpenSearchOrderSearch } from '../shared/search/opensearch-order-search.js';
+import type { OrderSearch } from '../shared/search/orders-index.js';
 import { createOrdersApiFromTables } from './compose.js';
 
 /**
  * The Lambda's composition root. Everything here runs once per container: clients, table names (a missing one
  * fails the cold start, not a request), the API. Per invocation it only adds the log context and a trace segment.
+ * Search is optional: with OPENSEARCH_ENDPOINT set, `GET /orders/search` reads the domain with a signed client;
+ * without it that route answers 503 and everything else works.
  */
 const logger = new Logger({ serviceName: 'orders-api' });
 const tracer = new Tracer({ serviceName: 'orders-api' });
 const documentClient = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({})));
+
+function createSearch(endpoint: string | undefined): OrderSearch | undefined {
+  if (endpoint === undefined || endpoint === '') {
+    return undefined;
+  }
+  // A search answers in milliseconds; 3 s, retried once, leaves room inside the function's 10-second timeout to
+  // answer 503 in JSON instead of letting API Gateway time out.
+  return new OpenSearchOrderSearch(
+    createOpenSearchClient({ endpoint, sign: true, requestTimeoutMs: 3_000, maxRetries: 1 }),
+  );
+}
 
 const api = createOrdersApiFromTables({
   documentClient,
@@ -23,6 +39,7 @@ const api = createOrdersApiFromTables({
     idempotency: requireEnv(ENV.IDEMPOTENCY_TABLE_NAME),
   },
   logger,
+  search: createSearch(process.env[ENV.OPENSEARCH_ENDPOINT]),
 });
 
 export const handler = async (

@@ -66,6 +66,69 @@ export function singleHeader(headers: RequestHeaders, name: string): string | un
   return values[0];
 }
 
+/**
+ * The query parameters by name. API Gateway passes them URL-decoded in `queryStringParameters` (the last value of a
+ * repeated name) and `multiValueQueryStringParameters` (every value). A parameter repeated with different values is
+ * ambiguous, as a repeated header is: 400 naming it. Built with Object.fromEntries, so a parameter named `__proto__`
+ * stays a plain key for the schema to refuse.
+ */
+export function readQueryParameters(
+  event: Pick<APIGatewayProxyEvent, 'queryStringParameters' | 'multiValueQueryStringParameters'>,
+): Readonly<Record<string, string>> {
+  const merged = new Map<string, Set<string>>();
+  const add = (name: string, value: string | undefined): void => {
+    if (value === undefined) {
+      return;
+    }
+    const values = merged.get(name) ?? new Set<string>();
+    values.add(value);
+    merged.set(name, values);
+  };
+  // Either map can be null (no query string at all, hand-built events), whatever the types say.
+  for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) {
+    add(name, value);
+  }
+  for (const [name, values] of Object.entries(event.multiValueQueryStringParameters ?? {})) {
+    for (const value of values ?? []) {
+      add(name, value);
+    }
+  }
+  const entries: [string, string][] = [];
+  for (const [name, values] of merged) {
+    if (values.size > 1) {
+      throw new HttpError(
+        400,
+        'Query parameter was sent more than once with different values',
+        name.slice(0, MAX_ECHOED_LENGTH),
+      );
+    }
+    entries.push([name, [...values][0] ?? '']);
+  }
+  return Object.fromEntries(entries);
+}
+
+/**
+ * Refuses query parameters the route does not know, naming them all in the message and the first in `field`: a
+ * misspelt filter (`stauts=PAID`) silently ignored would answer a different question than the one asked.
+ */
+export function refuseUnknownQueryParameters(
+  parameters: Readonly<Record<string, string>>,
+  known: readonly string[],
+): void {
+  const unknown = Object.keys(parameters).filter((name) => !known.includes(name));
+  const first = unknown[0];
+  if (first === undefined) {
+    return;
+  }
+  const names = unknown.slice(0, 5).map((name) => name.slice(0, MAX_ECHOED_LENGTH));
+  const more = unknown.length > names.length ? ` and ${unknown.length - names.length} more` : '';
+  throw new HttpError(
+    400,
+    `Unknown query parameter${unknown.length > 1 ? 's' : ''}: ${names.join(', ')}${more}; known: ${known.join(', ')}`,
+    first.slice(0, MAX_ECHOED_LENGTH),
+  );
+}
+
 /** `application/json`, with at most a UTF-8 charset (RFC 8259 allows no other encoding). */
 export function isJsonContentType(value: string): boolean {
   const [mediaType, ...parameters] = value.split(';').map((part) => part.trim().toLowerCase());

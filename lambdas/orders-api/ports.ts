@@ -8,6 +8,12 @@ import type { PutVoteOutcome, Vote, VoteKey } from './votes.js';
  * sandbox and the tests plug in adapters; the API code never touches an SDK client.
  */
 
+/**
+ * The search port of `GET /orders/search` (lambdas/shared/search/orders-index.ts): it throws InvalidCursorError for a
+ * cursor it did not issue (answered 400 naming `cursor`); any other failure is answered 503.
+ */
+export type { OrderSearch, OrderSearchPage, OrderSearchQuery } from '../shared/search/orders-index.js';
+export { InvalidCursorError } from '../shared/search/orders-index.js';
 export type { OrdersRepository };
 
 export interface VotesRepository {

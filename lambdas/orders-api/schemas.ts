@@ -72,3 +72,48 @@ export const orderIdSchema = z.string().regex(ORDER_ID_PATTERN);
 export const pollIdSchema = safeId;
 export const voterIdSchema = safeId;
 export const idempotencyKeySchema = z.string().regex(IDEMPOTENCY_KEY_PATTERN);
+
+/** Longest `q` of `GET /orders/search`: a search box, not a document. */
+export const SEARCH_QUERY_MAX_LENGTH = 200;
+/** Longest `cursor`: the API's own cursors are about 100 characters. */
+export const SEARCH_CURSOR_MAX_LENGTH = 512;
+export const SEARCH_LIMIT_DEFAULT = 20;
+export const SEARCH_LIMIT_MAX = 100;
+
+/**
+ * The query of `GET /orders/search`, after readQueryParameters (one string per name). Unknown parameters are refused
+ * by name before this schema runs (refuseUnknownQueryParameters with SEARCH_QUERY_PARAMETERS), so the message can
+ * list them all; the strict object is the second line of defence.
+ * - `q`: trimmed; blank means no text filter (an empty search box). Control characters are refused: there is no
+ *   reason to search for them, and they have no business in the logs of a failed search.
+ * - `limit`: digits only (`Number` would take `1e1`, ` 5` and `0x10`), 1 to 100, default 20.
+ * - `cursor`: base64url as the API issues it; whether it is one of ours is the search adapter's to decide.
+ */
+export const searchOrdersQuerySchema = z.strictObject({
+  q: z
+    .string()
+    .max(SEARCH_QUERY_MAX_LENGTH)
+    .regex(/^\P{Cc}*$/u, 'q must not contain control characters')
+    .transform((value) => value.trim())
+    .transform((value) => (value === '' ? undefined : value))
+    .optional(),
+  status: z.enum(ORDER_STATUSES).optional(),
+  customerId: safeId.optional(),
+  limit: z
+    .string()
+    .regex(/^[0-9]{1,3}$/, 'limit must be a whole number')
+    .transform(Number)
+    .pipe(z.int().min(1).max(SEARCH_LIMIT_MAX))
+    .optional()
+    .transform((value) => value ?? SEARCH_LIMIT_DEFAULT),
+  cursor: z
+    .string()
+    .min(1)
+    .max(SEARCH_CURSOR_MAX_LENGTH)
+    .regex(/^[A-Za-z0-9_-]+$/, 'cursor is not a cursor this API issued')
+    .optional(),
+});
+export type SearchOrdersQuery = z.infer<typeof searchOrdersQuerySchema>;
+
+/** The parameters `GET /orders/search` knows. */
+export const SEARCH_QUERY_PARAMETERS: readonly string[] = Object.keys(searchOrdersQuerySchema.shape);

@@ -10,6 +10,10 @@ export const ENV = {
   IDEMPOTENCY_TABLE_NAME: 'IDEMPOTENCY_TABLE_NAME',
   /** The SNS topic `order-events` the fan-out publishes to. */
   ORDER_EVENTS_TOPIC_ARN: 'ORDER_EVENTS_TOPIC_ARN',
+  /** The OpenSearch domain's endpoint, `https://<host>` (the sandbox's local stand-in: `http://127.0.0.1:<port>`). */
+  OPENSEARCH_ENDPOINT: 'OPENSEARCH_ENDPOINT',
+  /** Replicas of the `orders` index when a writer creates it (0 on a single-node domain). */
+  SEARCH_INDEX_REPLICAS: 'SEARCH_INDEX_REPLICAS',
   /** The SQS FIFO queue the fan-out sends warehouse messages to. */
   WAREHOUSE_QUEUE_URL: 'WAREHOUSE_QUEUE_URL',
   /** The From address of the fan-out's e-mails (an address of the verified SES identity). */

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import {
   Effect,
@@ -20,6 +20,7 @@ import { type IQueue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV, type EnvName, METRICS_NAMESPACE } from '../../lambdas/shared/env.js';
 import { logRetention, type StageConfig } from '../config.js';
+import { iamWildcardResourceFinding } from './nag-findings.js';
 import { InvalidPropsError, requireIntegerInRange, requireSecondsInRange } from './props-validation.js';
 
 /** The repository root: the esbuild project root, and where the lock file and tsconfig live. */
@@ -95,6 +96,48 @@ export interface BulkEmailSending {
   readonly templates: readonly BulkEmailTemplateBinding[];
 }
 
+/**
+ * The IAM actions of OpenSearch Service's HTTP (data plane) API, one per HTTP method. The domain authorises a request
+ * with the action of its method on the resource `<domainArn>/<path>`, the request's URL path.
+ */
+export const ES_HTTP_ACTIONS = [
+  'es:ESHttpDelete',
+  'es:ESHttpGet',
+  'es:ESHttpHead',
+  'es:ESHttpPatch',
+  'es:ESHttpPost',
+  'es:ESHttpPut',
+] as const;
+/** One of {@link ES_HTTP_ACTIONS}. */
+export type EsHttpAction = (typeof ES_HTTP_ACTIONS)[number];
+
+/** An OpenSearch Service domain as a function reaches it: what {@link BaseFunction.bindSearchDomain} needs. */
+export interface SearchDomainTarget {
+  /**
+   * The domain's name, a literal (`orders-dev`): the grant builds the domain's ARN from it in the function's own
+   * stack, so the policy names the domain exactly, with no cross-stack reference.
+   */
+  readonly domainName: string;
+  /** The domain's endpoint host name (`search-orders-dev-....es.amazonaws.com`, usually a token), no scheme. */
+  readonly domainEndpoint: string;
+}
+
+/** What a function may do on a search domain: the HTTP methods (IAM actions) on the URL paths. */
+export interface SearchDomainAccess {
+  /**
+   * URL paths relative to the domain, without the leading slash: `orders` (the index itself), `orders/_search`,
+   * or `orders/*` (every API under the index). A wildcard may only be the whole last segment.
+   */
+  readonly paths: readonly string[];
+  /** The HTTP methods, as IAM actions. */
+  readonly actions: readonly EsHttpAction[];
+}
+
+/** Domain names as OpenSearch Service accepts them. */
+const SEARCH_DOMAIN_NAME = /^[a-z][a-z0-9-]{2,27}$/;
+/** A relative URL path of plain segments, optionally ending in a `*` segment (never `*` alone: the whole domain). */
+const SEARCH_PATH = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*(\/\*)?$/;
+
 /** Environment variables BaseFunction sets itself; props may not set them. */
 const RESERVED_ENVIRONMENT: readonly string[] = [
   ENV.POWERTOOLS_SERVICE_NAME,
@@ -133,6 +176,13 @@ export interface BaseFunctionProps {
    * @default - none
    */
   readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * Concurrent executions reserved for (and at most allowed to) the function, 1 to 1,000. A cap protects what the
+   * function calls: an event source mapping's invocations beyond it are throttled and retried, never lost. The
+   * reservation is taken from the account's regional concurrency, of which Lambda keeps 100 unreserved.
+   * @default - no reservation: the function scales with the account's unreserved concurrency
+   */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -189,6 +239,7 @@ export class BaseFunction extends Construct implements IGrantable {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? props.config.functionMemoryMb,
       timeout,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,
@@ -326,6 +377,44 @@ export class BaseFunction extends Construct implements IGrantable {
     return this;
   }
 
+  /**
+   * Grants the HTTP methods `access.actions` on the URL paths `access.paths` of an OpenSearch Service domain and sets
+   * `envName` to the domain's URL, `https://<domainEndpoint>`. The statement names each path's resource
+   * `<domainArn>/<path>`, the domain's ARN built here from its (literal) name; paths and actions are deduplicated and
+   * sorted, so the policy does not depend on the order a caller wrote them in.
+   *
+   * IAM only lets the request reach the domain: with fine-grained access control, the function's role must also be
+   * mapped to an OpenSearch role (a backend role) that permits the request inside OpenSearch.
+   *
+   * A path ending in `/*` is a wildcard resource (AwsSolutions-IAM5). It is acknowledged here, finding by finding:
+   * OpenSearch's IAM resources are URL paths, and `<index>/*` covers the APIs of that one index only.
+   */
+  public bindSearchDomain(envName: EnvName, domain: SearchDomainTarget, access: SearchDomainAccess): this {
+    const { paths, actions } = validateSearchDomainAccess(this.node.path, domain, access);
+    this.claimEnvironmentName(envName);
+    const domainArn = Stack.of(this).formatArn({
+      service: 'es',
+      resource: 'domain',
+      resourceName: domain.domainName,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
+    const resources = paths.map((path) => `${domainArn}/${path}`);
+    this.role.addToPrincipalPolicy(new PolicyStatement({ actions, resources }));
+    for (const [index, path] of paths.entries()) {
+      if (path.endsWith('/*')) {
+        Validations.of(this.role.node.findChild('DefaultPolicy')).acknowledge({
+          id: iamWildcardResourceFinding(this, resources[index]!),
+          reason:
+            `OpenSearch authorises HTTP requests by URL path: ${path} covers only the APIs under ` +
+            `${path.slice(0, -2)} on domain ${domain.domainName} (for an index: its documents, _bulk, _mapping), ` +
+            `with ${actions.join(', ')} only.`,
+        });
+      }
+    }
+    this.lambdaFunction.addEnvironment(envName, `https://${domain.domainEndpoint}`);
+    return this;
+  }
+
   /** Key permissions that hold only for calls the named service makes on the function's behalf. */
   private grantKeyViaService(key: IKey, service: string, actions: readonly string[]): void {
     this.role.addToPrincipalPolicy(
@@ -384,6 +473,14 @@ export function validateBaseFunctionProps(path: string, props: BaseFunctionProps
   if (props.timeout !== undefined) {
     requireSecondsInRange(path, 'timeout', props.timeout, { min: 1, max: 900, hint: 'Lambda limits' });
   }
+  if (props.reservedConcurrentExecutions !== undefined) {
+    // 0 would throttle every invocation: a stopped function, not a cap.
+    requireIntegerInRange(path, 'reservedConcurrentExecutions', props.reservedConcurrentExecutions, {
+      min: 1,
+      max: 1_000,
+      hint: "Lambda's default regional concurrency quota is 1,000; a larger reservation needs a quota increase",
+    });
+  }
   for (const name of Object.keys(props.environment ?? {})) {
     if (RESERVED_ENVIRONMENT.includes(name)) {
       throw new InvalidPropsError(path, `environment.${name}`, 'is set by BaseFunction itself');
@@ -420,6 +517,64 @@ function tableActions(path: string, access: TableAccess): string[] {
     );
   }
   return [...new Set<string>(access)].sort();
+}
+
+/**
+ * Validates a search domain grant ({@link BaseFunction.bindSearchDomain}) and returns its paths and actions
+ * deduplicated and sorted. Exported so that constructs can validate a grant before creating anything.
+ */
+export function validateSearchDomainAccess(
+  path: string,
+  domain: SearchDomainTarget,
+  access: SearchDomainAccess,
+): { paths: string[]; actions: string[] } {
+  if (Token.isUnresolved(domain.domainName) || !SEARCH_DOMAIN_NAME.test(domain.domainName)) {
+    throw new InvalidPropsError(
+      path,
+      'domain.domainName',
+      'must be a literal OpenSearch Service domain name (3-28 lowercase letters, digits or hyphens, starting ' +
+        `with a letter), got "${domain.domainName}"`,
+    );
+  }
+  if (
+    domain.domainEndpoint.trim() === '' ||
+    (!Token.isUnresolved(domain.domainEndpoint) && !/^[a-z0-9.-]+$/.test(domain.domainEndpoint))
+  ) {
+    throw new InvalidPropsError(
+      path,
+      'domain.domainEndpoint',
+      `must be the domain's endpoint host name, without a scheme, got "${domain.domainEndpoint}"`,
+    );
+  }
+  if (access.paths.length === 0) {
+    throw new InvalidPropsError(path, 'access.paths', 'at least one path is needed');
+  }
+  for (const [index, searchPath] of access.paths.entries()) {
+    const segments = searchPath.split('/');
+    if (!SEARCH_PATH.test(searchPath) || segments.some((segment) => segment === '.' || segment === '..')) {
+      throw new InvalidPropsError(
+        path,
+        `access.paths[${index}]`,
+        'must be a URL path relative to the domain (`orders`, `orders/_search`, `orders/*`), with no leading ' +
+          `slash, no dot segments and a wildcard only as the whole last segment, got "${searchPath}"`,
+      );
+    }
+  }
+  if (access.actions.length === 0) {
+    throw new InvalidPropsError(path, 'access.actions', 'at least one action is needed');
+  }
+  const unknown = access.actions.filter((action) => !(ES_HTTP_ACTIONS as readonly string[]).includes(action));
+  if (unknown.length > 0) {
+    throw new InvalidPropsError(
+      path,
+      'access.actions',
+      `unknown action(s) ${unknown.map((action) => `"${action}"`).join(', ')}; known: ${ES_HTTP_ACTIONS.join(', ')}`,
+    );
+  }
+  return {
+    paths: [...new Set<string>(access.paths)].sort(),
+    actions: [...new Set<string>(access.actions)].sort(),
+  };
 }
 
 function validateBulkEmailSending(path: string, fromEnvName: EnvName, sending: BulkEmailSending): void {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
 import {
   AccessLogField,
   AccessLogFormat,
@@ -25,9 +25,17 @@ import {
   putVoteBodySchema,
 } from '../../lambdas/orders-api/schemas.js';
 import { ENV } from '../../lambdas/shared/env.js';
+import { ORDERS_INDEX } from '../../lambdas/shared/search/orders-index.js';
 import { toApiGatewayJsonSchema } from '../api-gateway-json-schema.js';
 import { logRetention, type StageConfig } from '../config.js';
-import { BaseFunction, type BaseFunctionProps, validateBaseFunctionProps } from './base-function.js';
+import {
+  BaseFunction,
+  type BaseFunctionProps,
+  type SearchDomainAccess,
+  type SearchDomainTarget,
+  validateBaseFunctionProps,
+  validateSearchDomainAccess,
+} from './base-function.js';
 import { InvalidPropsError } from './props-validation.js';
 
 /** The handler of the API, resolved from this file so that it holds whatever the working directory. */
@@ -41,11 +49,25 @@ export interface OrdersApiTables {
   readonly idempotency: ITable;
 }
 
+/**
+ * What the API may do on the search domain: search the `orders` index, nothing else. A search body is POSTed (GET
+ * with a body is not something every HTTP client sends), so both methods, on exactly `orders/_search`.
+ */
+export const ORDERS_API_SEARCH_ACCESS = {
+  paths: [`${ORDERS_INDEX}/_search`],
+  actions: ['es:ESHttpGet', 'es:ESHttpPost'],
+} as const satisfies SearchDomainAccess;
+
+/** The query string parameters of `GET /orders/search`; all optional, the Lambda validates their values. */
+export const SEARCH_ORDERS_QUERY_PARAMETERS = ['q', 'status', 'customerId', 'limit', 'cursor'] as const;
+
 export interface OrdersApiProps {
   /** The validated stage configuration: throttling, log retention, memory, and who owns the account logging role. */
   readonly config: StageConfig;
   /** The tables of the stateful stack. */
   readonly tables: OrdersApiTables;
+  /** The search domain of the stateful stack, which `GET /orders/search` reads. */
+  readonly search: SearchDomainTarget;
   /**
    * The API stage, the first segment of every URL path.
    * @default 'v1'
@@ -71,7 +93,8 @@ const GATEWAY_ERROR_HEADERS: Readonly<Record<string, string>> = {
 /**
  * The orders REST API: every method needs SigV4 (IAM) authorization, bodies and path parameters are validated by
  * API Gateway against models generated from the Lambda's own zod schemas before the Lambda runs, and API Gateway's
- * own errors are JSON like the Lambda's. The stage is throttled per the stage config, traced with X-Ray, writes
+ * own errors are JSON like the Lambda's. `GET /orders/search` reads the `orders` index of the search domain, with a
+ * grant to search that index only. The stage is throttled per the stage config, traced with X-Ray, writes
  * JSON access logs, and logs execution errors (never request or response data).
  *
  * Execution logging needs the API Gateway CloudWatch Logs role, a setting of the account and region shared by
@@ -109,13 +132,20 @@ export class OrdersApi extends Construct {
       );
     }
     validateBaseFunctionProps(`${this.node.path}/Handler`, handlerProps);
+    validateSearchDomainAccess(`${this.node.path}/Handler`, props.search, ORDERS_API_SEARCH_ACCESS);
     const retention = logRetention(props.config);
 
     this.handler = new BaseFunction(this, 'Handler', handlerProps)
       .bindTable(ENV.ORDERS_TABLE_NAME, props.tables.orders, 'readWrite')
       .bindTable(ENV.VOTES_TABLE_NAME, props.tables.votes, 'readWrite')
       .bindTable(ENV.POLL_RESULTS_TABLE_NAME, props.tables.pollResults, 'read')
-      .bindTable(ENV.IDEMPOTENCY_TABLE_NAME, props.tables.idempotency, 'readWrite');
+      .bindTable(ENV.IDEMPOTENCY_TABLE_NAME, props.tables.idempotency, 'readWrite')
+      .bindSearchDomain(ENV.OPENSEARCH_ENDPOINT, props.search, ORDERS_API_SEARCH_ACCESS);
+    // The role reaches the index only once mapped to the orders_reader role of the domain (see SearchDomain).
+    new CfnOutput(this, 'HandlerRoleArn', {
+      description: 'The orders API function role: map it to the orders_reader role of the search domain',
+      value: this.handler.role.roleArn,
+    });
     Validations.of(this.handler.lambdaFunction.node.defaultChild!).acknowledge({
       id: 'Serverless-LambdaDLQ',
       reason:
@@ -194,6 +224,15 @@ export class OrdersApi extends Construct {
     const integration = new LambdaIntegration(this.handler.lambdaFunction, { allowTestInvoke: false });
     const orders = this.api.root.addResource('orders');
     this.addMethod(orders, 'POST', integration, [], this.models.createOrder);
+    // A literal segment: API Gateway matches it before the {orderId} variable of the sibling resource.
+    this.addMethod(
+      orders.addResource('search'),
+      'GET',
+      integration,
+      [],
+      undefined,
+      SEARCH_ORDERS_QUERY_PARAMETERS,
+    );
     const order = orders.addResource('{orderId}');
     this.addMethod(order, 'GET', integration, ['orderId']);
     this.addMethod(order, 'PATCH', integration, ['orderId'], this.models.patchOrder);
@@ -205,19 +244,25 @@ export class OrdersApi extends Construct {
     this.addMethod(poll.addResource('results'), 'GET', integration, ['pollId']);
   }
 
-  /** A method with its path parameters required, and its body validated against `model` when it has one. */
+  /**
+   * A method with its path parameters required, its optional query string parameters declared (API Gateway
+   * validates only the presence of required ones; the Lambda validates the values), and its body validated against
+   * `model` when it has one.
+   */
   private addMethod(
     resource: IResource,
     httpMethod: string,
     integration: LambdaIntegration,
     pathParameters: readonly string[],
     model?: IModel,
+    optionalQueryParameters: readonly string[] = [],
   ): void {
     resource.addMethod(httpMethod, integration, {
       authorizationType: AuthorizationType.IAM,
-      requestParameters: Object.fromEntries(
-        pathParameters.map((name) => [`method.request.path.${name}`, true]),
-      ),
+      requestParameters: Object.fromEntries([
+        ...pathParameters.map((name) => [`method.request.path.${name}`, true]),
+        ...optionalQueryParameters.map((name) => [`method.request.querystring.${name}`, false]),
+      ]),
       ...(model === undefined
         ? { requestValidator: this.parametersValidator }
         : { requestValidator: this.bodyValidator, requestModels: { 'application/json': model } }),

@@ -118,6 +118,14 @@ export interface StreamConsumerProps {
    * @default - none
    */
   readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * Concurrent executions reserved for (and at most allowed to) the consumer, 1 to 1,000: a cap that protects the
+   * sink. The mapping runs one invocation per shard and parallelization factor, so a reservation below shards x
+   * factor throttles the excess: those batches wait and are retried within the mapping's maximum record age (the
+   * iterator age grows and the throttles alarm fires).
+   * @default - no reservation
+   */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -148,6 +156,7 @@ export class StreamConsumer extends Construct {
       memorySize: props.memorySize,
       timeout: props.timeout ?? STREAM_CONSUMER_DEFAULTS.timeout,
       environment: props.environment,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
     };
     const settings = validateStreamConsumerProps(this.node.path, props);
     validateBaseFunctionProps(`${this.node.path}/Consumer`, functionProps);

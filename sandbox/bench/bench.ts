@@ -3,6 +3,7 @@ import { type BenchCliOptions, benchUsage, parseBenchArgs } from './bench-option
 import { BENCHMARKS, type BenchReport, runBenchmarks } from './benchmarks.js';
 import { describeFanout, type FanoutComparison } from './fanout-bench.js';
 import { describeMachine } from './machine.js';
+import { describeSearch, type SearchComparison } from './search-bench.js';
 
 /**
  * `npm run bench`: runs the registered benchmarks (benchmarks.ts) and prints one JSON report as the last line of
@@ -20,11 +21,13 @@ function describe(report: BenchReport): string {
       `p50 ${figures.p50Ms ?? '-'} ms   p95 ${figures.p95Ms ?? '-'} ms   p99 ${figures.p99Ms ?? '-'} ms`,
   );
   const fanout = report.comparisons.fanout as FanoutComparison | undefined;
+  const search = report.comparisons.search as SearchComparison | undefined;
   return [
     '',
     report.machine,
     ...(rows.length === 0 ? [] : ['End-to-end lag:', ...rows]),
     ...(fanout === undefined ? [] : [describeFanout(fanout)]),
+    ...(search === undefined ? [] : [describeSearch(search)]),
     '',
   ].join('\n');
 }

@@ -1,5 +1,6 @@
 import { fanoutBenchmark } from './fanout-bench.js';
 import { type LagFigures, lagBenchmark } from './lag.js';
+import { searchBenchmark } from './search-bench.js';
 
 /**
  * The registry of named benchmarks behind `npm run bench`. A benchmark runs on its own (a fresh sandbox system if it
@@ -34,7 +35,7 @@ export interface Benchmark {
 }
 
 /** Every benchmark, run in this order. */
-export const BENCHMARKS: readonly Benchmark[] = [lagBenchmark, fanoutBenchmark()];
+export const BENCHMARKS: readonly Benchmark[] = [lagBenchmark, fanoutBenchmark(), searchBenchmark()];
 
 /** The report `npm run bench -- --json` prints as its last line. */
 export interface BenchReport {

@@ -391,6 +391,11 @@ function replayAdapters(system: SandboxSystem, clients: ReplayClients): LocalAda
     ses: clients.ses,
     sqs: clients.sqs,
     dynamoDb: () => clients.dynamo,
+    openSearch: system.search,
+    openSearchClient: () => {
+      // The fan-out has no search sink; a factory asking for one here is wired to the wrong consumer.
+      throw new Error('The fan-out replay has no OpenSearch client');
+    },
   };
 }
 

@@ -37,17 +37,19 @@ export const CHAOS_DEFAULTS = {
 export const CHAOS_USAGE = `Usage: npm run chaos -- [--seed <n>] [--operations <n>] [--json] [options]
 
 Runs the whole system locally with a probe consumer on the Orders stream next to the product consumers (the order
-fan-out), drives seeded traffic through the API while injecting faults (poison orders, transient effect and
-SNS/SES/SQS errors, crashes mid-batch, timeouts), waits for the streams to drain and checks the stream-consumer
-contract against the Orders table, and the fan-out's effects against the orders' histories and the stock. The last line of stdout is the JSON
-result; the exit code is 0 when every invariant holds, 1 when one does not, 2 for a bad flag.
+fan-out, the search sync), drives seeded traffic through the API while injecting faults (poison orders, transient
+effect, SNS/SES/SQS and OpenSearch errors, crashes mid-batch, timeouts), waits for the streams to drain and checks the
+stream-consumer contract against the Orders table, the fan-out's effects against the orders' histories and the stock,
+and the search index against the table. The last line of stdout is the JSON result; the exit code is 0 when every
+invariant holds, 1 when one does not, 2 for a bad flag.
 
   --seed <n>                  seed of the traffic and of every fault decision (default ${CHAOS_DEFAULTS.seed})
   --operations <n>            API operations to send, orders and votes (default ${CHAOS_DEFAULTS.operations})
   --json                      print only the JSON result on stdout
   --rate <n>                  operations per second (default: as fast as the API answers)
   --poison-rate <p>           share of orders that are poison, 0..1 (default ${CHAOS_DEFAULTS.poisonRate})
-  --transient-rate <p>        share of effect calls that fail transiently (default ${DEFAULT_FAULT_RATES.transient})
+  --transient-rate <p>        share of effect calls, SNS/SES/SQS calls and entries, OpenSearch bulk requests and
+                              items that fail transiently (default ${DEFAULT_FAULT_RATES.transient})
   --crash-rate <p>            share of invocations that crash after applying (default ${DEFAULT_FAULT_RATES.crash})
   --timeout-rate <p>          share of invocations that time out (default ${DEFAULT_FAULT_RATES.timeout})
   --stock <n>                 available stock of each SKU at start (default: operations / 20)

@@ -2,7 +2,10 @@ import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import { RESERVATION_KEY_PREFIX } from '../../lambdas/order-fanout/adapters/dynamodb-fanout-store.js';
 import { ORDER_FANOUT_CONSUMER_NAME } from '../../lambdas/order-fanout/fanout.js';
 import type { EmailKind } from '../../lambdas/order-fanout/messages.js';
+import { SEARCH_SYNC_CONSUMER_NAME } from '../../lambdas/search-sync/names.js';
 import { ENV } from '../../lambdas/shared/env.js';
+import { type Order, parseOrderItem } from '../../lambdas/shared/orders/order.js';
+import { ORDERS_INDEX } from '../../lambdas/shared/search/orders-index.js';
 import { readJsonLines } from '../adapters/json-lines-file.js';
 import { readOutbox } from '../adapters/local-ses.js';
 import { readTopicMessages, topicNameFromArn } from '../adapters/local-sns.js';
@@ -23,6 +26,7 @@ import {
   createFaultCounters,
   type FaultCounters,
   type FaultRates,
+  seededSearchFaults,
   seededServiceFaults,
   withEffectFaults,
   withFunctionFaults,
@@ -35,6 +39,7 @@ import {
   probeConsumerFactory,
   probeEffectsPath,
 } from './probe-consumer.js';
+import { checkSearchIndex, type SearchReport } from './search-invariants.js';
 import { type DerivedTruth, deriveOrderTruth, type ScannedOrder } from './truth.js';
 
 /** Thrown when the sandbox system lacks what the chaos run checks against. */
@@ -92,6 +97,11 @@ export interface ChaosResult {
    * history is incomplete.
    */
   readonly fanout: FanoutReport | null;
+  /**
+   * The search sync's check (search-invariants.ts), part of `ok`: after draining, the `orders` index of the local
+   * OpenSearch equals the Orders table. null when the template has no search sync.
+   */
+  readonly search: SearchReport | null;
 }
 
 /**
@@ -100,8 +110,9 @@ export interface ChaosResult {
  *
  * Function-level faults (crashes, timeouts) hit every consumer of the template, so the product consumers get their
  * re-delivery exercised too; effect-level faults are the probe's, and the SNS/SES/SQS stand-ins fail calls and
- * entries at the same transient rate. The order fan-out, a product consumer from the registry, is then checked
- * against the histories the probe recorded (fanout-invariants.ts).
+ * entries at the same transient rate, and so does the local OpenSearch (503 bulk requests, 429 bulk items). The order
+ * fan-out, a product consumer from the registry, is then checked against the histories the probe recorded
+ * (fanout-invariants.ts), and the search sync's index against the table (search-invariants.ts).
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const counters = createFaultCounters();
@@ -109,6 +120,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const system = await startSandboxSystem({
     inventory: Object.fromEntries(TRAFFIC_SKUS.map((sku) => [sku, stockPerSku])),
     serviceFaults: seededServiceFaults({ seed: options.seed, rate: options.faults.transient, counters }),
+    searchFaults: seededSearchFaults({ seed: options.seed, rate: options.faults.transient, counters }),
     port: 0,
     outputDir: options.outputDir,
     extendApp: addProbeConsumer,
@@ -148,7 +160,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       `${drained ? 'Drained' : 'NOT drained'}: ${stats?.invocations ?? 0} invocations of ${PROBE_CONSUMER_NAME} ` +
         `(${stats?.failedInvocations ?? 0} failed), ${stats?.recordsRedelivered ?? 0} records re-delivered; ` +
         `injected ${counters.transientErrors} transient errors, ${counters.crashes} crashes, ${counters.timeouts} timeouts, ` +
-        `${counters.serviceCallFaults} service call and ${counters.serviceEntryFaults} entry faults`,
+        `${counters.serviceCallFaults} service call and ${counters.serviceEntryFaults} entry faults, ` +
+        `${counters.searchRequestFaults} OpenSearch request and ${counters.searchItemFaults} bulk item faults`,
     );
     const { report, truth, effects } = await checkRun(system, traffic, drained);
     const fanout = system.consumers.includes(ORDER_FANOUT_CONSUMER_NAME)
@@ -165,6 +178,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     } else {
       options.log(`No ${ORDER_FANOUT_CONSUMER_NAME} in the template: the fan-out checks were skipped`);
     }
+    const search = system.consumers.includes(SEARCH_SYNC_CONSUMER_NAME)
+      ? await checkSearch(system, truth)
+      : null;
+    if (search !== null) {
+      const searchStats = system.stats()[SEARCH_SYNC_CONSUMER_NAME];
+      options.log(
+        `${SEARCH_SYNC_CONSUMER_NAME}: ${searchStats?.invocations ?? 0} invocations ` +
+          `(${searchStats?.failedInvocations ?? 0} failed), ${searchStats?.recordsRedelivered ?? 0} records re-delivered; ` +
+          `index "${ORDERS_INDEX}": ${search.documents} documents (${search.live} live, ${search.tombstones} tombstones); ` +
+          `${search.ok ? 'the index equals the table' : 'THE INDEX DIFFERS FROM THE TABLE'}`,
+      );
+    } else {
+      options.log(`No ${SEARCH_SYNC_CONSUMER_NAME} in the template: the search checks were skipped`);
+    }
     return {
       seed: options.seed,
       operations: traffic.operations,
@@ -174,13 +201,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       orderViolations: report.orderViolations,
       poisonInDlq: report.poisonInDlq,
       poisonExpected: report.poisonExpected,
-      ok: report.ok && (fanout?.ok ?? true),
+      ok: report.ok && (fanout?.ok ?? true) && (search?.ok ?? true),
       unexpected: report.unexpected,
       drained: report.drained,
       onFailureRecords: report.onFailureRecords,
       faults: { ...counters },
       problems: report.problems,
       fanout,
+      search,
     };
   } finally {
     await system.stop();
@@ -229,6 +257,45 @@ async function checkRun(
     report: { ...report, ok: false, problems: [...truth.problems, ...report.problems] },
     truth,
     effects,
+  };
+}
+
+/**
+ * Scans the Orders table (every attribute) and checks the local OpenSearch's `orders` index against it and against
+ * the deletes the truth knows. An item that is not an order fails the check: the sync could not have indexed it.
+ */
+async function checkSearch(system: SandboxSystem, truth: DerivedTruth): Promise<SearchReport> {
+  const ordersTable = system.tables.Orders;
+  if (ordersTable === undefined) throw new ChaosWiringError('The sandbox system has no Orders table');
+  const table: Order[] = [];
+  const unreadable: string[] = [];
+  for await (const page of paginateScan(
+    { client: system.documentClient },
+    { TableName: ordersTable, ConsistentRead: true },
+  )) {
+    for (const item of page.Items ?? []) {
+      try {
+        table.push(parseOrderItem(item));
+      } catch {
+        unreadable.push(String(item.orderId));
+      }
+    }
+  }
+  const report = checkSearchIndex({
+    table,
+    deleted: truth.orders
+      .filter((order) => order.deleted)
+      .map((order) => ({ orderId: order.orderId, lastVersion: order.finalVersion })),
+    documents: system.search.documents(ORDERS_INDEX),
+  });
+  if (unreadable.length === 0) return report;
+  return {
+    ...report,
+    ok: false,
+    problems: [
+      `${unreadable.length} items of the Orders table are not orders (${unreadable.slice(0, 5).join(', ')})`,
+      ...report.problems,
+    ],
   };
 }
 

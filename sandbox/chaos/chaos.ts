@@ -24,11 +24,24 @@ function describe(result: ChaosResult): string {
     `  drained ${result.drained}, records to the on-failure destination ${result.onFailureRecords}`,
     `  faults injected: ${result.faults.transientErrors} transient, ${result.faults.crashes} crashes, ` +
       `${result.faults.timeouts} timeouts, ${result.faults.serviceCallFaults} SNS/SES/SQS calls, ` +
-      `${result.faults.serviceEntryFaults} SNS/SES/SQS entries`,
+      `${result.faults.serviceEntryFaults} SNS/SES/SQS entries, ${result.faults.searchRequestFaults} OpenSearch ` +
+      `requests, ${result.faults.searchItemFaults} OpenSearch bulk items`,
     ...result.problems.map((problem) => `  - ${problem}`),
     ...describeFanout(result.fanout),
+    ...describeSearch(result.search),
     '',
   ].join('\n');
+}
+
+/** The search sync's lines of the summary. */
+function describeSearch(search: ChaosResult['search']): string[] {
+  if (search === null) return ['  search sync: not in the template, not checked'];
+  return [
+    `  search sync: ${search.ok ? 'the index equals the table' : 'THE INDEX DIFFERS FROM THE TABLE'} ` +
+      `(${search.documents} documents: ${search.live} live, ${search.tombstones} tombstones)`,
+    `    missing ${search.missing}, stale ${search.stale}, extra ${search.extra}, resurrected ${search.resurrected}`,
+    ...search.problems.map((problem) => `    - ${problem}`),
+  ];
 }
 
 /** The fan-out's lines of the summary. */

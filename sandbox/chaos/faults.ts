@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import type { ServiceFaultHook, ServiceFaultTarget } from '../adapters/service-faults.js';
 import type { StreamFunction } from '../esm/types.js';
+import type { LocalOpenSearchFaults } from '../opensearch/local-opensearch.js';
 import type { EffectSink, ProbeEffect } from './probe-consumer.js';
 
 /**
@@ -18,7 +19,8 @@ export interface FaultRates {
   /**
    * Per effect call of the probe: the call throws a throttling error (transient; the ESM retries the record). The
    * same rate applies, independently, to each call of the SNS, SES and SQS stand-ins (it throws the service's
-   * throttling error) and to each entry of their batch calls (answered failed with a throttling code).
+   * throttling error) and to each entry of their batch calls (answered failed with a throttling code), and to each
+   * `_bulk` request of the local OpenSearch (503) and each of its items (429).
    */
   readonly transient: number;
   /** Per invocation: the function applies the whole batch, then throws instead of returning. */
@@ -42,10 +44,22 @@ export interface FaultCounters {
   serviceCallFaults: number;
   /** Entries of their batch calls answered failed with a throttling code. */
   serviceEntryFaults: number;
+  /** Bulk requests the local OpenSearch answered 503 (the client retries those once). */
+  searchRequestFaults: number;
+  /** Bulk items the local OpenSearch answered 429 es_rejected_execution_exception. */
+  searchItemFaults: number;
 }
 
 export function createFaultCounters(): FaultCounters {
-  return { transientErrors: 0, crashes: 0, timeouts: 0, serviceCallFaults: 0, serviceEntryFaults: 0 };
+  return {
+    transientErrors: 0,
+    crashes: 0,
+    timeouts: 0,
+    serviceCallFaults: 0,
+    serviceEntryFaults: 0,
+    searchRequestFaults: 0,
+    searchItemFaults: 0,
+  };
 }
 
 /**
@@ -148,6 +162,36 @@ export function seededServiceFaults(options: ServiceFaultOptions): ServiceFaultH
     failEntry: (target) => {
       const fail = decide('entry', target);
       if (fail) options.counters.serviceEntryFaults += 1;
+      return fail;
+    },
+  };
+}
+
+/**
+ * The local OpenSearch's fault hook (opensearch/local-opensearch.ts) for the chaos run, in the style of
+ * seededServiceFaults: a `_bulk` request is answered 503 before anything is written, and each of its items 429
+ * (es_rejected_execution_exception) before it is written, when a keyed hash of the seed, the content (the server's
+ * content key) and how often that content came before falls below the rate. Only bulk requests fail: the index
+ * bootstrap at start and the API's searches are not under test here, and a failed bootstrap would stop the run.
+ */
+export function seededSearchFaults(options: ServiceFaultOptions): LocalOpenSearchFaults {
+  const attempts = new Map<string, number>();
+  const decide = (key: string): boolean => {
+    if (options.rate <= 0) return false;
+    const attempt = (attempts.get(key) ?? 0) + 1;
+    attempts.set(key, attempt);
+    return seededFraction(options.seed, 'search', key, attempt) < options.rate;
+  };
+  return {
+    failRequest: (target) => {
+      if (!target.route.endsWith('/_bulk')) return false;
+      const fail = decide(`request/${target.route}/${target.key}`);
+      if (fail) options.counters.searchRequestFaults += 1;
+      return fail;
+    },
+    rejectBulkItem: (target) => {
+      const fail = decide(`item/${target.key}`);
+      if (fail) options.counters.searchItemFaults += 1;
       return fail;
     },
   };

@@ -24,6 +24,15 @@ describe('buildApp', () => {
     expect(stateful.dependencies).toEqual([]);
   });
 
+  it.each(['dev', 'prod'])('wires the search domain of the %s stage into the pipelines', (stage) => {
+    // Act
+    const { stateful, stateless } = buildApp(testApp({ context: { stage } }));
+
+    // Assess
+    expect(stateful.search.domainName).toBe(`orders-${stage}`);
+    expect(stateless.searchSync.consumer.function.role).toBeDefined();
+  });
+
   it('builds environment-agnostic stacks, so synth needs no credentials', () => {
     // Act
     const { stateful, stateless } = buildApp(testApp());
@@ -55,7 +64,11 @@ describe('buildApp', () => {
       rmSync(outdir, { recursive: true, force: true });
     });
 
-    it('bundles every function with the local esbuild, as ESM with a source map', () => {
+    // Three real bundles of several MB each (the search clients are large), beside the other test files' synths on
+    // the same cores: far more than the default 30 s timeout allows when the machine is busy.
+    it('bundles every function with the local esbuild, as ESM with a source map', {
+      timeout: 180_000,
+    }, () => {
       // Prepare
       const app = testApp({ bundle: true, outdir });
       buildApp(app);
@@ -78,7 +91,11 @@ describe('buildApp', () => {
           .find((source) => /lambdas\/[^/]+\/handler\.ts$/.test(source))
           ?.replace(/^.*lambdas\//, '');
       });
-      expect(sources.sort()).toEqual(['order-fanout/handler.ts', 'orders-api/handler.ts']);
+      expect(sources.sort()).toEqual([
+        'order-fanout/handler.ts',
+        'orders-api/handler.ts',
+        'search-sync/handler.ts',
+      ]);
     });
   });
 });

@@ -7,6 +7,7 @@ import {
   logRetention,
   parseStageConfig,
   StageConfigError,
+  searchClusterProblems,
 } from '../../lib/config.js';
 import { cdkJsonContext } from '../fixtures/cdk-app.js';
 
@@ -17,6 +18,23 @@ const VALID = {
   apiThrottleBurstLimit: 100,
   functionMemoryMb: 512,
   emailFromAddress: 'orders@example.com',
+  searchInstanceType: 't3.small.search',
+  searchInstanceCount: 1,
+  searchZoneAwareness: 1,
+  searchVolumeGb: 10,
+  searchDedicatedMasterCount: 0,
+  searchMultiAzWithStandby: false,
+  searchSyncReservedConcurrency: 2,
+} as const;
+
+/** A production-like search cluster: three zones with standby, dedicated masters. */
+const HA_SEARCH = {
+  searchInstanceType: 'r6g.large.search',
+  searchInstanceCount: 3,
+  searchZoneAwareness: 3,
+  searchDedicatedMasterCount: 3,
+  searchDedicatedMasterInstanceType: 'm6g.large.search',
+  searchMultiAzWithStandby: true,
 } as const;
 
 function nodeWithContext(context: Record<string, unknown>): App['node'] {
@@ -61,6 +79,11 @@ describe('parseStageConfig', () => {
     ['apiThrottleRateLimit', '75', 75],
     ['apiThrottleBurstLimit', '150', 150],
     ['functionMemoryMb', '1024', 1024],
+    ['searchInstanceCount', '2', 2],
+    ['searchZoneAwareness', '1', 1],
+    ['searchVolumeGb', '50', 50],
+    ['searchDedicatedMasterCount', '0', 0],
+    ['searchSyncReservedConcurrency', '7', 7],
   ])('converts the command-line string of %s to a number', (key, raw, expected) => {
     // Act
     const config = parseStageConfig({ ...VALID, [key]: raw });
@@ -70,14 +93,46 @@ describe('parseStageConfig', () => {
   });
 
   it.each([
-    ['true', true],
-    ['false', false],
-  ])('converts manageApiGatewayLoggingRole=%s to a boolean', (raw, expected) => {
+    ['manageApiGatewayLoggingRole', 'true', true],
+    ['manageApiGatewayLoggingRole', 'false', false],
+    ['searchMultiAzWithStandby', 'false', false],
+  ] as const)('converts %s=%s to a boolean', (key, raw, expected) => {
     // Act
-    const config = parseStageConfig({ ...VALID, manageApiGatewayLoggingRole: raw });
+    const config = parseStageConfig({ ...VALID, [key]: raw });
 
     // Assess
-    expect(config.manageApiGatewayLoggingRole).toBe(expected);
+    expect(config[key]).toBe(expected);
+  });
+
+  it('accepts a highly available search cluster: three zones with standby and dedicated masters', () => {
+    // Act
+    const config = parseStageConfig({ ...VALID, ...HA_SEARCH });
+
+    // Assess
+    expect(config).toMatchObject(HA_SEARCH);
+  });
+
+  it.each(['searchAdminRoleArn', 'searchDedicatedMasterInstanceType'])(
+    'treats an empty %s (-c key=) as unset',
+    (key) => {
+      // Act
+      const config = parseStageConfig({ ...VALID, [key]: '' });
+
+      // Assess
+      expect(config).not.toHaveProperty(key);
+    },
+  );
+
+  it.each([
+    'arn:aws:iam::123456789012:role/search-admin',
+    'arn:aws:iam::123456789012:role/ops/search-admin',
+    'arn:aws-cn:iam::123456789012:user/alice',
+  ])('accepts the search master user %s', (searchAdminRoleArn) => {
+    // Act
+    const config = parseStageConfig({ ...VALID, searchAdminRoleArn });
+
+    // Assess
+    expect(config.searchAdminRoleArn).toBe(searchAdminRoleArn);
   });
 
   it.each(['', null])('treats the alarm e-mail %j as no subscription', (alarmEmail) => {
@@ -110,6 +165,24 @@ describe('parseStageConfig', () => {
     ['emailIdentity', 'other.example', 'emailIdentity'],
     ['emailIdentity', 'mail.example.com', 'emailIdentity'],
     ['emailIdentity', 'sales@example.com', 'emailIdentity'],
+    ['searchInstanceType', 't3.small', 'searchInstanceType'],
+    ['searchInstanceType', 'T3.SMALL.SEARCH', 'searchInstanceType'],
+    ['searchInstanceType', 't2.small.search', 'searchInstanceType'],
+    ['searchInstanceType', 'i3.large.search', 'searchInstanceType'],
+    ['searchInstanceCount', 0, 'searchInstanceCount'],
+    ['searchInstanceCount', 81, 'searchInstanceCount'],
+    ['searchZoneAwareness', 0, 'searchZoneAwareness'],
+    ['searchZoneAwareness', 4, 'searchZoneAwareness'],
+    ['searchVolumeGb', 9, 'searchVolumeGb'],
+    ['searchVolumeGb', 'ten', 'searchVolumeGb'],
+    ['searchDedicatedMasterCount', 2, 'searchDedicatedMasterCount'],
+    ['searchDedicatedMasterCount', 4, 'searchDedicatedMasterCount'],
+    ['searchDedicatedMasterInstanceType', 'm6g.large', 'searchDedicatedMasterInstanceType'],
+    ['searchMultiAzWithStandby', 'yes', 'searchMultiAzWithStandby'],
+    ['searchSyncReservedConcurrency', 0, 'searchSyncReservedConcurrency'],
+    ['searchSyncReservedConcurrency', 1_001, 'searchSyncReservedConcurrency'],
+    ['searchAdminRoleArn', 'search-admin', 'searchAdminRoleArn'],
+    ['searchAdminRoleArn', 'arn:aws:iam::123456789012:policy/search', 'searchAdminRoleArn'],
     ['unknownKey', 1, '(root)'],
   ])('rejects %s = %j, naming %s', (key, value, named) => {
     // Act
@@ -127,6 +200,13 @@ describe('parseStageConfig', () => {
     'apiThrottleBurstLimit',
     'functionMemoryMb',
     'emailFromAddress',
+    'searchInstanceType',
+    'searchInstanceCount',
+    'searchZoneAwareness',
+    'searchVolumeGb',
+    'searchDedicatedMasterCount',
+    'searchMultiAzWithStandby',
+    'searchSyncReservedConcurrency',
   ])('requires %s', (key) => {
     // Prepare
     const { [key as keyof typeof VALID]: _omitted, ...incomplete } = VALID;
@@ -136,6 +216,76 @@ describe('parseStageConfig', () => {
 
     // Assess
     expect(parse).toThrow(`Invalid context "${key}"`);
+  });
+});
+
+describe('search cluster combinations', () => {
+  it.each<[string, Record<string, unknown>, string, string]>([
+    [
+      '4 nodes over 3 zones',
+      { ...HA_SEARCH, searchInstanceCount: 4 },
+      'searchInstanceCount',
+      'must be a multiple of searchZoneAwareness (3): every Availability Zone holds the same number of data ' +
+        'nodes, got 4',
+    ],
+    [
+      '1 node over 2 zones',
+      { searchZoneAwareness: 2 },
+      'searchInstanceCount',
+      'must be a multiple of searchZoneAwareness (2): every Availability Zone holds the same number of data ' +
+        'nodes, got 1',
+    ],
+    [
+      'dedicated masters without their instance type',
+      { searchDedicatedMasterCount: 3 },
+      'searchDedicatedMasterInstanceType',
+      'is required when searchDedicatedMasterCount is 3',
+    ],
+    [
+      'standby over two zones',
+      { ...HA_SEARCH, searchInstanceCount: 2, searchZoneAwareness: 2 },
+      'searchMultiAzWithStandby',
+      'needs searchZoneAwareness 3 (two active zones and one standby), got 2',
+    ],
+    [
+      'standby without dedicated masters',
+      { ...HA_SEARCH, searchDedicatedMasterCount: 0 },
+      'searchMultiAzWithStandby',
+      'needs dedicated master nodes (searchDedicatedMasterCount 3 or 5)',
+    ],
+    [
+      'standby on burstable instances',
+      { ...HA_SEARCH, searchInstanceType: 't3.medium.search' },
+      'searchMultiAzWithStandby',
+      'is not available on burstable instance types such as t3.medium.search',
+    ],
+  ])('rejects %s, naming the key', (_case, search, key, problem) => {
+    // Act
+    const parse = (): unknown => parseStageConfig({ ...VALID, ...search });
+
+    // Assess
+    expect(parse).toThrow(new StageConfigError(`Invalid context "${key}": ${problem}`));
+  });
+
+  it('finds nothing wrong with either preset of cdk.json', () => {
+    // Prepare
+    const stages = cdkJsonContext().stages as Record<string, Record<string, unknown>>;
+
+    // Act
+    const problems = Object.values(stages).flatMap((preset) =>
+      searchClusterProblems(parseStageConfig({ ...preset, stageName: 'x' })),
+    );
+
+    // Assess
+    expect(problems).toEqual([]);
+  });
+
+  it('ignores the master instance type when there are no dedicated masters', () => {
+    // Act
+    const config = parseStageConfig({ ...VALID, searchDedicatedMasterInstanceType: 'm6g.large.search' });
+
+    // Assess
+    expect(searchClusterProblems(config)).toEqual([]);
   });
 });
 
@@ -180,6 +330,12 @@ describe('loadStageConfig', () => {
       manageApiGatewayLoggingRole: 'true',
       emailFromAddress: 'shop@mail.example.net',
       emailIdentity: 'mail.example.net',
+      searchInstanceType: 'm6g.large.search',
+      searchInstanceCount: '2',
+      searchZoneAwareness: '2',
+      searchVolumeGb: '20',
+      searchSyncReservedConcurrency: '3',
+      searchAdminRoleArn: 'arn:aws:iam::123456789012:role/search-admin',
     });
 
     // Act
@@ -192,7 +348,57 @@ describe('loadStageConfig', () => {
       manageApiGatewayLoggingRole: true,
       emailFromAddress: 'shop@mail.example.net',
       emailIdentity: 'mail.example.net',
+      searchInstanceType: 'm6g.large.search',
+      searchInstanceCount: 2,
+      searchZoneAwareness: 2,
+      searchVolumeGb: 20,
+      searchSyncReservedConcurrency: 3,
+      searchAdminRoleArn: 'arn:aws:iam::123456789012:role/search-admin',
     });
+  });
+
+  it.each([
+    [
+      'dev',
+      {
+        searchInstanceType: 't3.small.search',
+        searchInstanceCount: 1,
+        searchZoneAwareness: 1,
+        searchDedicatedMasterCount: 0,
+        searchMultiAzWithStandby: false,
+        searchSyncReservedConcurrency: 2,
+      },
+    ],
+    [
+      'prod',
+      {
+        searchInstanceType: 'r6g.large.search',
+        searchInstanceCount: 3,
+        searchZoneAwareness: 3,
+        searchDedicatedMasterCount: 3,
+        searchDedicatedMasterInstanceType: 'm6g.large.search',
+        searchMultiAzWithStandby: true,
+        searchSyncReservedConcurrency: 5,
+      },
+    ],
+  ])('gives the %s stage its search cluster', (stage, search) => {
+    // Act
+    const config = loadStageConfig(nodeWithContext({ ...cdkJsonContext(), stage }));
+
+    // Assess
+    expect(config).toMatchObject(search);
+    expect(config).not.toHaveProperty('searchAdminRoleArn');
+  });
+
+  it('names searchMultiAzWithStandby when a command-line override leaves the prod preset with too few zones', () => {
+    // Prepare
+    const node = nodeWithContext({ ...cdkJsonContext(), stage: 'prod', searchZoneAwareness: '1' });
+
+    // Act
+    const load = (): unknown => loadStageConfig(node);
+
+    // Assess
+    expect(load).toThrow('Invalid context "searchMultiAzWithStandby": needs searchZoneAwareness 3');
   });
 
   it('names emailIdentity when a command-line From address leaves the preset identity behind', () => {

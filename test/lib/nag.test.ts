@@ -43,20 +43,29 @@ const CONTEXTS = [
     'the prod stage with an alarm e-mail and the account logging role',
     { stage: 'prod', alarmEmail: 'ops@example.com', manageApiGatewayLoggingRole: 'true' },
   ],
+  [
+    'the dev stage with a search master user of its own and two zones',
+    {
+      searchAdminRoleArn: 'arn:aws:iam::123456789012:role/search-admin',
+      searchInstanceType: 'm6g.large.search',
+      searchInstanceCount: '2',
+      searchZoneAwareness: '2',
+    },
+  ],
 ] as const;
 
 /**
- * The app as deployed, plus a consumer added to its stateless stack the way a pipeline adds one, plus a stand-alone
- * test stack with a dummy consumer (the construct on its own, with its table in the same stack). Synthesized, so
- * that the tree the packs walk is final.
+ * The app as deployed, plus a consumer added to its stateless stack the way a pipeline adds one (on the Votes stream:
+ * the Orders stream has its two readers), plus a stand-alone test stack with a dummy consumer (the construct on its
+ * own, with its table in the same stack). Synthesized, so that the tree the packs walk is final.
  */
 function synthesizedApp(context: Record<string, unknown>): { app: App; stacks: Stack[] } {
   const app = testApp({ context });
   const { config, stateful, stateless } = buildApp(app);
-  stateless.addStreamConsumer('OrderReader', {
-    table: stateful.tables.orders,
+  stateless.addStreamConsumer('VoteReader', {
+    table: stateful.tables.votes,
     entry: DUMMY_CONSUMER_ENTRY,
-    consumerName: 'order-reader',
+    consumerName: 'vote-reader',
   });
   const consumerStack = new Stack(app, 'NagConsumer');
   const tables = new DataTables(consumerStack, 'Tables');

@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../lib/app.js';
 import { OrderFanout } from '../../lib/constructs/order-fanout.js';
+import { SearchSync } from '../../lib/constructs/search-sync.js';
 import { StreamConsumer } from '../../lib/constructs/stream-consumer.js';
 import { DUMMY_CONSUMER_ENTRY, testApp } from '../fixtures/cdk-app.js';
 
@@ -18,10 +19,11 @@ const PHYSICAL_NAME_PROPERTIES = [
   'AlarmName',
   'Name',
   'KeyAlias',
+  'DomainName',
 ];
 
 describe('StatelessStack', () => {
-  it('holds the ops alerts, the orders API and the order fan-out, its only stream consumer so far', () => {
+  it('holds the ops alerts, the orders API, and the order fan-out and the search sync as stream consumers', () => {
     // Prepare
     const { stateless } = buildApp(testApp());
 
@@ -33,12 +35,59 @@ describe('StatelessStack', () => {
     // The ops topic only: the order events topic lives in the stateful stack.
     template.resourceCountIs('AWS::SNS::Topic', 1);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
     template.resourceCountIs('AWS::SES::Template', 3);
+    // The domain lives in the stateful stack.
+    template.resourceCountIs('AWS::OpenSearchService::Domain', 0);
     expect(stateless.opsAlerts.topic).toBeDefined();
     expect(stateless.ordersApi.api).toBeDefined();
     expect(stateless.orderFanout).toBeInstanceOf(OrderFanout);
     expect(stateless.orderFanout.consumer.mapping).toBeDefined();
+    expect(stateless.searchSync).toBeInstanceOf(SearchSync);
+  });
+
+  it('tells the search sync and the API the URL of the domain of the stateful stack', () => {
+    // Prepare
+    const { stateful, stateless } = buildApp(testApp());
+    const domainId = stateful.getLogicalId(stateful.search.domain.node.defaultChild as CfnResource);
+    const functions = Object.values(Template.fromStack(stateless).findResources('AWS::Lambda::Function'));
+
+    // Act
+    const endpoints = functions
+      .map((fn) => fn.Properties.Environment.Variables as Record<string, unknown>)
+      .filter((variables) => variables.OPENSEARCH_ENDPOINT !== undefined)
+      .map((variables) => variables.POWERTOOLS_SERVICE_NAME);
+
+    // Assess
+    expect(endpoints.sort()).toEqual(['orders-api', 'search-sync']);
+    const published = Object.entries(
+      Template.fromStack(stateful).toJSON().Outputs as Record<string, { Value: unknown }>,
+    )
+      .filter(
+        ([, output]) =>
+          JSON.stringify(output.Value) === JSON.stringify({ 'Fn::GetAtt': [domainId, 'DomainEndpoint'] }),
+      )
+      .map(([name]) => name);
+    for (const fn of functions.filter(
+      (f) => f.Properties.Environment.Variables.OPENSEARCH_ENDPOINT !== undefined,
+    )) {
+      expect(fn.Properties.Environment.Variables.OPENSEARCH_ENDPOINT).toEqual({
+        'Fn::Join': [
+          '',
+          [
+            'https://',
+            {
+              'Fn::GetStackOutput': {
+                StackName: stateful.stackName,
+                Region: { Ref: 'AWS::Region' },
+                OutputName: published[0],
+              },
+            },
+          ],
+        ],
+      });
+    }
+    expect(published).toHaveLength(1);
   });
 
   it('wires the order fan-out to the messaging of the stateful stack', () => {
@@ -101,7 +150,7 @@ describe('StatelessStack', () => {
     );
   });
 
-  it('gives no resource of either stack a fixed physical name', () => {
+  it('gives no resource of either stack a fixed physical name but the search domain, named after the stage', () => {
     // Prepare
     const { stateful, stateless } = buildApp(testApp());
     stateless.addStreamConsumer('Dummy', {
@@ -122,12 +171,23 @@ describe('StatelessStack', () => {
           ),
         )
         // CDK names the policies it generates after their logical id, and CloudFormation requires a REST API name:
-        // both are labels, unique nowhere.
-        .filter(([, resource]) => !['AWS::IAM::Policy', 'AWS::ApiGateway::RestApi'].includes(resource.Type))
-        .map(([logicalId, resource]) => `${resource.Type} ${logicalId}`),
+        // both are labels, unique nowhere. A CloudWatch Logs resource policy needs a name too, which CDK derives
+        // from the construct path, stack name included, so stages differ.
+        .filter(
+          ([, resource]) =>
+            !['AWS::IAM::Policy', 'AWS::ApiGateway::RestApi', 'AWS::Logs::ResourcePolicy'].includes(
+              resource.Type,
+            ),
+        )
+        .map(
+          ([logicalId, resource]) => `${resource.Type} ${logicalId} ${JSON.stringify(resource.Properties)}`,
+        ),
     );
 
     // Assess
-    expect(named).toEqual([]);
+    // The domain's name is per stage (see searchDomainName), like the stack names: two stages share an account.
+    expect(named).toEqual([
+      expect.stringMatching(/^AWS::OpenSearchService::Domain \S+ .*"DomainName":"orders-dev"/),
+    ]);
   });
 });

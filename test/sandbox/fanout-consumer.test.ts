@@ -30,6 +30,8 @@ function recordingAdapters(asked: string[]): LocalAdapters {
       asked.push(`dynamoDb(${owner})`);
       return { documentClient: {} } as never;
     },
+    openSearch: {} as never,
+    openSearchClient: record('openSearchClient'),
   };
 }
 

@@ -225,3 +225,19 @@ describe('what the consumers sent', () => {
     expect(renderStatus(snapshot({ consumers: { probe: consumerStatus() } }))[1]).toMatch(/^consumer/);
   });
 });
+
+describe('the search index', () => {
+  it('is one line after what was sent: its orders, tombstones and the OpenSearch requests', () => {
+    // Act
+    const lines = renderStatus(
+      snapshot({
+        consumers: { probe: consumerStatus() },
+        search: { index: 'orders', documents: 40, tombstones: 3, requests: 17 },
+      }),
+    );
+
+    // Assess
+    expect(lines[1]).toBe('search index orders: 40 orders, 3 tombstones (17 OpenSearch requests)');
+    expect(lines[2]).toMatch(/^consumer/);
+  });
+});

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PermanentError } from '../../lambdas/shared/errors.js';
@@ -25,8 +26,10 @@ import type { SynthesizedApp } from '../../sandbox/synth.js';
 import {
   DEFAULT_INVENTORY,
   DEFAULT_STOCK_PER_SKU,
+  domainAttributeResolver,
   InventoryOptionError,
   LagRecorder,
+  localDomainNames,
   localEmailTemplates,
   localQueueNames,
   localQueueSettings,
@@ -35,6 +38,7 @@ import {
   percentile,
   prepareOutputDir,
   type SandboxSystem,
+  searchIndexReplicas,
   seedInventory,
   startSandboxSystem,
   succeededRecords,
@@ -536,6 +540,79 @@ async function until(condition: () => boolean, what: string, timeoutMs = 60_000)
   }
 }
 
+describe('the search domain of the template', () => {
+  const app = {
+    resourcesOfType: (type: string) =>
+      type === 'AWS::OpenSearchService::Domain'
+        ? [
+            {
+              stackName: 'Data',
+              logicalId: 'SearchDomain1',
+              resource: { Type: type, Properties: { DomainName: 'orders-dev' } },
+            },
+            { stackName: 'Data', logicalId: 'OtherDomain', resource: { Type: type, Properties: {} } },
+          ]
+        : type === 'AWS::Lambda::Function'
+          ? [
+              {
+                stackName: 'P',
+                logicalId: 'Api',
+                resource: { Type: type, Properties: { Environment: { Variables: {} } } },
+              },
+              {
+                stackName: 'P',
+                logicalId: 'Sync',
+                resource: {
+                  Type: type,
+                  Properties: { Environment: { Variables: { SEARCH_INDEX_REPLICAS: '2' } } },
+                },
+              },
+            ]
+          : [],
+  } as unknown as SynthesizedApp;
+
+  it('names domains by DomainName, else by logical id', () => {
+    // Act
+    const names = localDomainNames(app);
+
+    // Assess
+    expect([...names]).toEqual([
+      ['Data/SearchDomain1', 'orders-dev'],
+      ['Data/OtherDomain', 'otherdomain'],
+    ]);
+  });
+
+  it("resolves a domain's endpoint to the local server and its ARN to a local one, nothing else", () => {
+    // Prepare
+    const resolve = domainAttributeResolver(localDomainNames(app), 'http://127.0.0.1:9200');
+
+    // Act
+    const values = [
+      resolve({ stackName: 'Data', logicalId: 'SearchDomain1' }, 'DomainEndpoint'),
+      resolve({ stackName: 'Data', logicalId: 'SearchDomain1' }, 'Arn'),
+      resolve({ stackName: 'Data', logicalId: 'SearchDomain1' }, 'DomainEndpoints'),
+      resolve({ stackName: 'Data', logicalId: 'Table' }, 'DomainEndpoint'),
+    ];
+
+    // Assess
+    expect(values).toEqual([
+      { kind: 'endpoint', url: 'http://127.0.0.1:9200' },
+      'arn:aws:es:eu-west-1:000000000000:domain/orders-dev',
+      undefined,
+      undefined,
+    ]);
+  });
+
+  it("takes the index replicas from the writers' SEARCH_INDEX_REPLICAS, 0 without one", () => {
+    // Act
+    const replicas = searchIndexReplicas(app);
+    const none = searchIndexReplicas({ resourcesOfType: () => [] } as unknown as SynthesizedApp);
+
+    // Assess
+    expect([replicas, none]).toEqual([2, 0]);
+  });
+});
+
 describe('startSandboxSystem', () => {
   it('fails before starting anything when a mapping has no consumer factory, naming it', async () => {
     // Prepare
@@ -630,7 +707,7 @@ describe('startSandboxSystem', () => {
       // Assess: what the consumer saw.
       expect(paid.status).toBe(200);
       expect(drained).toBe(true);
-      expect(system.consumers).toEqual(['order-fanout', PROBE]);
+      expect(system.consumers).toEqual(['order-fanout', 'search-sync', PROBE]);
       expect(system.tables.Orders).toBe('sandbox-Orders');
       expect(seen.map((r) => [r.eventName, r.keys.orderId])).toEqual([
         ['INSERT', accepted.orderId],
@@ -702,6 +779,41 @@ describe('startSandboxSystem', () => {
       expect(services.dynamodb['order-fanout']?.total).toBeGreaterThan(0);
     });
 
+    it('runs the search sync of the template against the local OpenSearch, and the API searches it', {
+      timeout: 60_000,
+    }, async () => {
+      // Prepare: the records of the first test have drained through every consumer.
+      const env = system.environments['search-sync']!;
+      const { Items: orders = [] } = await system.documentClient.send(
+        new ScanCommand({ TableName: system.tables.Orders!, ConsistentRead: true }),
+      );
+
+      // Act
+      const documents = system.search.documents('orders');
+      const response = await fetch(`${system.apiUrl}/orders/search?status=PAID`);
+      const page = (await response.json()) as {
+        items: Array<{ orderId: string; status: string; version: number }>;
+      };
+
+      // Assess: the template's endpoint is the local server; every order is indexed at its version.
+      expect(env.OPENSEARCH_ENDPOINT).toBe(system.search.url);
+      expect(system.search.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(logLines.join('\n')).toContain(
+        `Local OpenSearch on ${system.search.url}: index "orders" created`,
+      );
+      expect(orders).toHaveLength(2);
+      for (const item of orders) {
+        expect(documents.get(String(item.orderId))).toMatchObject({
+          version: item.version,
+          source: { orderId: item.orderId, status: item.status, deleted: false },
+        });
+      }
+      expect(response.status).toBe(200);
+      expect(page.items.map((item) => [item.status, item.version])).toEqual([['PAID', 2]]);
+      expect(system.stats()['search-sync']).toMatchObject({ recordsProcessed: 3, dlqCount: 0 });
+      expect(system.serviceStats().opensearch.byRoute['POST /{index}/_bulk']).toBeGreaterThan(0);
+    });
+
     it('stops cleanly: the API and DynamoDB Local are gone, the outputs stay', {
       timeout: 60_000,
     }, async () => {
@@ -715,7 +827,10 @@ describe('startSandboxSystem', () => {
       await expect(client.send(new ListTablesCommand({}))).rejects.toThrow();
       client.destroy();
       expect(existsSync(join(outputDir, 'sqs', `${PROBE}-dlq.jsonl`))).toBe(true);
-      expect(logLines.join('\n')).toContain(`Running 2 event source mapping(s): order-fanout, ${PROBE}`);
+      expect(logLines.join('\n')).toContain(
+        `Running 3 event source mapping(s): order-fanout, search-sync, ${PROBE}`,
+      );
+      await expect(fetch(`${system.search.url}/`)).rejects.toThrow();
     });
   });
 });

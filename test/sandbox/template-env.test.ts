@@ -4,6 +4,8 @@ import { tableDefinitionsFromTemplate } from '../../sandbox/dynamodb-local/table
 import { type CfnTemplate, type SynthesizedApp, synthesizeApp } from '../../sandbox/synth.js';
 import {
   apiFunctionAddress,
+  type LocalValue,
+  localEndpoint,
   resolveFunctionEnvironment,
   TemplateWiringError,
 } from '../../sandbox/template-env.js';
@@ -11,10 +13,14 @@ import {
 /** A two-stack app shaped like a synthesized one: a producer with outputs, a consumer function reading them. */
 function twoStackApp(variables: Record<string, unknown>): SynthesizedApp {
   const producer: CfnTemplate = {
-    Resources: { TableA: { Type: 'AWS::DynamoDB::Table' } },
+    Resources: {
+      TableA: { Type: 'AWS::DynamoDB::Table' },
+      Domain: { Type: 'AWS::OpenSearchService::Domain' },
+    },
     Outputs: {
       ExportA: { Value: { Ref: 'TableA' }, Export: { Name: 'Producer:ExportA' } },
       PublishA: { Value: { Ref: 'TableA' } },
+      PublishEndpoint: { Value: { 'Fn::GetAtt': ['Domain', 'DomainEndpoint'] } },
     },
   };
   const consumer: CfnTemplate = {
@@ -41,6 +47,14 @@ const localNames: Record<string, string> = {
 };
 const resolveRef = ({ stackName, logicalId }: { stackName: string; logicalId: string }): string | undefined =>
   localNames[`${stackName}/${logicalId}`];
+
+const resolveAttribute = (
+  { stackName, logicalId }: { stackName: string; logicalId: string },
+  attribute: string,
+): LocalValue | undefined =>
+  `${stackName}/${logicalId}` === 'Producer/Domain' && attribute === 'DomainEndpoint'
+    ? localEndpoint('http://127.0.0.1:9200/')
+    : undefined;
 
 describe('resolveFunctionEnvironment', () => {
   it.each([
@@ -69,6 +83,48 @@ describe('resolveFunctionEnvironment', () => {
     expect(env).toEqual({ VALUE: expected });
   });
 
+  const endpointOutput = {
+    'Fn::GetStackOutput': {
+      StackName: 'Producer',
+      Region: { Ref: 'AWS::Region' },
+      OutputName: 'PublishEndpoint',
+    },
+  };
+
+  it.each([
+    [
+      '`https://` + a domain endpoint: the local URL, scheme and all',
+      { 'Fn::Join': ['', ['https://', endpointOutput]] },
+      'http://127.0.0.1:9200',
+    ],
+    [
+      'a path after the endpoint',
+      { 'Fn::Join': ['', ['https://', endpointOutput, '/orders']] },
+      'http://127.0.0.1:9200/orders',
+    ],
+    ['the endpoint alone: its host, as the attribute is', endpointOutput, '127.0.0.1:9200'],
+    [
+      'the endpoint after other text: its host',
+      { 'Fn::Join': ['=', ['host', endpointOutput]] },
+      'host=127.0.0.1:9200',
+    ],
+    ['a Join of Refs', { 'Fn::Join': [',', [{ Ref: 'Queue' }, 'x']] }, 'local-queue,x'],
+  ])('resolves %s', (_name, value, expected) => {
+    // Prepare
+    const app = twoStackApp({ VALUE: value });
+
+    // Act
+    const env = resolveFunctionEnvironment(
+      app,
+      { stackName: 'Consumer', logicalId: 'Fn' },
+      resolveRef,
+      resolveAttribute,
+    );
+
+    // Assess
+    expect(env).toEqual({ VALUE: expected });
+  });
+
   it.each([
     [
       'a Ref with no local counterpart',
@@ -81,7 +137,13 @@ describe('resolveFunctionEnvironment', () => {
       { 'Fn::GetStackOutput': { StackName: 'Producer', OutputName: 'Nope' } },
       /VALUE: stack Producer has no output Nope/,
     ],
-    ['an unsupported intrinsic', { 'Fn::Join': ['', ['a', 'b']] }, /VALUE: unsupported value/],
+    ['an unsupported intrinsic', { 'Fn::Split': [',', 'a,b'] }, /VALUE: unsupported value/],
+    [
+      'an attribute with no local counterpart',
+      { 'Fn::GetAtt': ['Queue', 'Arn'] },
+      /VALUE: no local counterpart for Arn of Consumer\/Queue/,
+    ],
+    ['a malformed Fn::Join', { 'Fn::Join': ['', 'ab'] }, /VALUE: malformed Fn::Join/],
   ])('fails naming the variable for %s', (_name, value, message) => {
     // Prepare
     const app = twoStackApp({ VALUE: value });
@@ -95,23 +157,31 @@ describe('resolveFunctionEnvironment', () => {
     ).toThrow(TemplateWiringError);
   });
 
-  it('wires the real orders-api function to every table it is bound to, through the real template', () => {
+  it('wires the real orders-api function to every table it is bound to, and to the search domain, through the real template', () => {
     // Prepare
     const app = synthesizeApp();
     const definitions = app.stacks.flatMap((s) => tableDefinitionsFromTemplate(s.template));
     const byLogicalId = new Map(definitions.map((d) => [d.logicalId, `local-${d.constructId}`]));
+    const domains = new Set(app.resourcesOfType('AWS::OpenSearchService::Domain').map((d) => d.logicalId));
 
     // Act
-    const env = resolveFunctionEnvironment(app, apiFunctionAddress(app), ({ logicalId }) =>
-      byLogicalId.get(logicalId),
+    const env = resolveFunctionEnvironment(
+      app,
+      apiFunctionAddress(app),
+      ({ logicalId }) => byLogicalId.get(logicalId),
+      ({ logicalId }, attribute) =>
+        domains.has(logicalId) && attribute === 'DomainEndpoint'
+          ? localEndpoint('http://127.0.0.1:9200')
+          : undefined,
     );
 
-    // Assess
+    // Assess: the template's `https://` + DomainEndpoint becomes the local server's own URL.
     expect(env).toMatchObject({
       [ENV.ORDERS_TABLE_NAME]: 'local-Orders',
       [ENV.VOTES_TABLE_NAME]: 'local-Votes',
       [ENV.POLL_RESULTS_TABLE_NAME]: 'local-PollResults',
       [ENV.IDEMPOTENCY_TABLE_NAME]: 'local-Idempotency',
+      [ENV.OPENSEARCH_ENDPOINT]: 'http://127.0.0.1:9200',
     });
   });
 });

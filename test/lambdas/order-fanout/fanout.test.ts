@@ -70,7 +70,11 @@ function recordKit(): {
   };
 }
 
-function setup(stock: Record<string, number> = { 'SKU-A': 100, 'SKU-B': 100 }, orders: Order[] = []) {
+function setup(
+  stock: Record<string, number> = { 'SKU-A': 100, 'SKU-B': 100 },
+  orders: Order[] = [],
+  remainingMs: () => number = () => 60_000,
+) {
   const ports = {
     events: new FakeEventPublisher(),
     emails: new FakeEmailSender(),
@@ -79,7 +83,11 @@ function setup(stock: Record<string, number> = { 'SKU-A': 100, 'SKU-B': 100 }, o
     orders: new FakeOrdersRepository(orders),
   };
   const logger = new RecordingLogger();
-  const context: StreamContext = { consumerName: 'order-fanout', lambdaContext: lambdaContext(), logger };
+  const context: StreamContext = {
+    consumerName: 'order-fanout',
+    lambdaContext: lambdaContext({ getRemainingTimeInMillis: remainingMs }),
+    logger,
+  };
   const handle = createOrderFanoutBatchHandler({ ...ports, clock: () => NOW });
   return { ...ports, logger, run: (records: readonly ChangeRecord[]) => handle(records, context) };
 }
@@ -562,6 +570,35 @@ describe('order fan-out: order per order', () => {
       reason: expect.stringContaining(`change ${placed.orderId}:INSERT:1 of the same order failed`),
     });
     expect(eventTypes(fanout.events.published)).toEqual(['01:OrderPlaced@1', '02:OrderPlaced@1']);
+  });
+});
+
+describe('order fan-out: deadline', () => {
+  it('starts no round of sends near the deadline, leaves the rest for the retry and records what was sent', async () => {
+    // Prepare: 10 s at the start (a 2.5 s margin); only 2 s left once the first round is sent
+    let remaining = 10_000;
+    const kit = recordKit();
+    const placed = order(1);
+    const fanout = setup(undefined, [], () => remaining);
+    fanout.events.publishBatch = (
+      (original) =>
+      async (...args: Parameters<typeof original>) => {
+        remaining = 2_000;
+        return original(...args);
+      }
+    )(fanout.events.publishBatch.bind(fanout.events));
+    const records = [kit.insert(placed), kit.modify(placed, 'PAID'), kit.insert(order(2))];
+
+    // Act
+    const outcomes = await fanout.run(records);
+
+    // Assess
+    expect(kinds(outcomes, records)).toEqual(['ok', 'transient', 'ok']);
+    expect(outcomes.get(records[1]!.sequenceNumber)).toMatchObject({
+      reason: expect.stringContaining('deadline'),
+    });
+    expect(eventTypes(fanout.events.published)).toEqual(['01:OrderPlaced@1', '02:OrderPlaced@1']);
+    expect(fanout.store.ledger.has(`${placed.orderId}:INSERT:1`)).toBe(true);
   });
 });
 

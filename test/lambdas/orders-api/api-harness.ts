@@ -1,7 +1,7 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { OrdersApiHandler } from '../../../lambdas/orders-api/app.js';
 import { createOrdersApiFromTables } from '../../../lambdas/orders-api/compose.js';
-import type { ApiLogger, Clock } from '../../../lambdas/orders-api/ports.js';
+import type { ApiLogger, Clock, OrderSearch } from '../../../lambdas/orders-api/ports.js';
 import { type ApiEventInit, apiEvent, lambdaContext } from '../../support/api-events.js';
 import { createTestTables, localDynamoDb, scanAll, type TestTables } from '../../support/dynamodb.js';
 
@@ -44,7 +44,12 @@ export interface ApiHarness {
   snapshot(): Promise<Record<string, Record<string, unknown>[]>>;
 }
 
-export async function createApiHarness(): Promise<ApiHarness> {
+export interface ApiHarnessOptions {
+  /** The search behind `GET /orders/search`; none by default, so that route answers 503. */
+  readonly search?: OrderSearch;
+}
+
+export async function createApiHarness(options: ApiHarnessOptions = {}): Promise<ApiHarness> {
   const tables = await createTestTables();
   const logger = new RecordingLogger();
   const api = createOrdersApiFromTables({
@@ -57,6 +62,7 @@ export async function createApiHarness(): Promise<ApiHarness> {
     },
     logger,
     clock: steppingClock(),
+    search: options.search,
   });
   return {
     tables,

@@ -6,6 +6,8 @@ import {
   normaliseHeaders,
   parseIfMatch,
   readJsonBody,
+  readQueryParameters,
+  refuseUnknownQueryParameters,
   singleHeader,
   validate,
 } from '../../../lambdas/orders-api/http.js';
@@ -288,4 +290,79 @@ describe('parseIfMatch', () => {
       expect(error).toMatchObject({ statusCode: 400, field: 'If-Match' });
     },
   );
+});
+
+describe('readQueryParameters', () => {
+  it('merges the single- and multi-value maps into one value per name', () => {
+    // Act
+    const parameters = readQueryParameters({
+      queryStringParameters: { q: 'ada', limit: '5' },
+      multiValueQueryStringParameters: { q: ['ada'], limit: ['5', '5'], status: ['PAID'] },
+    });
+
+    // Assess
+    expect(parameters).toEqual({ q: 'ada', limit: '5', status: 'PAID' });
+  });
+
+  it('answers no parameters for an event without a query string', () => {
+    // Act
+    const parameters = readQueryParameters({
+      queryStringParameters: null,
+      multiValueQueryStringParameters: null,
+    });
+
+    // Assess
+    expect(parameters).toEqual({});
+  });
+
+  it('refuses a parameter repeated with different values, naming it', () => {
+    // Act
+    const error = httpErrorOf(() =>
+      readQueryParameters({
+        queryStringParameters: { status: 'SHIPPED' },
+        multiValueQueryStringParameters: { status: ['PAID', 'SHIPPED'] },
+      }),
+    );
+
+    // Assess
+    expect(error).toMatchObject({ statusCode: 400, field: 'status' });
+  });
+
+  it('keeps a parameter named __proto__ a plain key', () => {
+    // Act
+    const parameters = readQueryParameters({
+      queryStringParameters: JSON.parse('{"__proto__":"x"}') as Record<string, string>,
+      multiValueQueryStringParameters: null,
+    });
+
+    // Assess
+    expect(Object.getPrototypeOf(parameters)).toBe(Object.prototype);
+    expect(Object.keys(parameters)).toEqual(['__proto__']);
+  });
+});
+
+describe('refuseUnknownQueryParameters', () => {
+  it('accepts known parameters', () => {
+    // Act
+    const refusing = (): void => refuseUnknownQueryParameters({ q: 'a' }, ['q', 'limit']);
+
+    // Assess
+    expect(refusing).not.toThrow();
+  });
+
+  it('names the first unknown parameter in field and up to five in the message, cut to 64 characters', () => {
+    // Prepare
+    const long = 'x'.repeat(100);
+    const parameters = Object.fromEntries([long, 'b', 'c', 'd', 'e', 'f', 'g'].map((name) => [name, '1']));
+
+    // Act
+    const error = httpErrorOf(() => refuseUnknownQueryParameters(parameters, ['q']));
+
+    // Assess
+    expect(error.statusCode).toBe(400);
+    expect(error.field).toBe('x'.repeat(64));
+    expect(error.message).toBe(
+      `Unknown query parameters: ${'x'.repeat(64)}, b, c, d, e and 2 more; known: q`,
+    );
+  });
 });

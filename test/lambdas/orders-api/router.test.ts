@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { matchRoute } from '../../../lambdas/orders-api/router.js';
+import { matchRoute, ROUTES } from '../../../lambdas/orders-api/router.js';
 
 describe('matchRoute', () => {
   it.each([
@@ -40,14 +40,74 @@ describe('matchRoute', () => {
     expect(result).toEqual(match);
   });
 
-  it.each(['/', '/orders/', '/orders/a/b', '/polls/p1/votes', '/polls//results', '/admin', '/Orders'])(
-    'matches nothing for %s',
-    (path) => {
-      // Act
-      const result = matchRoute({ resource: '/{proxy+}', path, pathParameters: null });
-
-      // Assess
-      expect(result).toBeUndefined();
+  it.each([
+    {
+      name: 'the declared search resource',
+      event: { resource: '/orders/search', path: '/orders/search', pathParameters: null },
     },
-  );
+    {
+      name: 'search handed over as an order id (a deployment or server that does not know the resource)',
+      event: { resource: '/orders/{orderId}', path: '/orders/search', pathParameters: { orderId: 'search' } },
+    },
+    {
+      name: 'search by path through a proxy resource',
+      event: { resource: '/{proxy+}', path: '/orders/search', pathParameters: { proxy: 'orders/search' } },
+    },
+    { name: 'search by path only', event: { resource: '', path: '/orders/search', pathParameters: null } },
+  ])('routes $name to searchOrders', ({ event }) => {
+    // Act
+    const result = matchRoute(event);
+
+    // Assess
+    expect(result).toEqual({ route: 'searchOrders', params: {} });
+  });
+
+  it.each([
+    { orderId: 'Search', name: 'another spelling' },
+    { orderId: 'search%20', name: 'an encoded suffix' },
+    { orderId: 'search/x', name: 'a value with a slash' },
+  ])('keeps an order id that only resembles search ($name) on the order route', ({ orderId }) => {
+    // Act
+    const result = matchRoute({
+      resource: '/orders/{orderId}',
+      path: `/orders/${orderId}`,
+      pathParameters: { orderId },
+    });
+
+    // Assess
+    expect(result).toEqual({ route: 'order', params: { orderId } });
+  });
+
+  it('ranks the literal route first whatever the declaration order (ROUTES lists it before the order route)', () => {
+    // Assess
+    const keys = Object.keys(ROUTES);
+    expect(keys.indexOf('searchOrders')).toBeLessThan(keys.indexOf('order'));
+    expect(
+      matchRoute({
+        resource: '',
+        path: '/orders/0b8e1c9e-4f6a-4d2b-9c1e-2f3a4b5c6d7e',
+        pathParameters: null,
+      }),
+    ).toEqual({
+      route: 'order',
+      params: { orderId: '0b8e1c9e-4f6a-4d2b-9c1e-2f3a4b5c6d7e' },
+    });
+  });
+
+  it.each([
+    '/',
+    '/orders/',
+    '/orders/a/b',
+    '/polls/p1/votes',
+    '/polls//results',
+    '/admin',
+    '/Orders',
+    '/orders/search/x',
+  ])('matches nothing for %s', (path) => {
+    // Act
+    const result = matchRoute({ resource: '/{proxy+}', path, pathParameters: null });
+
+    // Assess
+    expect(result).toBeUndefined();
+  });
 });

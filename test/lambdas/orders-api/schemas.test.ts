@@ -6,6 +6,8 @@ import {
   orderIdSchema,
   patchOrderBodySchema,
   putVoteBodySchema,
+  SEARCH_QUERY_PARAMETERS,
+  searchOrdersQuerySchema,
 } from '../../../lambdas/orders-api/schemas.js';
 
 describe('body schemas as API Gateway models', () => {
@@ -75,5 +77,57 @@ describe('identifier schemas', () => {
 
     // Assess
     expect(result.success).toBe(ok);
+  });
+});
+
+describe('searchOrdersQuerySchema', () => {
+  it('knows exactly the documented parameters', () => {
+    // Assess
+    expect(SEARCH_QUERY_PARAMETERS).toEqual(['q', 'status', 'customerId', 'limit', 'cursor']);
+  });
+
+  it.each([
+    { input: {}, output: { limit: 20 } },
+    { input: { limit: '1' }, output: { limit: 1 } },
+    { input: { limit: '100' }, output: { limit: 100 } },
+    { input: { limit: '007' }, output: { limit: 7 } },
+    { input: { q: ' ada ' }, output: { q: 'ada', limit: 20 } },
+    { input: { q: '' }, output: { limit: 20 } },
+    { input: { q: 'a'.repeat(200) }, output: { q: 'a'.repeat(200), limit: 20 } },
+    { input: { q: 'café Ω' }, output: { q: 'café Ω', limit: 20 } },
+    {
+      input: { status: 'BACKORDERED', customerId: 'cust_1.a-b' },
+      output: { status: 'BACKORDERED', customerId: 'cust_1.a-b', limit: 20 },
+    },
+    { input: { cursor: 'a'.repeat(512) }, output: { cursor: 'a'.repeat(512), limit: 20 } },
+  ])('accepts $input', ({ input, output }) => {
+    // Act
+    const result = searchOrdersQuerySchema.parse(input);
+
+    // Assess
+    expect(result).toEqual(output);
+  });
+
+  it.each([
+    { input: { limit: '0' }, path: 'limit' },
+    { input: { limit: '101' }, path: 'limit' },
+    { input: { limit: '1000' }, path: 'limit' },
+    { input: { limit: ' 5' }, path: 'limit' },
+    { input: { limit: '0x10' }, path: 'limit' },
+    { input: { q: 'a'.repeat(201) }, path: 'q' },
+    { input: { q: 'line\nbreak' }, path: 'q' },
+    { input: { q: 'c1\u0085control' }, path: 'q' },
+    { input: { status: 'shipped' }, path: 'status' },
+    { input: { customerId: '.hidden' }, path: 'customerId' },
+    { input: { cursor: 'a'.repeat(513) }, path: 'cursor' },
+    { input: { cursor: 'a=b' }, path: 'cursor' },
+    { input: { other: '1' }, path: '' },
+  ])('refuses $input at $path', ({ input, path }) => {
+    // Act
+    const result = searchOrdersQuerySchema.safeParse(input);
+
+    // Assess
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.path.join('.')).toBe(path);
   });
 });

@@ -17,11 +17,16 @@ import {
   type BulkEmailSending,
   DYNAMODB_ITEM_ACTIONS,
   type DynamoDbItemAction,
+  ES_HTTP_ACTIONS,
+  type SearchDomainAccess,
+  type SearchDomainTarget,
 } from '../../../lib/constructs/base-function.js';
 import { DataTables } from '../../../lib/constructs/data-tables.js';
 import { InvalidPropsError } from '../../../lib/constructs/props-validation.js';
 import {
+  acknowledgedRuleIds,
   DUMMY_CONSUMER_ENTRY,
+  esArn,
   sesArn,
   testApp,
   testConfig,
@@ -85,9 +90,13 @@ describe('BaseFunction', () => {
       });
     });
 
-    it('takes its memory from the stage config and times out after 30 seconds', () => {
+    it('takes its memory from the stage config, times out after 30 seconds and reserves no concurrency', () => {
       // Assess
-      template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 256, Timeout: 30 });
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        MemorySize: 256,
+        Timeout: 30,
+        ReservedConcurrentExecutions: Match.absent(),
+      });
     });
 
     it('logs JSON into a log group of its own, kept for the stage retention and retained on deletion', () => {
@@ -169,6 +178,149 @@ describe('BaseFunction', () => {
     Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
       MemorySize: 1769,
       Timeout: 120,
+    });
+  });
+
+  it.each([1, 1_000])('reserves %i concurrent executions when told to', (reserved) => {
+    // Prepare
+    const stack = newStack();
+
+    // Act
+    new BaseFunction(stack, 'Sample', baseProps({ reservedConcurrentExecutions: reserved }));
+
+    // Assess
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      ReservedConcurrentExecutions: reserved,
+    });
+  });
+
+  describe('bindSearchDomain', () => {
+    const domain: SearchDomainTarget = {
+      domainName: 'orders-test',
+      domainEndpoint: 'search-x.eu-west-1.es.amazonaws.com',
+    };
+
+    function bound(access: SearchDomainAccess): { stack: Stack; fn: BaseFunction; template: Template } {
+      const stack = newStack();
+      const fn = new BaseFunction(stack, 'Sample', baseProps()).bindSearchDomain(
+        ENV.OPENSEARCH_ENDPOINT,
+        domain,
+        access,
+      );
+      return { stack, fn, template: Template.fromStack(stack) };
+    }
+
+    it('grants the methods on the paths of the domain only, sorted, and sets the https URL', () => {
+      // Act
+      const { stack, fn, template } = bound({
+        paths: ['orders/_search', 'orders', 'orders/_search'],
+        actions: ['es:ESHttpPost', 'es:ESHttpGet', 'es:ESHttpPost'],
+      });
+
+      // Assess
+      const searchStatements = roleStatements(template, stack, fn).filter((statement) =>
+        actionsOf(statement).some((action) => action.startsWith('es:')),
+      );
+      expect(searchStatements).toEqual([
+        {
+          Action: ['es:ESHttpGet', 'es:ESHttpPost'],
+          Effect: 'Allow',
+          Resource: [esArn(':domain/orders-test/orders'), esArn(':domain/orders-test/orders/_search')],
+        },
+      ]);
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: {
+          Variables: Match.objectLike({
+            [ENV.OPENSEARCH_ENDPOINT]: 'https://search-x.eu-west-1.es.amazonaws.com',
+          }),
+        },
+      });
+    });
+
+    it('acknowledges AwsSolutions-IAM5 for exactly each wildcard path, and for none without one', () => {
+      // Act
+      const wildcard = bound({ paths: ['orders', 'orders/*'], actions: ['es:ESHttpPut'] });
+      const exact = bound({ paths: ['orders/_search'], actions: ['es:ESHttpGet'] });
+
+      // Assess
+      const ids = (fn: BaseFunction): string[] =>
+        acknowledgedRuleIds(fn.role.node.findChild('DefaultPolicy')).filter((id) =>
+          id.startsWith('AwsSolutions-IAM5[Resource::arn'),
+        );
+      expect(ids(wildcard.fn)).toEqual([
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:es:<AWS::Region>:<AWS::AccountId>:domain/orders-test/orders/*]',
+      ]);
+      expect(ids(exact.fn)).toEqual([]);
+    });
+
+    it('knows the six HTTP methods of the OpenSearch data plane', () => {
+      // Assess
+      expect([...ES_HTTP_ACTIONS]).toEqual([
+        'es:ESHttpDelete',
+        'es:ESHttpGet',
+        'es:ESHttpHead',
+        'es:ESHttpPatch',
+        'es:ESHttpPost',
+        'es:ESHttpPut',
+      ]);
+    });
+
+    it.each<[string, Partial<SearchDomainTarget>, Partial<SearchDomainAccess>, string]>([
+      ['a domain name token', { domainName: Token.asString({ Ref: 'Name' }) }, {}, 'domain.domainName'],
+      ['an upper-case domain name', { domainName: 'Orders' }, {}, 'domain.domainName'],
+      ['a two-letter domain name', { domainName: 'or' }, {}, 'domain.domainName'],
+      [
+        'an endpoint with a scheme',
+        { domainEndpoint: 'https://search-x.es.amazonaws.com' },
+        {},
+        'domain.domainEndpoint',
+      ],
+      ['an empty endpoint', { domainEndpoint: '' }, {}, 'domain.domainEndpoint'],
+      ['no paths', {}, { paths: [] }, 'access.paths'],
+      ['the whole domain', {}, { paths: ['*'] }, 'access.paths[0]'],
+      ['a leading slash', {}, { paths: ['/orders'] }, 'access.paths[0]'],
+      ['a wildcard inside a segment', {}, { paths: ['orders', 'ord*'] }, 'access.paths[1]'],
+      ['a wildcard before the end', {}, { paths: ['*/_search'] }, 'access.paths[0]'],
+      ['a dot segment', {}, { paths: ['orders/../other'] }, 'access.paths[0]'],
+      ['no actions', {}, { actions: [] }, 'access.actions'],
+      ['a control-plane action', {}, { actions: ['es:DeleteDomain' as never] }, 'access.actions'],
+    ])('refuses %s, naming the field, before granting anything', (_case, target, access, prop) => {
+      // Prepare
+      const stack = newStack();
+      const fn = new BaseFunction(stack, 'Sample', baseProps());
+
+      // Act
+      const error = thrownBy(() =>
+        fn.bindSearchDomain(
+          ENV.OPENSEARCH_ENDPOINT,
+          { ...domain, ...target },
+          { paths: ['orders'], actions: ['es:ESHttpGet'], ...access },
+        ),
+      );
+
+      // Assess
+      expect(error).toBeInstanceOf(InvalidPropsError);
+      expect(error.message).toMatch(`Functions/Sample: invalid "${prop}": `);
+      const statements = roleStatements(Template.fromStack(stack), stack, fn);
+      expect(statements.flatMap(actionsOf).filter((action) => action.startsWith('es:'))).toEqual([]);
+    });
+
+    it('refuses to bind a variable that is set already', () => {
+      // Prepare
+      const fn = new BaseFunction(newStack(), 'Sample', baseProps()).addEnvironment(
+        ENV.OPENSEARCH_ENDPOINT,
+        'x',
+      );
+
+      // Act
+      const act = (): unknown =>
+        fn.bindSearchDomain(ENV.OPENSEARCH_ENDPOINT, domain, {
+          paths: ['orders'],
+          actions: ['es:ESHttpGet'],
+        });
+
+      // Assess
+      expect(act).toThrow(`invalid "${ENV.OPENSEARCH_ENDPOINT}"`);
     });
   });
 
@@ -590,6 +742,17 @@ describe('BaseFunction', () => {
       ['a timeout of fractional seconds', { timeout: Duration.millis(1500) }, 'timeout'],
       ['a timeout over 15 minutes', { timeout: Duration.minutes(16) }, 'timeout'],
       ['a timeout token', { timeout: Duration.seconds(Token.asNumber({ Ref: 'Timeout' })) }, 'timeout'],
+      [
+        'no reserved concurrency (0 stops the function)',
+        { reservedConcurrentExecutions: 0 },
+        'reservedConcurrentExecutions',
+      ],
+      [
+        'a reservation over the default quota',
+        { reservedConcurrentExecutions: 1_001 },
+        'reservedConcurrentExecutions',
+      ],
+      ['a fractional reservation', { reservedConcurrentExecutions: 2.5 }, 'reservedConcurrentExecutions'],
       [
         'NODE_OPTIONS in the environment',
         { environment: { NODE_OPTIONS: '--inspect' } },

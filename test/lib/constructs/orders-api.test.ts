@@ -1,4 +1,4 @@
-import { type CfnResource, Stack } from 'aws-cdk-lib';
+import { type CfnResource, Stack, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { CfnRole } from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -11,18 +11,23 @@ import {
 import { ENV } from '../../../lambdas/shared/env.js';
 import { toApiGatewayJsonSchema } from '../../../lib/api-gateway-json-schema.js';
 import type { StageConfig } from '../../../lib/config.js';
+import type { SearchDomainTarget } from '../../../lib/constructs/base-function.js';
 import { DataTables } from '../../../lib/constructs/data-tables.js';
 import {
   GATEWAY_ERROR_TEMPLATE,
+  ORDERS_API_SEARCH_ACCESS,
   OrdersApi,
   type OrdersApiProps,
+  SEARCH_ORDERS_QUERY_PARAMETERS,
 } from '../../../lib/constructs/orders-api.js';
 import { InvalidPropsError } from '../../../lib/constructs/props-validation.js';
-import { testApp, testConfig, thrownBy } from '../../fixtures/cdk-app.js';
+import { SearchDomain } from '../../../lib/constructs/search-domain.js';
+import { acknowledgedRuleIds, esArn, testApp, testConfig, thrownBy } from '../../fixtures/cdk-app.js';
 
 interface ApiStack {
   readonly stack: Stack;
   readonly tables: DataTables;
+  readonly search: SearchDomain;
   readonly api: OrdersApi;
   readonly template: Template;
 }
@@ -30,9 +35,13 @@ interface ApiStack {
 function synthesize(config: StageConfig = testConfig(), props: Partial<OrdersApiProps> = {}): ApiStack {
   const stack = new Stack(testApp(), 'Api');
   const tables = new DataTables(stack, 'Tables');
-  const api = new OrdersApi(stack, 'OrdersApi', { config, tables, ...props });
-  return { stack, tables, api, template: Template.fromStack(stack) };
+  const search = new SearchDomain(stack, 'Search', { config: testConfig() });
+  const api = new OrdersApi(stack, 'OrdersApi', { config, tables, search, ...props });
+  return { stack, tables, search, api, template: Template.fromStack(stack) };
 }
+
+/** The methods of the API: the order, poll and search routes. */
+const METHOD_COUNT = 8;
 
 function logicalId(construct: { node: { defaultChild?: unknown } }, stack: Stack): string {
   return stack.getLogicalId(construct.node.defaultChild as CfnResource);
@@ -59,6 +68,7 @@ describe('OrdersApi', () => {
     expect(routes.sort()).toEqual(
       [
         'POST /orders',
+        'GET /orders/search',
         'GET /orders/{orderId}',
         'PATCH /orders/{orderId}',
         'DELETE /orders/{orderId}',
@@ -67,7 +77,7 @@ describe('OrdersApi', () => {
         'GET /polls/{pollId}/results',
       ].sort(),
     );
-    at.template.resourceCountIs('AWS::ApiGateway::Method', 7);
+    at.template.resourceCountIs('AWS::ApiGateway::Method', METHOD_COUNT);
   });
 
   it('names the API after its stack, so stages tell apart in the console', () => {
@@ -83,7 +93,9 @@ describe('OrdersApi', () => {
     const methods = Object.values(at.template.findResources('AWS::ApiGateway::Method'));
 
     // Assess
-    expect(methods.map((method) => method.Properties.AuthorizationType)).toEqual(Array(7).fill('AWS_IAM'));
+    expect(methods.map((method) => method.Properties.AuthorizationType)).toEqual(
+      Array(METHOD_COUNT).fill('AWS_IAM'),
+    );
   });
 
   it('proxies every method to the handler, with no test-invoke permission', () => {
@@ -99,7 +111,7 @@ describe('OrdersApi', () => {
       expect(JSON.stringify(method.Properties.Integration.Uri)).toContain(`"${handlerId}","Arn"`);
     }
     const permissions = Object.values(at.template.findResources('AWS::Lambda::Permission'));
-    expect(permissions).toHaveLength(7);
+    expect(permissions).toHaveLength(METHOD_COUNT);
     expect(JSON.stringify(permissions)).not.toContain('test-invoke-stage');
   });
 
@@ -139,6 +151,7 @@ describe('OrdersApi', () => {
     ['DELETE', '/orders/{orderId}', undefined, ['orderId']],
     ['DELETE', '/polls/{pollId}/votes/{voterId}', undefined, ['pollId', 'voterId']],
     ['GET', '/polls/{pollId}/results', undefined, ['pollId']],
+    ['GET', '/orders/search', undefined, []],
   ] as const)(
     'validates %s %s: body model %s, required path parameters %j',
     (httpMethod, path, model, params) => {
@@ -156,11 +169,90 @@ describe('OrdersApi', () => {
           ? undefined
           : { 'application/json': { Ref: logicalId(at.api.models[model], at.stack) } },
       );
-      expect(resource.Properties.RequestParameters ?? {}).toEqual(
-        Object.fromEntries(params.map((name) => [`method.request.path.${name}`, true])),
-      );
+      expect(
+        Object.fromEntries(
+          Object.entries(resource.Properties.RequestParameters ?? {}).filter(([name]) =>
+            name.includes('.path.'),
+          ),
+        ),
+      ).toEqual(Object.fromEntries(params.map((name) => [`method.request.path.${name}`, true])));
     },
   );
+
+  it('declares the optional query string of GET /orders/search, and no query string elsewhere', () => {
+    // Act
+    const queryStrings = Object.fromEntries(
+      at.api.api.methods.map((method) => [
+        `${method.httpMethod} ${method.resource.path}`,
+        Object.entries(
+          (at.template.toJSON().Resources[logicalId(method, at.stack)].Properties.RequestParameters ??
+            {}) as Record<string, boolean>,
+        ).filter(([name]) => name.includes('.querystring.')),
+      ]),
+    );
+
+    // Assess
+    expect(queryStrings['GET /orders/search']).toEqual(
+      ['q', 'status', 'customerId', 'limit', 'cursor'].map((name) => [
+        `method.request.querystring.${name}`,
+        false,
+      ]),
+    );
+    expect(
+      Object.entries(queryStrings)
+        .filter(([route]) => route !== 'GET /orders/search')
+        .flatMap(([, parameters]) => parameters),
+    ).toEqual([]);
+    expect([...SEARCH_ORDERS_QUERY_PARAMETERS]).toEqual(['q', 'status', 'customerId', 'limit', 'cursor']);
+  });
+
+  it('routes GET /orders/search as a literal segment beside {orderId}', () => {
+    // Act
+    const orders = at.api.api.root.getResource('orders');
+
+    // Assess
+    expect(orders?.getResource('search')?.path).toBe('/orders/search');
+    expect(orders?.getResource('{orderId}')?.path).toBe('/orders/{orderId}');
+  });
+
+  it('lets the handler search the orders index only (GET and POST on orders/_search), with no wildcard', () => {
+    // Prepare
+    const roleId = at.stack.getLogicalId(at.api.handler.role.node.defaultChild as CfnRole);
+
+    // Act
+    const statements = Object.values(at.template.findResources('AWS::IAM::Policy'))
+      .filter((policy) => JSON.stringify(policy.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
+      .flatMap(
+        (policy) =>
+          policy.Properties.PolicyDocument.Statement as Array<{
+            Action: string | string[];
+            Resource: unknown;
+          }>,
+      )
+      .filter((statement) => [statement.Action].flat().some((action) => action.startsWith('es:')));
+
+    // Assess
+    expect(statements).toEqual([
+      {
+        Action: ['es:ESHttpGet', 'es:ESHttpPost'],
+        Effect: 'Allow',
+        Resource: esArn(':domain/orders-test/orders/_search'),
+      },
+    ]);
+    expect(
+      acknowledgedRuleIds(at.api.handler.role.node.findChild('DefaultPolicy')).filter((id) =>
+        id.startsWith('AwsSolutions-IAM5[Resource::arn'),
+      ),
+    ).toEqual([]);
+    expect(ORDERS_API_SEARCH_ACCESS.paths).toEqual(['orders/_search']);
+  });
+
+  it('outputs the handler role ARN, for the mapping to the orders_reader role', () => {
+    // Assess
+    at.template.hasOutput('*', {
+      Value: { 'Fn::GetAtt': [logicalId(at.api.handler.role, at.stack), 'Arn'] },
+    });
+  });
 
   it.each(['DEFAULT_4XX', 'DEFAULT_5XX'])(
     'answers API Gateway %s errors with the JSON error shape of the Lambda',
@@ -270,7 +362,7 @@ describe('OrdersApi', () => {
     });
   });
 
-  it('tells the handler its tables, with a 10 s timeout', () => {
+  it('tells the handler its tables and the https URL of the search domain, with a 10 s timeout', () => {
     // Assess
     at.template.hasResourceProperties('AWS::Lambda::Function', {
       Timeout: 10,
@@ -281,6 +373,12 @@ describe('OrdersApi', () => {
           [ENV.VOTES_TABLE_NAME]: { Ref: logicalId(at.tables.votes, at.stack) },
           [ENV.POLL_RESULTS_TABLE_NAME]: { Ref: logicalId(at.tables.pollResults, at.stack) },
           [ENV.IDEMPOTENCY_TABLE_NAME]: { Ref: logicalId(at.tables.idempotency, at.stack) },
+          [ENV.OPENSEARCH_ENDPOINT]: {
+            'Fn::Join': [
+              '',
+              ['https://', { 'Fn::GetAtt': [logicalId(at.search.domain, at.stack), 'DomainEndpoint'] }],
+            ],
+          },
           [ENV.POWERTOOLS_SERVICE_NAME]: 'orders-api',
         }),
       },
@@ -319,10 +417,11 @@ describe('OrdersApi', () => {
       // Prepare
       const stack = new Stack(testApp(), 'Api');
       const tables = new DataTables(stack, 'Tables');
+      const search = new SearchDomain(stack, 'Search', { config: testConfig() });
 
       // Act
       const error = thrownBy(
-        () => new OrdersApi(stack, 'OrdersApi', { config: testConfig(), tables, stageName }),
+        () => new OrdersApi(stack, 'OrdersApi', { config: testConfig(), tables, search, stageName }),
       );
 
       // Assess
@@ -331,4 +430,22 @@ describe('OrdersApi', () => {
       expect(stack.node.findChild('OrdersApi').node.children).toHaveLength(0);
     },
   );
+
+  it.each<[string, Partial<SearchDomainTarget>, string]>([
+    ['a domain name token', { domainName: Token.asString({ Ref: 'DomainName' }) }, 'domain.domainName'],
+    ['an endpoint with a scheme', { domainEndpoint: 'https://search.example' }, 'domain.domainEndpoint'],
+  ])('rejects a search domain with %s before creating anything', (_case, target, prop) => {
+    // Prepare
+    const stack = new Stack(testApp(), 'Api');
+    const tables = new DataTables(stack, 'Tables');
+    const search = { domainName: 'orders-test', domainEndpoint: 'search.example', ...target };
+
+    // Act
+    const error = thrownBy(() => new OrdersApi(stack, 'OrdersApi', { config: testConfig(), tables, search }));
+
+    // Assess
+    expect(error).toBeInstanceOf(InvalidPropsError);
+    expect(error.message).toMatch(`Api/OrdersApi/Handler: invalid "${prop}": `);
+    expect(stack.node.findChild('OrdersApi').node.children).toHaveLength(0);
+  });
 });

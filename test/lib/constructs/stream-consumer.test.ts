@@ -255,6 +255,7 @@ describe('StreamConsumer', () => {
         memorySize: 1024,
         timeout: Duration.seconds(30),
         environment: { EXTRA: 'value' },
+        reservedConcurrentExecutions: 3,
       }),
     );
 
@@ -271,6 +272,7 @@ describe('StreamConsumer', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       MemorySize: 1024,
       Timeout: 30,
+      ReservedConcurrentExecutions: 3,
       Environment: { Variables: Match.objectLike({ EXTRA: 'value' }) },
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -417,6 +419,11 @@ describe('StreamConsumer', () => {
       ['a timeout of 0 s', () => ({ timeout: Duration.seconds(0) }), 'timeout'],
       ['a timeout over 900 s', () => ({ timeout: Duration.seconds(901) }), 'timeout'],
       ['64 MB of memory', () => ({ memorySize: 64 }), 'memorySize'],
+      [
+        'a reserved concurrency of 0',
+        () => ({ reservedConcurrentExecutions: 0 }),
+        'reservedConcurrentExecutions',
+      ],
       ['an entry that does not exist', () => ({ entry: '/nonexistent/handler.ts' }), 'entry'],
       [
         'six filters',

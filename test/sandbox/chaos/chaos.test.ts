@@ -54,7 +54,14 @@ describe('npm run chaos', () => {
     const lines = run.stdout.trim().split('\n');
     expect(lines, run.stderr).toHaveLength(1);
     const result = JSON.parse(lines[0]!) as ChaosResult;
-    expect(result, run.stderr).toMatchObject({
+    // On failure, say which check failed and how: the JSON's problem lists, then the run's log.
+    const explanation = [
+      `problems: ${JSON.stringify(result.problems)}`,
+      `fan-out problems: ${JSON.stringify(result.fanout?.problems)}`,
+      `search problems: ${JSON.stringify(result.search?.problems)}`,
+      run.stderr,
+    ].join('\n');
+    expect(result, explanation).toMatchObject({
       seed: 1,
       operations: 300,
       lost: 0,
@@ -69,6 +76,10 @@ describe('npm run chaos', () => {
     // The faults really happened, or the run proved nothing.
     expect(result.faults.transientErrors).toBeGreaterThan(0);
     expect(result.faults.crashes + result.faults.timeouts).toBeGreaterThan(0);
+    expect(result.faults.searchItemFaults).toBeGreaterThan(0);
+    // The search sync's index equals the table: every order indexed, every deleted one a tombstone or nothing.
+    expect(result.search).toMatchObject({ missing: 0, stale: 0, extra: 0, resurrected: 0, ok: true });
+    expect(result.search?.live).toBeGreaterThan(0);
     expect(run.code).toBe(0);
   });
 

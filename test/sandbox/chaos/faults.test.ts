@@ -7,6 +7,7 @@ import {
   InjectedThrottlingError,
   InjectedTimeoutError,
   seededFraction,
+  seededSearchFaults,
   seededServiceFaults,
   withEffectFaults,
   withFunctionFaults,
@@ -165,6 +166,8 @@ describe('withFunctionFaults', () => {
       timeouts: 0,
       serviceCallFaults: 0,
       serviceEntryFaults: 0,
+      searchRequestFaults: 0,
+      searchItemFaults: 0,
     });
   });
 
@@ -300,5 +303,56 @@ describe('seededServiceFaults', () => {
     // Assess
     expect(failed).toBeGreaterThan(120);
     expect(failed).toBeLessThan(280);
+  });
+});
+
+describe('seededSearchFaults', () => {
+  const bulk = { route: 'POST /{index}/_bulk', key: 'k-1' };
+  const item = { index: 'orders', id: 'o-1', action: 'index' as const, key: 'k-1' };
+
+  it('fails bulk requests and items at rate 1, never other routes, and counts them apart', () => {
+    // Prepare
+    const counters = createFaultCounters();
+    const faults = seededSearchFaults({ seed: 1, rate: 1, counters });
+
+    // Act
+    const decisions = [
+      faults.failRequest(bulk),
+      faults.failRequest({ route: 'PUT /{index}', key: 'k-2' }),
+      faults.failRequest({ route: 'POST /{index}/_search', key: 'k-3' }),
+      faults.rejectBulkItem(item),
+    ];
+
+    // Assess
+    expect(decisions).toEqual([true, false, false, true]);
+    expect(counters).toMatchObject({ searchRequestFaults: 1, searchItemFaults: 1 });
+  });
+
+  it('decides the same for the same seed, content and attempt, and anew for each attempt', () => {
+    // Prepare
+    const draws = (seed: number): boolean[] => {
+      const faults = seededSearchFaults({ seed, rate: 0.5, counters: createFaultCounters() });
+      return Array.from({ length: 40 }, () => faults.rejectBulkItem(item));
+    };
+
+    // Act
+    const first = draws(3);
+    const again = draws(3);
+
+    // Assess
+    expect(again).toEqual(first);
+    expect(first).toContain(true);
+    expect(first).toContain(false);
+  });
+
+  it('never fails at rate 0', () => {
+    // Prepare
+    const faults = seededSearchFaults({ seed: 1, rate: 0, counters: createFaultCounters() });
+
+    // Act
+    const decisions = [faults.failRequest(bulk), faults.rejectBulkItem(item)];
+
+    // Assess
+    expect(decisions).toEqual([false, false]);
   });
 });

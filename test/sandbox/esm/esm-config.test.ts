@@ -73,6 +73,7 @@ function pipelinesTestApp(crossStackReferences: 'weak' | 'strong'): PipelinesTes
     config,
     tables: data.tables,
     messaging: data.messaging,
+    search: data.search,
   });
   const plain = pipelines.addStreamConsumer('Plain', {
     table: data.tables.orders,
@@ -302,8 +303,10 @@ describe('esmConfigsFromApp', () => {
       const [mapping] = app.resourcesOfType('AWS::Lambda::EventSourceMapping');
       expect(Object.keys(mapping?.resource.Properties?.EventSourceArn as object)).toEqual([intrinsic]);
 
-      // Act: the stack's own order fan-out is read too; this test is about the two consumers it adds.
-      const configs = esmConfigsFromApp(app).filter((config) => config.consumerName !== 'order-fanout');
+      // Act: the stack's own consumers (order fan-out, search sync) are read too; this test is about the two it adds.
+      const configs = esmConfigsFromApp(app).filter(
+        (config) => config.consumerName !== 'order-fanout' && config.consumerName !== 'search-sync',
+      );
 
       // Assess
       expect(configs).toEqual(expected);

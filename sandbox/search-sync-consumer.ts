@@ -1,0 +1,53 @@
+import { createSearchSyncAdapters } from '../lambdas/search-sync/compose.js';
+import { SEARCH_SYNC_CONSUMER_NAME } from '../lambdas/search-sync/names.js';
+import { createSearchSyncHandler } from '../lambdas/search-sync/sync.js';
+import { ENV } from '../lambdas/shared/env.js';
+import type { ConsumerFactory } from './consumers.js';
+
+/**
+ * The local twin of `lambdas/search-sync/handler.ts`: the same composition (createSearchSyncAdapters, then
+ * createSearchSyncHandler) from the function's environment in the template, with the sandbox's stand-ins where the
+ * Lambda has AWS clients: an unsigned client of the local OpenSearch (OPENSEARCH_ENDPOINT resolves to it), and the
+ * sandbox's DLQ, logger, metrics and clock. The client's timeout and retries are the Lambda's; tracing (X-Ray) is
+ * the one part of its wiring left out.
+ */
+
+export { SEARCH_SYNC_CONSUMER_NAME };
+
+/** Thrown when the search sync's function environment lacks a variable the construct sets. */
+export class SearchSyncWiringError extends Error {
+  public constructor(name: string) {
+    super(`The ${SEARCH_SYNC_CONSUMER_NAME} function has no ${name} variable in the template`);
+    this.name = 'SearchSyncWiringError';
+  }
+}
+
+/** As lambdas/search-sync/handler.ts configures its client: 15 s per attempt, one retry. */
+const REQUEST_TIMEOUT_MS = 15_000;
+const MAX_RETRIES = 1;
+
+/** The search sync's consumer factory; `npm start`, chaos and bench get it from CONSUMER_FACTORIES. */
+export const searchSyncConsumerFactory: ConsumerFactory = (env, adapters) => {
+  const required = (name: string): string => {
+    const value = env[name];
+    if (value === undefined) throw new SearchSyncWiringError(name);
+    return value;
+  };
+  const consumerName = required(ENV.CONSUMER_NAME);
+  const queueUrl = required(ENV.DEAD_LETTER_QUEUE_URL);
+  const endpoint = required(ENV.OPENSEARCH_ENDPOINT);
+  const logger = adapters.logger(consumerName);
+  const client = adapters.openSearchClient(endpoint, {
+    requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    maxRetries: MAX_RETRIES,
+  });
+  return createSearchSyncHandler({
+    consumerName,
+    deadLetterQueue: adapters.deadLetterQueue(queueUrl),
+    logger,
+    metrics: adapters.metrics(consumerName),
+    clock: adapters.clock,
+    // A missing or invalid SEARCH_INDEX_REPLICAS throws here, naming it, before the sandbox starts any mapping.
+    ...createSearchSyncAdapters(client, env, { logger }),
+  });
+};
