@@ -4,9 +4,9 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { SqsDeadLetterQueue } from '../shared/adapters/sqs-dead-letter-queue.js';
 import { ENV, requireEnv } from '../shared/env.js';
+import { withTraceSegment } from '../shared/tracing.js';
 import { createFanoutAdapters } from './compose.js';
 import { createOrderFanoutHandler } from './fanout.js';
 
@@ -37,24 +37,4 @@ const streamHandler = createOrderFanoutHandler({
   ),
 });
 
-export const handler = async (
-  event: DynamoDBStreamEvent,
-  context: Context,
-): Promise<DynamoDBBatchResponse> => {
-  // Manual instrumentation, as Powertools documents it for handlers without decorators or middy.
-  const segment = tracer.getSegment();
-  const subsegment = segment?.addNewSubsegment(`## ${consumerName}`);
-  if (subsegment !== undefined) {
-    tracer.setSegment(subsegment);
-  }
-  tracer.annotateColdStart();
-  tracer.addServiceNameAnnotation();
-  try {
-    return await streamHandler(event, context);
-  } finally {
-    subsegment?.close();
-    if (segment !== undefined) {
-      tracer.setSegment(segment);
-    }
-  }
-};
+export const handler = withTraceSegment(tracer, consumerName, streamHandler);

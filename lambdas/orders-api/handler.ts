@@ -7,6 +7,7 @@ import { ENV, requireEnv } from '../shared/env.js';
 import { createOpenSearchClient } from '../shared/search/opensearch-client.js';
 import { OpenSearchOrderSearch } from '../shared/search/opensearch-order-search.js';
 import type { OrderSearch } from '../shared/search/orders-index.js';
+import { withTraceSegment } from '../shared/tracing.js';
 import { createOrdersApiFromTables } from './compose.js';
 
 /**
@@ -42,27 +43,14 @@ const api = createOrdersApiFromTables({
   search: createSearch(process.env[ENV.OPENSEARCH_ENDPOINT]),
 });
 
+const tracedApi = withTraceSegment(tracer, 'orders-api', api, (response) =>
+  tracer.putAnnotation('statusCode', response.statusCode),
+);
+
 export const handler = async (
   event: APIGatewayProxyEvent,
   context: Context,
 ): Promise<APIGatewayProxyResult> => {
   logger.addContext(context);
-  // Manual instrumentation, as Powertools documents it for handlers without decorators or middy.
-  const segment = tracer.getSegment();
-  const subsegment = segment?.addNewSubsegment('## orders-api');
-  if (subsegment !== undefined) {
-    tracer.setSegment(subsegment);
-  }
-  tracer.annotateColdStart();
-  tracer.addServiceNameAnnotation();
-  try {
-    const response = await api(event, context);
-    tracer.putAnnotation('statusCode', response.statusCode);
-    return response;
-  } finally {
-    subsegment?.close();
-    if (segment !== undefined) {
-      tracer.setSegment(segment);
-    }
-  }
+  return tracedApi(event, context);
 };

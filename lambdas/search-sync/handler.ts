@@ -1,10 +1,10 @@
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { SqsDeadLetterQueue } from '../shared/adapters/sqs-dead-letter-queue.js';
 import { ENV, requireEnv } from '../shared/env.js';
 import { createOpenSearchClient } from '../shared/search/opensearch-client.js';
 import { createStreamLogger } from '../shared/stream/stream-handler.js';
+import { withTraceSegment } from '../shared/tracing.js';
 import { createSearchSyncAdapters } from './compose.js';
 import { createSearchSyncHandler } from './sync.js';
 
@@ -35,24 +35,4 @@ const streamHandler = createSearchSyncHandler({
   ...createSearchSyncAdapters(openSearch, process.env, { logger }),
 });
 
-export const handler = async (
-  event: DynamoDBStreamEvent,
-  context: Context,
-): Promise<DynamoDBBatchResponse> => {
-  // Manual instrumentation, as Powertools documents it for handlers without decorators or middy.
-  const segment = tracer.getSegment();
-  const subsegment = segment?.addNewSubsegment(`## ${consumerName}`);
-  if (subsegment !== undefined) {
-    tracer.setSegment(subsegment);
-  }
-  tracer.annotateColdStart();
-  tracer.addServiceNameAnnotation();
-  try {
-    return await streamHandler(event, context);
-  } finally {
-    subsegment?.close();
-    if (segment !== undefined) {
-      tracer.setSegment(segment);
-    }
-  }
-};
+export const handler = withTraceSegment(tracer, consumerName, streamHandler);
