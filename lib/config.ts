@@ -20,6 +20,10 @@ const SEARCH_FAMILIES_WITHOUT_EBS = ['i3', 'r6gd', 'i4g', 'i4i', 'i8g', 'im4gn',
 /** Burstable families: no Multi-AZ with Standby (aws-cdk-lib refuses it on t3). */
 const SEARCH_BURSTABLE_FAMILIES = ['t2', 't3'];
 
+/** The Object Lock retention modes of the audit bucket. */
+export const AUDIT_RETENTION_MODES = ['GOVERNANCE', 'COMPLIANCE'] as const;
+export type AuditRetentionMode = (typeof AUDIT_RETENTION_MODES)[number];
+
 /** CloudWatch Logs accepts only these retention periods (days). */
 export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -115,6 +119,24 @@ const stageConfigSchema = z
         'must be the ARN of an IAM role or user (arn:aws:iam::<account>:role/<name>)',
       )
       .optional(),
+    /**
+     * The Object Lock mode of the audit bucket's default retention. GOVERNANCE: a principal with
+     * s3:BypassGovernanceRetention can still delete or shorten a locked object version (fine for development).
+     * COMPLIANCE: nobody can, not even the account root user, until the retention ends (production).
+     */
+    auditRetentionMode: z.enum(AUDIT_RETENTION_MODES, {
+      message: `must be one of ${AUDIT_RETENTION_MODES.join(', ')}`,
+    }),
+    /**
+     * Days every new audit object version is locked for (Object Lock default retention); S3 allows up to 36,500.
+     * In COMPLIANCE mode this can never be shortened for objects already written.
+     */
+    auditRetentionDays: z.number().int().min(1).max(36_500),
+    /**
+     * Days after which audit objects move to S3 Glacier Instant Retrieval (still queryable by Athena, cheaper to
+     * keep, dearer to read). Object Lock retention applies in every storage class.
+     */
+    auditColdStorageAfterDays: z.number().int().min(1).max(36_500),
   })
   .strict();
 
@@ -153,6 +175,9 @@ const OVERRIDABLE_KEYS = [
   'searchMultiAzWithStandby',
   'searchSyncReservedConcurrency',
   'searchAdminRoleArn',
+  'auditRetentionMode',
+  'auditRetentionDays',
+  'auditColdStorageAfterDays',
 ] as const;
 
 const NUMERIC_KEYS = new Set<string>([
@@ -165,6 +190,8 @@ const NUMERIC_KEYS = new Set<string>([
   'searchVolumeGb',
   'searchDedicatedMasterCount',
   'searchSyncReservedConcurrency',
+  'auditRetentionDays',
+  'auditColdStorageAfterDays',
 ]);
 
 /**

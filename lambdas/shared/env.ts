@@ -14,6 +14,8 @@ export const ENV = {
   OPENSEARCH_ENDPOINT: 'OPENSEARCH_ENDPOINT',
   /** Replicas of the `orders` index when a writer creates it (0 on a single-node domain). */
   SEARCH_INDEX_REPLICAS: 'SEARCH_INDEX_REPLICAS',
+  /** The S3 bucket the audit log writes its objects to. */
+  AUDIT_BUCKET_NAME: 'AUDIT_BUCKET_NAME',
   /** The SQS FIFO queue the fan-out sends warehouse messages to. */
   WAREHOUSE_QUEUE_URL: 'WAREHOUSE_QUEUE_URL',
   /** The From address of the fan-out's e-mails (an address of the verified SES identity). */

@@ -25,6 +25,9 @@ const VALID = {
   searchDedicatedMasterCount: 0,
   searchMultiAzWithStandby: false,
   searchSyncReservedConcurrency: 2,
+  auditRetentionMode: 'GOVERNANCE',
+  auditRetentionDays: 1,
+  auditColdStorageAfterDays: 30,
 } as const;
 
 /** A production-like search cluster: three zones with standby, dedicated masters. */
@@ -84,6 +87,8 @@ describe('parseStageConfig', () => {
     ['searchVolumeGb', '50', 50],
     ['searchDedicatedMasterCount', '0', 0],
     ['searchSyncReservedConcurrency', '7', 7],
+    ['auditRetentionDays', '2555', 2555],
+    ['auditColdStorageAfterDays', '90', 90],
   ])('converts the command-line string of %s to a number', (key, raw, expected) => {
     // Act
     const config = parseStageConfig({ ...VALID, [key]: raw });
@@ -183,6 +188,14 @@ describe('parseStageConfig', () => {
     ['searchSyncReservedConcurrency', 1_001, 'searchSyncReservedConcurrency'],
     ['searchAdminRoleArn', 'search-admin', 'searchAdminRoleArn'],
     ['searchAdminRoleArn', 'arn:aws:iam::123456789012:policy/search', 'searchAdminRoleArn'],
+    ['auditRetentionMode', 'governance', 'auditRetentionMode'],
+    ['auditRetentionMode', 'LEGAL_HOLD', 'auditRetentionMode'],
+    ['auditRetentionDays', 0, 'auditRetentionDays'],
+    ['auditRetentionDays', 36_501, 'auditRetentionDays'],
+    ['auditRetentionDays', 1.5, 'auditRetentionDays'],
+    ['auditRetentionDays', 'seven years', 'auditRetentionDays'],
+    ['auditColdStorageAfterDays', 0, 'auditColdStorageAfterDays'],
+    ['auditColdStorageAfterDays', '30 days', 'auditColdStorageAfterDays'],
     ['unknownKey', 1, '(root)'],
   ])('rejects %s = %j, naming %s', (key, value, named) => {
     // Act
@@ -207,6 +220,9 @@ describe('parseStageConfig', () => {
     'searchDedicatedMasterCount',
     'searchMultiAzWithStandby',
     'searchSyncReservedConcurrency',
+    'auditRetentionMode',
+    'auditRetentionDays',
+    'auditColdStorageAfterDays',
   ])('requires %s', (key) => {
     // Prepare
     const { [key as keyof typeof VALID]: _omitted, ...incomplete } = VALID;
@@ -388,6 +404,50 @@ describe('loadStageConfig', () => {
     // Assess
     expect(config).toMatchObject(search);
     expect(config).not.toHaveProperty('searchAdminRoleArn');
+  });
+
+  it.each([
+    ['dev', { auditRetentionMode: 'GOVERNANCE', auditRetentionDays: 1, auditColdStorageAfterDays: 30 }],
+    ['prod', { auditRetentionMode: 'COMPLIANCE', auditRetentionDays: 2555, auditColdStorageAfterDays: 90 }],
+  ])('gives the %s stage its audit retention and cold storage', (stage, audit) => {
+    // Act
+    const config = loadStageConfig(nodeWithContext({ ...cdkJsonContext(), stage }));
+
+    // Assess
+    expect(config).toMatchObject(audit);
+  });
+
+  it('lets the command line override the audit keys', () => {
+    // Prepare
+    const node = nodeWithContext({
+      ...cdkJsonContext(),
+      auditRetentionMode: 'COMPLIANCE',
+      auditRetentionDays: '7',
+      auditColdStorageAfterDays: '60',
+    });
+
+    // Act
+    const config = loadStageConfig(node);
+
+    // Assess
+    expect(config).toMatchObject({
+      auditRetentionMode: 'COMPLIANCE',
+      auditRetentionDays: 7,
+      auditColdStorageAfterDays: 60,
+    });
+  });
+
+  it('names auditRetentionMode when the command line gives an unknown mode', () => {
+    // Prepare
+    const node = nodeWithContext({ ...cdkJsonContext(), auditRetentionMode: 'compliance' });
+
+    // Act
+    const load = (): unknown => loadStageConfig(node);
+
+    // Assess
+    expect(load).toThrow(
+      new StageConfigError('Invalid context "auditRetentionMode": must be one of GOVERNANCE, COMPLIANCE'),
+    );
   });
 
   it('names searchMultiAzWithStandby when a command-line override leaves the prod preset with too few zones', () => {
