@@ -1,16 +1,13 @@
 import { describeError } from '../shared/errors.js';
 import type { ChangeRecord } from '../shared/stream/change-record.js';
-import type { DeadLetterQueue } from '../shared/stream/dead-letter.js';
 import {
   type BatchOutcomes,
-  type Clock,
   createStreamHandler,
   Outcome,
   type RecordOutcome,
   type StreamContext,
   type StreamHandler,
-  type StreamLogger,
-  type StreamMetrics,
+  type StreamHandlerCommonOptions,
 } from '../shared/stream/stream-handler.js';
 import {
   auditObjectKey,
@@ -100,22 +97,12 @@ export function createAuditBatchHandler(options: AuditBatchHandlerOptions): Audi
   };
 }
 
-export interface AuditHandlerOptions extends AuditBatchHandlerOptions {
-  readonly consumerName: string;
-  readonly deadLetterQueue: DeadLetterQueue;
-  readonly logger?: StreamLogger;
-  readonly metrics?: StreamMetrics;
-  readonly clock?: Clock;
-}
+export interface AuditHandlerOptions extends AuditBatchHandlerOptions, StreamHandlerCommonOptions {}
 
 /** The audit log's Lambda handler: the stream runtime in per-batch mode around createAuditBatchHandler. */
 export function createAuditHandler(options: AuditHandlerOptions): StreamHandler {
   return createStreamHandler({
-    consumerName: options.consumerName,
-    deadLetterQueue: options.deadLetterQueue,
-    logger: options.logger,
-    metrics: options.metrics,
-    clock: options.clock,
+    ...options,
     handleBatch: createAuditBatchHandler({ store: options.store, tableName: options.tableName }),
   });
 }

@@ -1,7 +1,6 @@
 import { describeError, PermanentError } from '../shared/errors.js';
 import type { OrdersRepository } from '../shared/orders/orders-repository.js';
 import type { ChangeRecord } from '../shared/stream/change-record.js';
-import type { DeadLetterQueue } from '../shared/stream/dead-letter.js';
 import {
   type BatchOutcomes,
   type Clock,
@@ -10,8 +9,7 @@ import {
   type RecordOutcome,
   type StreamContext,
   type StreamHandler,
-  type StreamLogger,
-  type StreamMetrics,
+  type StreamHandlerCommonOptions,
 } from '../shared/stream/stream-handler.js';
 import { type PlannedEffect, planEffects } from './effects.js';
 import type { EmailKind, OrderEmail, OrderEvent, WarehouseMessage } from './messages.js';
@@ -448,21 +446,9 @@ export function createOrderFanoutBatchHandler(options: OrderFanoutOptions): Fano
   };
 }
 
-export interface OrderFanoutHandlerOptions extends OrderFanoutOptions {
-  readonly consumerName: string;
-  readonly deadLetterQueue: DeadLetterQueue;
-  readonly logger?: StreamLogger;
-  readonly metrics?: StreamMetrics;
-}
+export interface OrderFanoutHandlerOptions extends OrderFanoutOptions, StreamHandlerCommonOptions {}
 
 /** The fan-out's Lambda handler: the stream runtime in per-batch mode around createOrderFanoutBatchHandler. */
 export function createOrderFanoutHandler(options: OrderFanoutHandlerOptions): StreamHandler {
-  return createStreamHandler({
-    consumerName: options.consumerName,
-    deadLetterQueue: options.deadLetterQueue,
-    logger: options.logger,
-    metrics: options.metrics,
-    clock: options.clock,
-    handleBatch: createOrderFanoutBatchHandler(options),
-  });
+  return createStreamHandler({ ...options, handleBatch: createOrderFanoutBatchHandler(options) });
 }

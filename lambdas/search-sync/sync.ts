@@ -7,17 +7,14 @@ import {
   toOrderDocument,
 } from '../shared/search/orders-index.js';
 import type { ChangeRecord } from '../shared/stream/change-record.js';
-import type { DeadLetterQueue } from '../shared/stream/dead-letter.js';
 import {
   type BatchOutcomes,
-  type Clock,
   createStreamHandler,
   Outcome,
   type RecordOutcome,
   type StreamContext,
   type StreamHandler,
-  type StreamLogger,
-  type StreamMetrics,
+  type StreamHandlerCommonOptions,
 } from '../shared/stream/stream-handler.js';
 
 export { SEARCH_SYNC_CONSUMER_NAME } from './names.js';
@@ -109,23 +106,14 @@ export function createSearchSyncBatchHandler(options: {
   };
 }
 
-export interface SearchSyncHandlerOptions {
-  readonly consumerName: string;
-  readonly deadLetterQueue: DeadLetterQueue;
+export interface SearchSyncHandlerOptions extends StreamHandlerCommonOptions {
   readonly index: SearchIndex;
-  readonly logger?: StreamLogger;
-  readonly metrics?: StreamMetrics;
-  readonly clock?: Clock;
 }
 
 /** The search sync's Lambda handler: the stream runtime in per-batch mode around createSearchSyncBatchHandler. */
 export function createSearchSyncHandler(options: SearchSyncHandlerOptions): StreamHandler {
   return createStreamHandler({
-    consumerName: options.consumerName,
-    deadLetterQueue: options.deadLetterQueue,
-    logger: options.logger,
-    metrics: options.metrics,
-    clock: options.clock,
+    ...options,
     handleBatch: createSearchSyncBatchHandler({ index: options.index }),
   });
 }

@@ -89,7 +89,8 @@ export const Outcome = {
   },
 } as const;
 
-interface StreamHandlerCommonOptions {
+/** What every consumer's handler factory passes through to the runtime, whatever its mode. */
+export interface StreamHandlerCommonOptions {
   /** Short stable name of the consumer: in logs, in DLQ letters and as the `service` metric dimension. */
   readonly consumerName: string;
   readonly deadLetterQueue: DeadLetterQueue;
