@@ -26,6 +26,7 @@ import { localLambdaContext } from '../lambda-context.js';
 import { type SandboxSystem, seedInventory, startSandboxSystem } from '../system.js';
 import { TRAFFIC_SKUS } from '../traffic.js';
 import type { Benchmark, BenchmarkResult, BenchmarkSettings } from './benchmarks.js';
+import { inParallel } from './in-parallel.js';
 import { createPerRecordFanoutHandler } from './per-record-fanout.js';
 
 /**
@@ -169,23 +170,6 @@ export function benchStatusPath(index: number, cancelEvery: number): readonly st
 /** A batch the runner delivered to the fan-out, as delivered. */
 interface CapturedBatch {
   readonly records: DynamoDBRecord[];
-}
-
-/** Runs `work` on `items` with at most `concurrency` in flight. */
-async function inParallel<T>(
-  items: readonly T[],
-  concurrency: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next]!;
-      next += 1;
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, () => worker()));
 }
 
 /** The workload through the API; resolves with the failed writes (none expected). */

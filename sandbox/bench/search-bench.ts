@@ -33,6 +33,7 @@ import { createAwsSampleSearchSync } from './aws-sample-search-sync.js';
 import { loadDynamoDbStreamElasticsearch } from './aws-sdk-v2-shim.js';
 import type { Benchmark, BenchmarkResult, BenchmarkSettings } from './benchmarks.js';
 import { benchOrderLines, benchStatusPath } from './fanout-bench.js';
+import { inParallel } from './in-parallel.js';
 
 /**
  * `search` (`npm run bench -- --only search`): OpenSearch requests per 1,000 Orders stream records of the search
@@ -225,23 +226,6 @@ export interface HistoryOutcome {
   readonly deleted: ReadonlyMap<string, number>;
   readonly writes: { readonly inserts: number; readonly modifies: number; readonly removes: number };
   readonly failedWrites: number;
-}
-
-/** Runs `work` on `items` with at most `concurrency` in flight. */
-async function inParallel<T>(
-  items: readonly T[],
-  concurrency: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next]!;
-      next += 1;
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, () => worker()));
 }
 
 /** Writes the planned history to the Orders table through the repository, tick after tick. */
