@@ -30,6 +30,7 @@ export function buildApp(app: App): OrdersStreamApp {
     tables: stateful.tables,
     messaging: stateful.messaging,
     search: stateful.search,
+    audit: stateful.audit,
     description: `Order pipelines (${config.stageName}): API, stream consumers, alarms`,
   });
   stateless.addStackDependency(stateful);

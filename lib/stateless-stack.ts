@@ -1,6 +1,7 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { StageConfig } from './config.js';
+import { AuditLog, type AuditLogStorage } from './constructs/audit-log.js';
 import type { DataTables } from './constructs/data-tables.js';
 import { OpsAlerts } from './constructs/ops-alerts.js';
 import { OrderFanout, type OrderFanoutMessaging } from './constructs/order-fanout.js';
@@ -17,6 +18,8 @@ export interface StatelessStackProps extends StackProps {
   readonly messaging: OrderFanoutMessaging;
   /** The search domain of the stateful stack (`StatefulStack.search`). */
   readonly search: OrdersSearchDomain;
+  /** The audit bucket and its writer policy (`StatefulStack.audit`). */
+  readonly audit: AuditLogStorage;
 }
 
 /** What a pipeline passes to {@link StatelessStack.addStreamConsumer}: everything the stack cannot fill in itself. */
@@ -32,6 +35,11 @@ export class StatelessStack extends Stack {
   public readonly orderFanout: OrderFanout;
   /** The search sync: the second reader of the Orders stream (DynamoDB Streams serves two per shard well). */
   public readonly searchSync: SearchSync;
+  /**
+   * The audit log: the third reader of the Orders stream, acknowledged with its reason (AUDIT_LOG_THIRD_READER_REASON).
+   * Created last, so that it is the reader the stream-consumer construct's warning lands on.
+   */
+  public readonly auditLog: AuditLog;
 
   public constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
@@ -57,12 +65,19 @@ export class StatelessStack extends Stack {
       alarmTopic: this.opsAlerts.topic,
       dashboard: this.opsAlerts.dashboard,
     });
+    this.auditLog = new AuditLog(this, 'AuditLog', {
+      config: props.config,
+      table: props.tables.orders,
+      storage: props.audit,
+      alarmTopic: this.opsAlerts.topic,
+      dashboard: this.opsAlerts.dashboard,
+    });
   }
 
   /**
    * Wires one stream consumer into the stack with the stage config, the ops topic for its alarms and the ops
    * dashboard for its row: a pipeline is one call, e.g.
-   * `stack.addStreamConsumer('AuditLog', { table: stack.tables.orders, entry, consumerName: 'audit-log' })`.
+   * `stack.addStreamConsumer('Archive', { table: stack.tables.votes, entry, consumerName: 'votes-archive' })`.
    */
   public addStreamConsumer(id: string, options: StreamConsumerOptions): StreamConsumer {
     return new StreamConsumer(this, id, {

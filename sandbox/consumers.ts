@@ -3,10 +3,12 @@ import type { Client as OpenSearchClient } from '@opensearch-project/opensearch'
 import type { DeadLetterQueue } from '../lambdas/shared/stream/dead-letter.js';
 import type { StreamLogger, StreamMetrics } from '../lambdas/shared/stream/stream-handler.js';
 import type { CountingDynamoDb } from './adapters/counting-dynamodb.js';
+import type { LocalS3Client } from './adapters/local-s3.js';
 import type { LocalSesClient } from './adapters/local-ses.js';
 import type { LocalSnsClient } from './adapters/local-sns.js';
 import type { LocalQueue } from './adapters/local-sqs.js';
 import type { LocalSqsClient } from './adapters/local-sqs-client.js';
+import { AUDIT_LOG_CONSUMER_NAME, auditLogConsumerFactory } from './audit-log-consumer.js';
 import type { EsmConfig, StreamFunction } from './esm/types.js';
 import { ORDER_FANOUT_CONSUMER_NAME, orderFanoutConsumerFactory } from './fanout-consumer.js';
 import type { LocalOpenSearchClientOptions } from './opensearch/local-client.js';
@@ -16,7 +18,6 @@ import { SEARCH_SYNC_CONSUMER_NAME, searchSyncConsumerFactory } from './search-s
 /**
  * The local stand-ins a consumer factory wires its handler with: the same ports the Lambda composition root fills
  * with AWS clients, here filled with DynamoDB Local, the local OpenSearch and file-backed adapters under `outputDir`.
- * Later pipelines add their sinks (S3) here in the same style.
  */
 export interface LocalAdapters {
   /** A document client of DynamoDB Local (removeUndefinedValues on, as the app's own clients). */
@@ -39,6 +40,11 @@ export interface LocalAdapters {
   readonly ses: LocalSesClient;
   /** The SQS stand-in: SendMessage and SendMessageBatch to local queue URLs (FIFO groups and deduplication). */
   readonly sqs: LocalSqsClient;
+  /**
+   * The S3 stand-in: PutObject (with If-None-Match), GetObject and ListObjectsV2 on the template's buckets (each
+   * bucket's `Ref` resolves to its local name), stored under `s3/<bucket>/<key>`.
+   */
+  readonly s3: LocalS3Client;
   /**
    * A DynamoDB Local client of the consumer's own (`owner`, usually its name; the same owner gets the same client),
    * whose calls are counted in the system's serviceStats().dynamodb[owner] and refused past an invocation's
@@ -73,6 +79,7 @@ export type ConsumerFactory = (
 export const CONSUMER_FACTORIES: Readonly<Record<string, ConsumerFactory>> = Object.freeze({
   [ORDER_FANOUT_CONSUMER_NAME]: orderFanoutConsumerFactory,
   [SEARCH_SYNC_CONSUMER_NAME]: searchSyncConsumerFactory,
+  [AUDIT_LOG_CONSUMER_NAME]: auditLogConsumerFactory,
 });
 
 /** Thrown at start when the template has an event source mapping whose consumer has no local factory. */

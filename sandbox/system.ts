@@ -19,6 +19,7 @@ import {
 } from './adapters/counting-dynamodb.js';
 import { flushJsonLinesWrites } from './adapters/json-lines-file.js';
 import { LocalLogger, LocalMetrics } from './adapters/local-observability.js';
+import { LocalS3Client, type LocalS3Stats } from './adapters/local-s3.js';
 import { type LocalEmailTemplate, LocalSesClient, type LocalSesStats } from './adapters/local-ses.js';
 import { LocalSnsClient, type LocalSnsStats, localTopicArn } from './adapters/local-sns.js';
 import {
@@ -70,7 +71,7 @@ import { TRAFFIC_SKUS } from './traffic.js';
  * stream consumer from its local factory with the environment the template gives its function (tables, queues, SNS
  * topics, SES templates and the search domain's endpoint resolved to local ones), and runs the local event source
  * mappings on the tables' streams. Consumers send through stand-ins of the SNS, SES and SQS clients (adapters/);
- * everything is written under `outputDir`: `sns/<topic>.jsonl`, `ses/outbox.jsonl`, `sqs/<queue>.jsonl` (and
+ * everything is written under `outputDir`: `sns/<topic>.jsonl`, `ses/outbox.jsonl`, `s3/<bucket>/<key>`, `sqs/<queue>.jsonl` (and
  * `sqs/<queue>.duplicates.jsonl` for what FIFO deduplication dropped), `logs/`, `metrics/`.
  */
 
@@ -109,6 +110,11 @@ export interface SandboxSystemOptions {
   readonly wrapFunction?: (consumerName: string, fn: StreamFunction) => StreamFunction;
   /** Overrides every mapping's function timeout. */
   readonly functionTimeoutMs?: number;
+  /**
+   * Caps every mapping's batching window (the audit log gathers for 60 s): tests and chaos runs that wait for the
+   * streams to drain need not wait a whole window for the last batch. @default no cap: each mapping's own window
+   */
+  readonly maxBatchingWindowMs?: number;
   /** The runner's poll interval. @default 250 */
   readonly pollIntervalMs?: number;
   /** Progress lines. @default a line on stderr */
@@ -120,7 +126,7 @@ export interface SandboxSystemOptions {
    * none. @default DEFAULT_INVENTORY
    */
   readonly inventory?: Readonly<Record<string, number>>;
-  /** Injected transient faults of the SNS, SES and SQS stand-ins (chaos). @default none */
+  /** Injected transient faults of the SNS, SES, SQS and S3 stand-ins (chaos). @default none */
   readonly serviceFaults?: ServiceFaultHook;
   /** Injected faults of the local OpenSearch (chaos): 503 requests, 429 bulk items. @default none */
   readonly searchFaults?: LocalOpenSearchFaults;
@@ -133,6 +139,7 @@ export interface ServiceStats {
   readonly sns: LocalSnsStats;
   readonly ses: LocalSesStats;
   readonly sqs: LocalSqsStats;
+  readonly s3: LocalS3Stats;
   /** Calls of each counting DynamoDB client (LocalAdapters.dynamoDb), by owner. */
   readonly dynamodb: Readonly<Record<string, DynamoDbCallCounts>>;
   /** Requests the local OpenSearch received (the search sync's `_bulk`s, the API's searches, the bootstrap). */
@@ -448,6 +455,28 @@ function localNamesByPath(
   return names;
 }
 
+/**
+ * The local name of every S3 bucket of the app (directory `s3/<name>/`), by address: its BucketName when the template
+ * sets one, else from its construct path (`Audit/Bucket` -> `audit-bucket`), as S3 names go: lowercase letters,
+ * digits and hyphens, 3 to 63 of them.
+ */
+export function localBucketNames(app: SynthesizedApp): Map<string, string> {
+  return localNamesByPath(
+    app.resourcesOfType('AWS::S3::Bucket'),
+    ({ resource }) => resource.Properties?.BucketName,
+    new Set(['bucket']),
+    (text) => {
+      const name = text
+        .toLowerCase()
+        .replace(/[^a-z0-9-]+/g, '-')
+        .replace(/^-+|-+$/g, '')
+        .slice(0, 63)
+        .replace(/-+$/, '');
+      return name.length >= 3 ? name : `${name}-bucket`.replace(/^-/, '');
+    },
+  );
+}
+
 /** The local topic name of every SNS topic of the app (file `sns/<name>.jsonl`), by address. */
 export function localTopicNames(app: SynthesizedApp): Map<string, string> {
   return localNamesByPath(
@@ -658,11 +687,15 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
     options.extendApp === undefined ? {} : { extend: options.extendApp },
   );
   // Everything that can be checked on the template alone fails here, before a JVM is started for nothing.
-  const configs = esmConfigsFromApp(app).map((config) =>
-    options.functionTimeoutMs === undefined
-      ? config
-      : { ...config, functionTimeoutMs: options.functionTimeoutMs },
-  );
+  const configs = esmConfigsFromApp(app).map((config) => ({
+    ...config,
+    ...(options.functionTimeoutMs === undefined ? {} : { functionTimeoutMs: options.functionTimeoutMs }),
+    ...(options.maxBatchingWindowMs === undefined
+      ? {}
+      : {
+          maximumBatchingWindowMs: Math.min(config.maximumBatchingWindowMs, options.maxBatchingWindowMs),
+        }),
+  }));
   const factories = factoriesForMappings(configs, options.consumers ?? {});
   const duplicate = configs.find((c, i) => configs.findIndex((o) => o.consumerName === c.consumerName) !== i);
   if (duplicate !== undefined) {
@@ -672,6 +705,7 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
   }
   const queueNames = localQueueNames(app, configs);
   const topicNames = localTopicNames(app);
+  const bucketNames = localBucketNames(app);
   const emailTemplates = localEmailTemplates(app);
   const inventory = options.inventory ?? DEFAULT_INVENTORY;
   validateInventory(inventory);
@@ -753,6 +787,8 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
     }
     for (const [key, name] of queueNames) localByAddress.set(key, queues.byName(name).url);
     for (const [key, name] of topicNames) localByAddress.set(key, localTopicArn(name, LOCAL_REGION));
+    // `Ref` of an AWS::S3::Bucket is the bucket's name.
+    for (const [key, name] of bucketNames) localByAddress.set(key, name);
     // `Ref` of an AWS::SES::Template is the template's name.
     for (const [key, template] of emailTemplates) localByAddress.set(key, template.name);
     const domainNames = localDomainNames(app);
@@ -818,6 +854,12 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
       faults: options.serviceFaults,
       clock,
     });
+    const s3 = new LocalS3Client({
+      outputDir,
+      buckets: bucketNames.values(),
+      faults: options.serviceFaults,
+      clock,
+    });
     const dynamoDbClients = new Map<string, CountingDynamoDb>();
     cleanups.push(async () => {
       for (const clients of dynamoDbClients.values()) clients.destroy();
@@ -835,6 +877,7 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
       sns,
       ses,
       sqs,
+      s3,
       dynamoDb: (owner) => {
         let clients = dynamoDbClients.get(owner);
         if (clients === undefined) {
@@ -952,6 +995,7 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
         sns: sns.stats(),
         ses: ses.stats(),
         sqs: sqs.stats(),
+        s3: s3.stats(),
         dynamodb: Object.fromEntries(
           [...dynamoDbClients].map(([owner, clients]) => [owner, clients.counter.snapshot()]),
         ),

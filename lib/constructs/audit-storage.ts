@@ -1,6 +1,7 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-glue';
+import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import {
   BlockPublicAccess,
@@ -12,6 +13,7 @@ import {
 } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { AUDIT_RETENTION_MODES, type StageConfig } from '../config.js';
+import { iamWildcardResourceFinding } from './nag-findings.js';
 import { InvalidPropsError, requireIntegerInRange } from './props-validation.js';
 
 /** The defaults of {@link AuditStorageProps}, each with its reason. */
@@ -106,6 +108,8 @@ export interface AuditStorageProps {
 export class AuditStorage extends Construct {
   /** The audit bucket (Object Lock, SSE-KMS). */
   public readonly bucket: Bucket;
+  /** The audit bucket's name (a token). */
+  public readonly bucketName: string;
   /** Encrypts the audit bucket's objects. */
   public readonly key: Key;
   /** Receives the audit bucket's server access logs (SSE-S3). */
@@ -116,6 +120,15 @@ export class AuditStorage extends Construct {
   public readonly databaseName: string;
   /** The Glue (Athena) table name of the Orders table's audit log, a literal. */
   public readonly tableName: string;
+  /** The key prefix of the Orders table's audit objects, `table=<Orders table name>/`. */
+  public readonly ordersPrefix: string;
+  /**
+   * The only write access to the audit log there is: s3:PutObject under {@link ordersPrefix}, and the bucket's key
+   * through S3 for this bucket only. No read, no delete, no retention or legal-hold change, no other prefix. It lives
+   * here, beside the bucket, so that whoever reviews the data stack sees every write permission the evidence has;
+   * the audit-log consumer's role attaches it (`BaseFunction.bindBucketWriter`).
+   */
+  public readonly writerPolicy: ManagedPolicy;
 
   public constructor(scope: Construct, id: string, props: AuditStorageProps) {
     super(scope, id);
@@ -200,8 +213,11 @@ export class AuditStorage extends Construct {
       removalPolicy,
     });
 
+    this.bucketName = this.bucket.bucketName;
     const ordersPrefix = auditTablePrefix(props.ordersTable.tableName);
+    this.ordersPrefix = ordersPrefix;
     const location = `s3://${this.bucket.bucketName}/${ordersPrefix}`;
+    this.writerPolicy = this.createWriterPolicy(ordersPrefix);
 
     this.glueDatabase = new CfnDatabase(this, 'Database', {
       catalogId: stack.account,
@@ -273,6 +289,44 @@ export class AuditStorage extends Construct {
       description: "The Athena table of the Orders table's audit log",
       value: this.tableName,
     });
+  }
+
+  /**
+   * s3:PutObject on `<bucket>/<prefix>*`, only with an If-None-Match header (S3's `s3:if-none-match` condition key;
+   * the SHA-256 checksum needs nothing more, and the bucket's
+   * default retention applies without s3:PutObjectRetention), and kms:GenerateDataKey and kms:Decrypt on the key
+   * only through S3 and only for this bucket: with S3 Bucket Keys the encryption context is the bucket's ARN, without
+   * them the object's, so both are allowed. The one wildcard (the object keys under the prefix) is acknowledged here.
+   */
+  private createWriterPolicy(prefix: string): ManagedPolicy {
+    const stack = Stack.of(this);
+    const objects = this.bucket.arnForObjects(`${prefix}*`);
+    const policy = new ManagedPolicy(this, 'WriterPolicy', {
+      description: 'Creates audit objects of the Orders table (audit-log consumer): no read, no delete',
+      statements: [
+        // Only a conditional create (If-None-Match): the writer cannot overwrite a key, not even with a new version.
+        new PolicyStatement({
+          actions: ['s3:PutObject'],
+          resources: [objects],
+          conditions: { Null: { 's3:if-none-match': 'false' } },
+        }),
+        new PolicyStatement({
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          resources: [this.key.keyArn],
+          conditions: {
+            StringEquals: { 'kms:ViaService': `s3.${stack.region}.${stack.urlSuffix}` },
+            StringLike: { 'kms:EncryptionContext:aws:s3:arn': [this.bucket.bucketArn, objects] },
+          },
+        }),
+      ],
+    });
+    Validations.of(policy).acknowledge({
+      id: iamWildcardResourceFinding(policy, objects),
+      reason:
+        "Audit object keys are derived from each batch's stream positions: the writer may create any key under " +
+        "the Orders table's prefix, and nothing else (no read, no delete, no other prefix).",
+    });
+    return policy;
   }
 }
 

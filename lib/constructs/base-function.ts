@@ -5,6 +5,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import {
   Effect,
   type IGrantable,
+  type IManagedPolicy,
   type IPrincipal,
   PolicyDocument,
   PolicyStatement,
@@ -84,6 +85,14 @@ export interface BulkEmailTemplateBinding {
   readonly envName: EnvName;
   /** The template's name: a literal, or the `Ref` of an `AWS::SES::Template` (a token). */
   readonly templateName: string;
+}
+
+/** What {@link BaseFunction.bindBucketWriter} attaches and tells the function. */
+export interface BucketWriter {
+  /** The bucket's name. */
+  readonly bucketName: string;
+  /** The managed policy that grants the writes, and nothing else. */
+  readonly policy: IManagedPolicy;
 }
 
 /** What {@link BaseFunction.bindBulkEmailSending} grants and tells the function. */
@@ -412,6 +421,17 @@ export class BaseFunction extends Construct implements IGrantable {
       }
     }
     this.lambdaFunction.addEnvironment(envName, `https://${domain.domainEndpoint}`);
+    return this;
+  }
+
+  /**
+   * Attaches a bucket's writer policy, defined by the bucket's owner (e.g. `AuditStorage.writerPolicy`, which says
+   * exactly which keys may be created and how), and sets `envName` to the bucket's name.
+   */
+  public bindBucketWriter(envName: EnvName, writer: BucketWriter): this {
+    this.claimEnvironmentName(envName);
+    this.role.addManagedPolicy(writer.policy);
+    this.lambdaFunction.addEnvironment(envName, writer.bucketName);
     return this;
   }
 

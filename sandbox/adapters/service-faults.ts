@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 
 /**
- * What the local stand-ins of SNS, SES and SQS share: the fault hook the chaos run plugs in, the counters every
+ * What the local stand-ins of SNS, SES, SQS and S3 share: the fault hook the chaos run plugs in, the counters every
  * stand-in keeps, and the keys faults are decided on. The hook is a port: the stand-ins know nothing of seeds or
  * rates (chaos/faults.ts implements it with keyed hashes), and without one they never fail on their own.
  */
 
 /** The stand-in services that can have faults injected. */
-export type LocalServiceName = 'sns' | 'ses' | 'sqs';
+export type LocalServiceName = 'sns' | 'ses' | 'sqs' | 's3';
 
 /** One fault decision: which service and operation, and what is being decided. */
 export interface ServiceFaultTarget {

@@ -14,6 +14,7 @@ import {
 } from '../adapters/counting-dynamodb.js';
 import { flushJsonLinesWrites } from '../adapters/json-lines-file.js';
 import { LocalLogger, LocalMetrics } from '../adapters/local-observability.js';
+import { LocalS3Client } from '../adapters/local-s3.js';
 import { LocalSesClient } from '../adapters/local-ses.js';
 import { LocalSnsClient } from '../adapters/local-sns.js';
 import { LocalDeadLetterQueue, LocalQueues } from '../adapters/local-sqs.js';
@@ -374,6 +375,8 @@ function replayAdapters(system: SandboxSystem, clients: ReplayClients): LocalAda
     sns: clients.sns,
     ses: clients.ses,
     sqs: clients.sqs,
+    // The fan-out has no S3 sink: a stand-in without buckets refuses any put.
+    s3: new LocalS3Client({ outputDir: clients.outputDir, buckets: [] }),
     dynamoDb: () => clients.dynamo,
     openSearch: system.search,
     openSearchClient: () => {

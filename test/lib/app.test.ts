@@ -92,6 +92,7 @@ describe('buildApp', () => {
           ?.replace(/^.*lambdas\//, '');
       });
       expect(sources.sort()).toEqual([
+        'audit-log/handler.ts',
         'order-fanout/handler.ts',
         'orders-api/handler.ts',
         'search-sync/handler.ts',

@@ -2,6 +2,7 @@ import type { CfnResource } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../lib/app.js';
+import { AuditLog } from '../../lib/constructs/audit-log.js';
 import { OrderFanout } from '../../lib/constructs/order-fanout.js';
 import { SearchSync } from '../../lib/constructs/search-sync.js';
 import { StreamConsumer } from '../../lib/constructs/stream-consumer.js';
@@ -23,7 +24,7 @@ const PHYSICAL_NAME_PROPERTIES = [
 ];
 
 describe('StatelessStack', () => {
-  it('holds the ops alerts, the orders API, and the order fan-out and the search sync as stream consumers', () => {
+  it('holds the ops alerts, the orders API, and the order fan-out, the search sync and the audit log as stream consumers', () => {
     // Prepare
     const { stateless } = buildApp(testApp());
 
@@ -35,7 +36,7 @@ describe('StatelessStack', () => {
     // The ops topic only: the order events topic lives in the stateful stack.
     template.resourceCountIs('AWS::SNS::Topic', 1);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
     template.resourceCountIs('AWS::SES::Template', 3);
     // The domain lives in the stateful stack.
     template.resourceCountIs('AWS::OpenSearchService::Domain', 0);
@@ -44,6 +45,7 @@ describe('StatelessStack', () => {
     expect(stateless.orderFanout).toBeInstanceOf(OrderFanout);
     expect(stateless.orderFanout.consumer.mapping).toBeDefined();
     expect(stateless.searchSync).toBeInstanceOf(SearchSync);
+    expect(stateless.auditLog).toBeInstanceOf(AuditLog);
   });
 
   it('tells the search sync and the API the URL of the domain of the stateful stack', () => {

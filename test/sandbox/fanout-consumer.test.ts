@@ -26,6 +26,7 @@ function recordingAdapters(asked: string[]): LocalAdapters {
     sns: {} as never,
     ses: {} as never,
     sqs: {} as never,
+    s3: {} as never,
     dynamoDb: (owner) => {
       asked.push(`dynamoDb(${owner})`);
       return { documentClient: {} } as never;

@@ -27,6 +27,7 @@ function recordingAdapters(asked: string[]): LocalAdapters {
     sns: {} as never,
     ses: {} as never,
     sqs: {} as never,
+    s3: {} as never,
     dynamoDb: record('dynamoDb'),
     openSearch: {} as never,
     openSearchClient: record('openSearchClient'),

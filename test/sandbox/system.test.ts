@@ -2,7 +2,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { gunzipSync } from 'node:zlib';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -12,6 +14,7 @@ import type { FullDeadLetter } from '../../lambdas/shared/stream/dead-letter.js'
 import { createStreamHandler } from '../../lambdas/shared/stream/stream-handler.js';
 import type { OrdersStreamApp } from '../../lib/app.js';
 import { readJsonLines } from '../../sandbox/adapters/json-lines-file.js';
+import { LocalS3Client } from '../../sandbox/adapters/local-s3.js';
 import { readOutbox } from '../../sandbox/adapters/local-ses.js';
 import { readTopicMessages, topicNameFromArn } from '../../sandbox/adapters/local-sns.js';
 import { queueNameFromUrl, readQueueMessages } from '../../sandbox/adapters/local-sqs.js';
@@ -666,6 +669,8 @@ describe('startSandboxSystem', () => {
         // own, which the probe would see as a fourth record).
         inventory: { 'SKU-1': 10 },
         pollIntervalMs: 50,
+        // The audit log gathers records for 60 s; the test need not wait that long for its last batch.
+        maxBatchingWindowMs: 300,
         log: (line) => logLines.push(line),
       });
     });
@@ -707,7 +712,7 @@ describe('startSandboxSystem', () => {
       // Assess: what the consumer saw.
       expect(paid.status).toBe(200);
       expect(drained).toBe(true);
-      expect(system.consumers).toEqual(['order-fanout', 'search-sync', PROBE]);
+      expect(system.consumers).toEqual(['order-fanout', 'search-sync', 'audit-log', PROBE]);
       expect(system.tables.Orders).toBe('sandbox-Orders');
       expect(seen.map((r) => [r.eventName, r.keys.orderId])).toEqual([
         ['INSERT', accepted.orderId],
@@ -779,6 +784,46 @@ describe('startSandboxSystem', () => {
       expect(services.dynamodb['order-fanout']?.total).toBeGreaterThan(0);
     });
 
+    it('runs the audit log of the template on the S3 stand-in: every change in a gzipped object of the audit bucket', {
+      timeout: 60_000,
+    }, async () => {
+      // Prepare: the records of the first test have drained through every consumer.
+      const env = system.environments['audit-log']!;
+      const bucket = env.AUDIT_BUCKET_NAME!;
+      const s3 = new LocalS3Client({ outputDir, buckets: [bucket] });
+
+      // Act
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+      const keys = (listed.Contents ?? []).map((object) => object.Key!);
+      const lines = (
+        await Promise.all(
+          keys.map(async (key) => {
+            const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+            const text = gunzipSync(await object.Body!.transformToByteArray()).toString('utf8');
+            return text
+              .trimEnd()
+              .split('\n')
+              .map((line) => JSON.parse(line) as { orderId: string; eventName: string });
+          }),
+        )
+      ).flat();
+
+      // Assess: the bucket Ref resolved to the audit bucket's local name; the objects are where the key says.
+      expect(bucket).toBe('audit-bucket');
+      expect(keys.length).toBeGreaterThan(0);
+      for (const key of keys) {
+        expect(key).toMatch(/^table=sandbox-Orders\/dt=\d{4}-\d{2}-\d{2}\/hour=\d{2}\/\d+-\d+\.jsonl\.gz$/);
+      }
+      // Every change of the test's orders, the fan-out's own writes (reservation) included, in some object.
+      expect(
+        lines
+          .filter((line) => line.eventName === 'INSERT')
+          .map((line) => line.orderId)
+          .sort(),
+      ).toHaveLength(2);
+      expect(system.serviceStats().s3).toMatchObject({ overwrites: 0, objectsCreated: keys.length });
+    });
+
     it('runs the search sync of the template against the local OpenSearch, and the API searches it', {
       timeout: 60_000,
     }, async () => {
@@ -828,7 +873,7 @@ describe('startSandboxSystem', () => {
       client.destroy();
       expect(existsSync(join(outputDir, 'sqs', `${PROBE}-dlq.jsonl`))).toBe(true);
       expect(logLines.join('\n')).toContain(
-        `Running 3 event source mapping(s): order-fanout, search-sync, ${PROBE}`,
+        `Running 4 event source mapping(s): order-fanout, search-sync, audit-log, ${PROBE}`,
       );
       await expect(fetch(`${system.search.url}/`)).rejects.toThrow();
     });

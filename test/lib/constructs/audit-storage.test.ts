@@ -242,12 +242,49 @@ describe('AuditStorage', () => {
       expect(outputs).toEqual(expect.arrayContaining([{ Ref: bucketId }, database, 'audit']));
     });
 
-    it('acknowledges no cdk-nag finding (the log bucket, as a log target, has none)', () => {
+    it("acknowledges one cdk-nag finding only: the writer policy's object keys under the prefix", () => {
       // Act
       const acknowledged = audit.node.findAll().flatMap((construct) => acknowledgedRuleIds(construct));
 
       // Assess
-      expect(acknowledged).toEqual([]);
+      expect(acknowledged).toEqual([`AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/table=<${ordersId}>/*]`]);
+    });
+
+    it('defines the only write access: conditional PutObject under the Orders prefix, the key through S3 for this bucket', () => {
+      // Act
+      const policies = template.findResources('AWS::IAM::ManagedPolicy');
+      const policy = policies[stack.getLogicalId(audit.writerPolicy.node.defaultChild as CfnResource)];
+      const objects = {
+        'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/table=', { Ref: ordersId }, '/*']],
+      };
+
+      // Assess
+      expect(Object.keys(policies)).toHaveLength(1);
+      expect(policy?.Properties.Roles).toBeUndefined();
+      expect(policy?.Properties.PolicyDocument.Statement).toEqual([
+        {
+          Effect: 'Allow',
+          Action: 's3:PutObject',
+          Resource: objects,
+          Condition: { Null: { 's3:if-none-match': 'false' } },
+        },
+        {
+          Effect: 'Allow',
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          Resource: { 'Fn::GetAtt': [keyId, 'Arn'] },
+          Condition: {
+            StringEquals: {
+              'kms:ViaService': {
+                'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }]],
+              },
+            },
+            StringLike: {
+              'kms:EncryptionContext:aws:s3:arn': [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, objects],
+            },
+          },
+        },
+      ]);
+      expect(audit.ordersPrefix).toBe(`table=${tables.orders.tableName}/`);
     });
   });
 

@@ -420,7 +420,7 @@ describe('OrderFanout', () => {
   });
 
   describe('stream readers', () => {
-    it('shares the Orders stream with the search sync in the app, so one more reader warns', () => {
+    it('shares the Orders stream with the search sync and the audit log in the app, so one more reader warns', () => {
       // Prepare
       const app = testApp();
       const { stateful, stateless } = buildApp(app);
@@ -436,7 +436,7 @@ describe('OrderFanout', () => {
       // Assess
       expect(before).toEqual([]);
       expect(warningsWithId(stateless, TOO_MANY_STREAM_READERS_WARNING)).toEqual([
-        expect.stringContaining('has 3 readers (order-fanout, search-sync, third)'),
+        expect.stringContaining('has 4 readers (order-fanout, search-sync, audit-log, third)'),
       ]);
     });
   });

@@ -74,6 +74,7 @@ function pipelinesTestApp(crossStackReferences: 'weak' | 'strong'): PipelinesTes
     tables: data.tables,
     messaging: data.messaging,
     search: data.search,
+    audit: data.audit,
   });
   const plain = pipelines.addStreamConsumer('Plain', {
     table: data.tables.orders,
@@ -303,10 +304,10 @@ describe('esmConfigsFromApp', () => {
       const [mapping] = app.resourcesOfType('AWS::Lambda::EventSourceMapping');
       expect(Object.keys(mapping?.resource.Properties?.EventSourceArn as object)).toEqual([intrinsic]);
 
-      // Act: the stack's own consumers (order fan-out, search sync) are read too; this test is about the two it adds.
-      const configs = esmConfigsFromApp(app).filter(
-        (config) => config.consumerName !== 'order-fanout' && config.consumerName !== 'search-sync',
-      );
+      // Act: the stack's own consumers (order fan-out, search sync, audit log) are read too; this test is about the
+      // two it adds.
+      const own = new Set(['order-fanout', 'search-sync', 'audit-log']);
+      const configs = esmConfigsFromApp(app).filter((config) => !own.has(config.consumerName));
 
       // Assess
       expect(configs).toEqual(expected);
