@@ -1,6 +1,5 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -53,6 +52,7 @@ import {
   type LocalOpenSearchStats,
   startLocalOpenSearch,
 } from './opensearch/local-opensearch.js';
+import { DEFAULT_OUTPUT_DIR } from './output-dir.js';
 import { type LocatedResource, type SynthesizedApp, synthesizeApp } from './synth.js';
 import {
   apiFunctionAddress,
@@ -75,8 +75,7 @@ import { TRAFFIC_SKUS } from './traffic.js';
  * `sqs/<queue>.duplicates.jsonl` for what FIFO deduplication dropped), `logs/`, `metrics/`.
  */
 
-/** `<repo>/.sandbox` (gitignored). */
-export const DEFAULT_OUTPUT_DIR = fileURLToPath(new URL('../.sandbox', import.meta.url));
+export { DEFAULT_OUTPUT_DIR };
 
 /** Marks a directory the sandbox created, and so may clear at the next start. */
 const OUTPUT_DIR_MARKER = '.orders-sandbox-output';

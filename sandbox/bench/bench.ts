@@ -1,4 +1,5 @@
 import { UsageError } from '../cli-flags.js';
+import { type AuditComparison, describeAudit } from './audit-bench.js';
 import { type BenchCliOptions, benchUsage, parseBenchArgs } from './bench-options.js';
 import { BENCHMARKS, type BenchReport, runBenchmarks } from './benchmarks.js';
 import { describeFanout, type FanoutComparison } from './fanout-bench.js';
@@ -22,12 +23,14 @@ function describe(report: BenchReport): string {
   );
   const fanout = report.comparisons.fanout as FanoutComparison | undefined;
   const search = report.comparisons.search as SearchComparison | undefined;
+  const audit = report.comparisons.audit as AuditComparison | undefined;
   return [
     '',
     report.machine,
     ...(rows.length === 0 ? [] : ['End-to-end lag:', ...rows]),
     ...(fanout === undefined ? [] : [describeFanout(fanout)]),
     ...(search === undefined ? [] : [describeSearch(search)]),
+    ...(audit === undefined ? [] : [describeAudit(audit)]),
     '',
   ].join('\n');
 }

@@ -1,3 +1,4 @@
+import { auditBenchmark } from './audit-bench.js';
 import { fanoutBenchmark } from './fanout-bench.js';
 import { type LagFigures, lagBenchmark } from './lag.js';
 import { searchBenchmark } from './search-bench.js';
@@ -35,7 +36,12 @@ export interface Benchmark {
 }
 
 /** Every benchmark, run in this order. */
-export const BENCHMARKS: readonly Benchmark[] = [lagBenchmark, fanoutBenchmark(), searchBenchmark()];
+export const BENCHMARKS: readonly Benchmark[] = [
+  lagBenchmark,
+  fanoutBenchmark(),
+  searchBenchmark(),
+  auditBenchmark(),
+];
 
 /** The report `npm run bench -- --json` prints as its last line. */
 export interface BenchReport {

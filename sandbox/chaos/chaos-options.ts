@@ -11,6 +11,8 @@ export interface ChaosCliOptions {
   readonly ratePerSecond: number;
   readonly functionTimeoutMs: number;
   readonly drainTimeoutMs: number;
+  /** Cap on every mapping's batching window (see CHAOS_USAGE). */
+  readonly maxBatchingWindowMs: number;
   readonly outputDir: string | undefined;
   /** Stock of each traffic SKU at start; undefined = chaosStockPerSku(operations). */
   readonly stockPerSku: number | undefined;
@@ -32,15 +34,24 @@ export const CHAOS_DEFAULTS = {
   poisonRate: 0.01,
   functionTimeoutMs: 2_000,
   drainTimeoutSeconds: 180,
+  /**
+   * Caps the audit log's 60 s batching window (the others' 1 s stay): the drain would otherwise wait up to a minute
+   * for every shard's last audit batch, and a run would invoke the audit log a few times only, too few for the
+   * faults to reach it. Two seconds still gathers batches of many records, as the window does in production.
+   */
+  maxBatchingWindowMs: 2_000,
 } as const;
+
+/** Lambda's largest batching window (MaximumBatchingWindowInSeconds 300). */
+export const MAX_BATCHING_WINDOW_LIMIT_MS = 300_000;
 
 export const CHAOS_USAGE = `Usage: npm run chaos -- [--seed <n>] [--operations <n>] [--json] [options]
 
 Runs the whole system locally with a probe consumer on the Orders stream next to the product consumers (the order
-fan-out, the search sync), drives seeded traffic through the API while injecting faults (poison orders, transient
-effect, SNS/SES/SQS and OpenSearch errors, crashes mid-batch, timeouts), waits for the streams to drain and checks the
-stream-consumer contract against the Orders table, the fan-out's effects against the orders' histories and the stock,
-and the search index against the table. The last line of stdout is the JSON result; the exit code is 0 when every
+fan-out, the search sync, the audit log), drives seeded traffic through the API while injecting faults (poison orders,
+transient effect, SNS/SES/SQS, S3 and OpenSearch errors, crashes mid-batch, timeouts), waits for the streams to drain
+and checks the stream-consumer contract against the Orders table, the fan-out's effects against the orders' histories
+and the stock, the search index against the table, and the audit bucket against the Orders stream. The last line of stdout is the JSON result; the exit code is 0 when every
 invariant holds, 1 when one does not, 2 for a bad flag.
 
   --seed <n>                  seed of the traffic and of every fault decision (default ${CHAOS_DEFAULTS.seed})
@@ -48,13 +59,19 @@ invariant holds, 1 when one does not, 2 for a bad flag.
   --json                      print only the JSON result on stdout
   --rate <n>                  operations per second (default: as fast as the API answers)
   --poison-rate <p>           share of orders that are poison, 0..1 (default ${CHAOS_DEFAULTS.poisonRate})
-  --transient-rate <p>        share of effect calls, SNS/SES/SQS calls and entries, OpenSearch bulk requests and
-                              items that fail transiently (default ${DEFAULT_FAULT_RATES.transient})
+  --transient-rate <p>        share of effect calls, SNS/SES/SQS calls and entries, S3 PutObjects (a 503, and apart
+                              from it an answer lost after storing), OpenSearch bulk requests and items that fail
+                              transiently (default ${DEFAULT_FAULT_RATES.transient})
   --crash-rate <p>            share of invocations that crash after applying (default ${DEFAULT_FAULT_RATES.crash})
   --timeout-rate <p>          share of invocations that time out (default ${DEFAULT_FAULT_RATES.timeout})
   --stock <n>                 available stock of each SKU at start (default: operations / 20)
   --function-timeout-ms <n>   every function's timeout (default ${CHAOS_DEFAULTS.functionTimeoutMs})
   --drain-timeout-seconds <n> time the streams get to drain (default ${CHAOS_DEFAULTS.drainTimeoutSeconds})
+  --max-batching-window-ms <n>
+                              caps every mapping's batching window, 0..${MAX_BATCHING_WINDOW_LIMIT_MS} (default
+                              ${CHAOS_DEFAULTS.maxBatchingWindowMs}): the audit log gathers records for 60 s, so the
+                              drain would wait up to a minute for each shard's last audit batch, and a short run
+                              would invoke it too rarely for the faults to reach it; shorter windows are kept
   --output-dir <dir>          where the sandbox writes (default <repo>/.sandbox; cleared at start)
   --help                      this text`;
 
@@ -69,10 +86,22 @@ const OPTIONS = {
   'timeout-rate': { type: 'string' },
   'function-timeout-ms': { type: 'string' },
   'drain-timeout-seconds': { type: 'string' },
+  'max-batching-window-ms': { type: 'string' },
   stock: { type: 'string' },
   'output-dir': { type: 'string' },
   help: { type: 'boolean' },
 } as const;
+
+/** --max-batching-window-ms: whole milliseconds from 0 (invoke with whatever is there) to Lambda's limit. */
+function maxBatchingWindowFlag(raw: string | undefined): number {
+  const value = integerFlag('max-batching-window-ms', raw, CHAOS_DEFAULTS.maxBatchingWindowMs, 0);
+  if (value > MAX_BATCHING_WINDOW_LIMIT_MS) {
+    throw new UsageError(
+      `--max-batching-window-ms must be at most ${MAX_BATCHING_WINDOW_LIMIT_MS} (Lambda's largest window), got "${raw}"`,
+    );
+  }
+  return value;
+}
 
 /** Parses the command line; every error names the flag at fault. */
 export function parseChaosArgs(argv: readonly string[]): ChaosCliOptions | 'help' {
@@ -111,6 +140,7 @@ export function parseChaosArgs(argv: readonly string[]): ChaosCliOptions | 'help
         CHAOS_DEFAULTS.drainTimeoutSeconds,
         1,
       ) * 1000,
+    maxBatchingWindowMs: maxBatchingWindowFlag(values['max-batching-window-ms']),
     outputDir: values['output-dir'],
     stockPerSku: values.stock === undefined ? undefined : integerFlag('stock', values.stock, 0, 0),
   };

@@ -1,4 +1,6 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { paginateScan } from '@aws-sdk/lib-dynamodb';
+import { AUDIT_LOG_CONSUMER_NAME } from '../../lambdas/audit-log/names.js';
 import { RESERVATION_KEY_PREFIX } from '../../lambdas/order-fanout/adapters/dynamodb-fanout-store.js';
 import { ORDER_FANOUT_CONSUMER_NAME } from '../../lambdas/order-fanout/fanout.js';
 import type { EmailKind } from '../../lambdas/order-fanout/messages.js';
@@ -7,6 +9,7 @@ import { ENV } from '../../lambdas/shared/env.js';
 import { type Order, parseOrderItem } from '../../lambdas/shared/orders/order.js';
 import { ORDERS_INDEX } from '../../lambdas/shared/search/orders-index.js';
 import { readJsonLines } from '../adapters/json-lines-file.js';
+import { LocalS3Client, readBucketJournal } from '../adapters/local-s3.js';
 import { readOutbox } from '../adapters/local-ses.js';
 import { readTopicMessages, topicNameFromArn } from '../adapters/local-sns.js';
 import {
@@ -17,9 +20,13 @@ import {
   readQueueMessages,
 } from '../adapters/local-sqs.js';
 import { readQueueDuplicates } from '../adapters/local-sqs-client.js';
+import { localClientConfig } from '../dynamodb-local/server.js';
+import { latestStreamArn, localStreamsClient } from '../esm/dynamodb-stream-source.js';
 import type { OnFailureMessage } from '../esm/types.js';
 import { type SandboxSystem, startSandboxSystem } from '../system.js';
 import { runTraffic, TRAFFIC_SKUS, type TrafficSummary } from '../traffic.js';
+import { type AuditReport, checkAuditLog, type StreamRecordTruth } from './audit-invariants.js';
+import { readAuditObjects, readStreamRecords } from './audit-observations.js';
 import { chaosStockPerSku } from './chaos-options.js';
 import { checkFanoutInvariants, type FanoutReport, type ScannedReservation } from './fanout-invariants.js';
 import {
@@ -63,6 +70,11 @@ export interface ChaosOptions {
   readonly functionTimeoutMs: number;
   /** How long the streams get to drain after the traffic; past it, a shard counts as blocked. */
   readonly drainTimeoutMs: number;
+  /**
+   * Caps every mapping's batching window: the audit log gathers for 60 s, and the drain would wait for it
+   * (chaos-options.ts, CHAOS_DEFAULTS.maxBatchingWindowMs).
+   */
+  readonly maxBatchingWindowMs: number;
   /** The sandbox's output directory (cleared at start); default the sandbox's own. */
   readonly outputDir?: string;
   /** Stock of each traffic SKU at start. @default chaosStockPerSku(operations) */
@@ -102,7 +114,22 @@ export interface ChaosResult {
    * OpenSearch equals the Orders table. null when the template has no search sync.
    */
   readonly search: SearchReport | null;
+  /**
+   * The audit log's check (audit-invariants.ts), part of `ok`: after draining, the audit bucket holds every record of
+   * the Orders stream (read from TRIM_HORIZON at the end), exactly once after dropping duplicate eventIDs, in
+   * objects filed under the keys their content implies, none ever overwritten. null when the template has no audit
+   * log.
+   */
+  readonly audit: AuditReport | null;
 }
+
+/**
+ * How much later than the stream's ApproximateCreationDateTime an audit line's time may be: DynamoDB Local truncates
+ * the stream's time to the minute, and the sandbox stamps each record with the time its stream source first read it,
+ * normally within a poll interval of the write; the second minute covers a first read delayed by every mapping of the
+ * stream being busy with retries at once.
+ */
+export const AUDIT_CREATION_TIME_SLACK_MS = 120_000;
 
 /**
  * Runs the whole system with the probe as the consumer under test, drives traffic through the API while injecting
@@ -110,9 +137,10 @@ export interface ChaosResult {
  *
  * Function-level faults (crashes, timeouts) hit every consumer of the template, so the product consumers get their
  * re-delivery exercised too; effect-level faults are the probe's, and the SNS/SES/SQS stand-ins fail calls and
- * entries at the same transient rate, and so does the local OpenSearch (503 bulk requests, 429 bulk items). The order
- * fan-out, a product consumer from the registry, is then checked against the histories the probe recorded
- * (fanout-invariants.ts), and the search sync's index against the table (search-invariants.ts).
+ * entries at the same transient rate, and so do the S3 stand-in (503 SlowDown; stored, then the answer lost) and the
+ * local OpenSearch (503 bulk requests, 429 bulk items). The order fan-out, a product consumer from the registry, is
+ * then checked against the histories the probe recorded (fanout-invariants.ts), the search sync's index against the
+ * table (search-invariants.ts), and the audit log's bucket against the Orders stream (audit-invariants.ts).
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const counters = createFaultCounters();
@@ -133,6 +161,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     wrapFunction: (consumerName, fn) =>
       withFunctionFaults(fn, { seed: options.seed, consumerName, rates: options.faults, counters }),
     functionTimeoutMs: options.functionTimeoutMs,
+    maxBatchingWindowMs: options.maxBatchingWindowMs,
     log: options.log,
   });
   try {
@@ -161,6 +190,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         `(${stats?.failedInvocations ?? 0} failed), ${stats?.recordsRedelivered ?? 0} records re-delivered; ` +
         `injected ${counters.transientErrors} transient errors, ${counters.crashes} crashes, ${counters.timeouts} timeouts, ` +
         `${counters.serviceCallFaults} service call and ${counters.serviceEntryFaults} entry faults, ` +
+        `${counters.s3SlowDowns} S3 SlowDowns and ${counters.s3LostResponses} lost S3 answers, ` +
         `${counters.searchRequestFaults} OpenSearch request and ${counters.searchItemFaults} bulk item faults`,
     );
     const { report, truth, effects } = await checkRun(system, traffic, drained);
@@ -192,6 +222,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     } else {
       options.log(`No ${SEARCH_SYNC_CONSUMER_NAME} in the template: the search checks were skipped`);
     }
+    const audit = system.consumers.includes(AUDIT_LOG_CONSUMER_NAME) ? await checkAudit(system) : null;
+    if (audit !== null) {
+      const auditStats = system.stats()[AUDIT_LOG_CONSUMER_NAME];
+      options.log(
+        `${AUDIT_LOG_CONSUMER_NAME}: ${auditStats?.invocations ?? 0} invocations ` +
+          `(${auditStats?.failedInvocations ?? 0} failed), ${auditStats?.recordsRedelivered ?? 0} records re-delivered; ` +
+          `${audit.objects} objects, ${audit.lines} lines for ${audit.streamRecords} stream records ` +
+          `(${audit.duplicates} duplicate lines), ${audit.putCalls} PUTs (${audit.preconditionFailed} answered 412); ` +
+          `${audit.ok ? 'the audit log holds the stream' : 'THE AUDIT LOG DIFFERS FROM THE STREAM'}`,
+      );
+    } else {
+      options.log(`No ${AUDIT_LOG_CONSUMER_NAME} in the template: the audit checks were skipped`);
+    }
     return {
       seed: options.seed,
       operations: traffic.operations,
@@ -201,7 +244,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       orderViolations: report.orderViolations,
       poisonInDlq: report.poisonInDlq,
       poisonExpected: report.poisonExpected,
-      ok: report.ok && (fanout?.ok ?? true) && (search?.ok ?? true),
+      ok: report.ok && (fanout?.ok ?? true) && (search?.ok ?? true) && (audit?.ok ?? true),
       unexpected: report.unexpected,
       drained: report.drained,
       onFailureRecords: report.onFailureRecords,
@@ -209,6 +252,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       problems: report.problems,
       fanout,
       search,
+      audit,
     };
   } finally {
     await system.stop();
@@ -369,6 +413,50 @@ async function checkFanout(
     reservations,
     stock,
     initialStock: system.inventory,
+    deadLetters: dlq.filter((message) => message.source === DEAD_LETTER_SOURCE).length,
+    onFailureRecords: dlq
+      .filter((message) => message.source === ON_FAILURE_SOURCE)
+      .reduce((sum, message) => sum + (message.body as OnFailureMessage).DDBStreamBatchInfo.batchSize, 0),
+  });
+}
+
+/**
+ * Reads the Orders stream from TRIM_HORIZON with clients of its own (the run's consumers are done with it), every
+ * object of the audit log's bucket (AUDIT_BUCKET_NAME of its environment) through a reading S3 stand-in on the same
+ * files, the bucket's PutObject journal and the audit log's DLQ, and checks the bucket against the stream.
+ */
+async function checkAudit(system: SandboxSystem): Promise<AuditReport> {
+  const ordersTable = system.tables.Orders;
+  if (ordersTable === undefined) throw new ChaosWiringError('The sandbox system has no Orders table');
+  const bucket = system.environments[AUDIT_LOG_CONSUMER_NAME]?.[ENV.AUDIT_BUCKET_NAME];
+  if (bucket === undefined) {
+    throw new ChaosWiringError(
+      `The ${AUDIT_LOG_CONSUMER_NAME} function has no ${ENV.AUDIT_BUCKET_NAME} variable`,
+    );
+  }
+  const dynamoDb = new DynamoDBClient(localClientConfig(system.dynamodbEndpoint));
+  const streams = localStreamsClient(system.dynamodbEndpoint);
+  let stream: StreamRecordTruth[];
+  try {
+    stream = await readStreamRecords(streams, await latestStreamArn(dynamoDb, ordersTable));
+  } finally {
+    dynamoDb.destroy();
+    streams.destroy();
+  }
+  const objects = await readAuditObjects(
+    new LocalS3Client({ outputDir: system.outputDir, buckets: [bucket] }),
+    bucket,
+  );
+  const dlqName = system.deadLetterQueues[AUDIT_LOG_CONSUMER_NAME];
+  const dlq: LocalQueueMessage[] =
+    dlqName === undefined ? [] : await readQueueMessages(system.outputDir, dlqName);
+  return checkAuditLog({
+    tableName: ordersTable,
+    stream,
+    objects,
+    journal: await readBucketJournal(system.outputDir, bucket),
+    lostResponses: system.serviceStats().s3.lostResponses,
+    creationTimeSlackMs: AUDIT_CREATION_TIME_SLACK_MS,
     deadLetters: dlq.filter((message) => message.source === DEAD_LETTER_SOURCE).length,
     onFailureRecords: dlq
       .filter((message) => message.source === ON_FAILURE_SOURCE)

@@ -24,13 +24,33 @@ function describe(result: ChaosResult): string {
     `  drained ${result.drained}, records to the on-failure destination ${result.onFailureRecords}`,
     `  faults injected: ${result.faults.transientErrors} transient, ${result.faults.crashes} crashes, ` +
       `${result.faults.timeouts} timeouts, ${result.faults.serviceCallFaults} SNS/SES/SQS calls, ` +
-      `${result.faults.serviceEntryFaults} SNS/SES/SQS entries, ${result.faults.searchRequestFaults} OpenSearch ` +
-      `requests, ${result.faults.searchItemFaults} OpenSearch bulk items`,
+      `${result.faults.serviceEntryFaults} SNS/SES/SQS entries, ${result.faults.s3SlowDowns} S3 SlowDowns, ` +
+      `${result.faults.s3LostResponses} S3 answers lost after storing, ${result.faults.searchRequestFaults} ` +
+      `OpenSearch requests, ${result.faults.searchItemFaults} OpenSearch bulk items`,
     ...result.problems.map((problem) => `  - ${problem}`),
     ...describeFanout(result.fanout),
     ...describeSearch(result.search),
+    ...describeAudit(result.audit),
     '',
   ].join('\n');
+}
+
+/** The audit log's lines of the summary. */
+function describeAudit(audit: ChaosResult['audit']): string[] {
+  if (audit === null) return ['  audit log: not in the template, not checked'];
+  return [
+    `  audit log: ${audit.ok ? 'the bucket holds the stream' : 'THE BUCKET DIFFERS FROM THE STREAM'} ` +
+      `(${audit.streamRecords} stream records; ${audit.objects} objects, ${audit.lines} lines, ` +
+      `${audit.eventIds} distinct eventIDs)`,
+    `    PUTs ${audit.putCalls}: ${audit.created} created, ${audit.preconditionFailed} answered 412 (a retry meeting ` +
+      `its own object), ${audit.slowDowns} SlowDowns; ${audit.lostResponses} answers lost after storing`,
+    `    missing ${audit.missing}, unexpected ${audit.unexpected}, mismatched ${audit.mismatched}, ` +
+      `overwrites ${audit.overwrites}, key collisions ${audit.keyCollisions}, unconditional PUTs ` +
+      `${audit.unconditionalPuts}, misfiled ${audit.misfiled}, out of order ${audit.outOfOrder}, malformed ` +
+      `${audit.malformed}; duplicate lines ${audit.duplicates} (allowed, for information)`,
+    `    dead letters ${audit.deadLetters}, on-failure records ${audit.onFailureRecords}`,
+    ...audit.problems.map((problem) => `    - ${problem}`),
+  ];
 }
 
 /** The search sync's lines of the summary. */

@@ -19,7 +19,8 @@ export interface FaultRates {
   /**
    * Per effect call of the probe: the call throws a throttling error (transient; the ESM retries the record). The
    * same rate applies, independently, to each call of the SNS, SES and SQS stand-ins (it throws the service's
-   * throttling error) and to each entry of their batch calls (answered failed with a throttling code), and to each
+   * throttling error) and to each entry of their batch calls (answered failed with a throttling code), to each
+   * PutObject of the S3 stand-in twice (a 503 SlowDown before storing; stored, then the answer lost), and to each
    * `_bulk` request of the local OpenSearch (503) and each of its items (429).
    */
   readonly transient: number;
@@ -44,6 +45,13 @@ export interface FaultCounters {
   serviceCallFaults: number;
   /** Entries of their batch calls answered failed with a throttling code. */
   serviceEntryFaults: number;
+  /** PutObjects the S3 stand-in answered 503 SlowDown before storing anything (the call hook, service `s3`). */
+  s3SlowDowns: number;
+  /**
+   * PutObjects the S3 stand-in stored and then lost the answer of (the entry hook, service `s3`): the caller sees a
+   * timeout, and its retry of the same batch meets its own object (412). Not a failed entry: the object is there.
+   */
+  s3LostResponses: number;
   /** Bulk requests the local OpenSearch answered 503 (the client retries those once). */
   searchRequestFaults: number;
   /** Bulk items the local OpenSearch answered 429 es_rejected_execution_exception. */
@@ -57,6 +65,8 @@ export function createFaultCounters(): FaultCounters {
     timeouts: 0,
     serviceCallFaults: 0,
     serviceEntryFaults: 0,
+    s3SlowDowns: 0,
+    s3LostResponses: 0,
     searchRequestFaults: 0,
     searchItemFaults: 0,
   };
@@ -143,6 +153,10 @@ export interface ServiceFaultOptions {
  * hash of the seed, what is sent (the stand-in's content key) and how often that content was sent before falls
  * below the rate. A re-delivered record sends the same content again and gets a fresh draw, so a failure is never
  * doomed to repeat, while the same run with the same seed makes the same decisions for the same attempts.
+ *
+ * The S3 stand-in asks the same two questions of each PutObject, with other meanings (adapters/local-s3.ts): a failed
+ * call is a 503 SlowDown before anything is stored, a failed "entry" an object stored whose answer is then lost. They
+ * are counted apart (s3SlowDowns, s3LostResponses), so that the SNS/SES/SQS counters keep meaning "not sent".
  */
 export function seededServiceFaults(options: ServiceFaultOptions): ServiceFaultHook {
   const attempts = new Map<string, number>();
@@ -156,13 +170,17 @@ export function seededServiceFaults(options: ServiceFaultOptions): ServiceFaultH
   return {
     failCall: (target) => {
       const fail = decide('call', target);
-      if (fail) options.counters.serviceCallFaults += 1;
-      return fail;
+      if (!fail) return false;
+      if (target.service === 's3') options.counters.s3SlowDowns += 1;
+      else options.counters.serviceCallFaults += 1;
+      return true;
     },
     failEntry: (target) => {
       const fail = decide('entry', target);
-      if (fail) options.counters.serviceEntryFaults += 1;
-      return fail;
+      if (!fail) return false;
+      if (target.service === 's3') options.counters.s3LostResponses += 1;
+      else options.counters.serviceEntryFaults += 1;
+      return true;
     },
   };
 }

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { CHAOS_DEFAULTS, chaosStockPerSku, parseChaosArgs } from '../../../sandbox/chaos/chaos-options.js';
+import {
+  CHAOS_DEFAULTS,
+  CHAOS_USAGE,
+  chaosStockPerSku,
+  MAX_BATCHING_WINDOW_LIMIT_MS,
+  parseChaosArgs,
+} from '../../../sandbox/chaos/chaos-options.js';
 import { DEFAULT_FAULT_RATES } from '../../../sandbox/chaos/faults.js';
 import { UsageError } from '../../../sandbox/cli-flags.js';
 
@@ -12,6 +18,7 @@ const DEFAULTS = {
   ratePerSecond: Number.POSITIVE_INFINITY,
   functionTimeoutMs: CHAOS_DEFAULTS.functionTimeoutMs,
   drainTimeoutMs: CHAOS_DEFAULTS.drainTimeoutSeconds * 1000,
+  maxBatchingWindowMs: 2_000,
   outputDir: undefined,
   stockPerSku: undefined,
 };
@@ -40,6 +47,9 @@ describe('parseChaosArgs', () => {
     ],
     [['--stock', '0'], { ...DEFAULTS, stockPerSku: 0 }],
     [['--stock', '450'], { ...DEFAULTS, stockPerSku: 450 }],
+    [['--max-batching-window-ms', '0'], { ...DEFAULTS, maxBatchingWindowMs: 0 }],
+    [['--max-batching-window-ms', '60000'], { ...DEFAULTS, maxBatchingWindowMs: 60_000 }],
+    [['--max-batching-window-ms=300000'], { ...DEFAULTS, maxBatchingWindowMs: MAX_BATCHING_WINDOW_LIMIT_MS }],
     [['--help'], 'help'],
   ])('parses %j', (argv, expected) => {
     expect(parseChaosArgs(argv)).toEqual(expected);
@@ -62,6 +72,14 @@ describe('parseChaosArgs', () => {
     [['--drain-timeout-seconds', '0'], /--drain-timeout-seconds must be an integer >= 1/],
     [['--output-dir', ''], /--output-dir must not be empty/],
     [['--stock=-1'], /--stock must be an integer >= 0, got "-1"/],
+    [['--max-batching-window-ms=-1'], /--max-batching-window-ms must be an integer >= 0, got "-1"/],
+    [['--max-batching-window-ms', '1.5'], /--max-batching-window-ms must be an integer/],
+    [['--max-batching-window-ms', 'soon'], /--max-batching-window-ms must be an integer/],
+    [
+      ['--max-batching-window-ms', '300001'],
+      /--max-batching-window-ms must be at most 300000 .*got "300001"/,
+    ],
+    [['--max-batching-window-ms'], /--max-batching-window-ms/],
     [['--json=yes'], /--json/],
     [['--nope'], /--nope/],
     [['extra'], /extra/],
@@ -79,5 +97,13 @@ describe('chaosStockPerSku', () => {
     [10_000, 500],
   ])('stocks a run of %i operations with %i per SKU', (operations, stock) => {
     expect(chaosStockPerSku(operations)).toBe(stock);
+  });
+});
+
+describe('CHAOS_USAGE', () => {
+  it('documents the batching window cap and why it exists', () => {
+    // Assess
+    expect(CHAOS_USAGE).toContain('--max-batching-window-ms <n>');
+    expect(CHAOS_USAGE).toMatch(/audit log gathers records for 60 s/);
   });
 });

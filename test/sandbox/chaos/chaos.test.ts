@@ -59,6 +59,7 @@ describe('npm run chaos', () => {
       `problems: ${JSON.stringify(result.problems)}`,
       `fan-out problems: ${JSON.stringify(result.fanout?.problems)}`,
       `search problems: ${JSON.stringify(result.search?.problems)}`,
+      `audit problems: ${JSON.stringify(result.audit?.problems)}`,
       run.stderr,
     ].join('\n');
     expect(result, explanation).toMatchObject({
@@ -80,6 +81,23 @@ describe('npm run chaos', () => {
     // The search sync's index equals the table: every order indexed, every deleted one a tombstone or nothing.
     expect(result.search).toMatchObject({ missing: 0, stale: 0, extra: 0, resurrected: 0, ok: true });
     expect(result.search?.live).toBeGreaterThan(0);
+    // The audit bucket holds every record of the Orders stream, exactly once after dropping duplicate eventIDs, and
+    // no object was ever overwritten.
+    expect(result.audit).toMatchObject({
+      missing: 0,
+      unexpected: 0,
+      mismatched: 0,
+      overwrites: 0,
+      keyCollisions: 0,
+      unconditionalPuts: 0,
+      misfiled: 0,
+      outOfOrder: 0,
+      malformed: 0,
+      ok: true,
+    });
+    expect(result.audit?.streamRecords).toBe(result.records);
+    expect(result.audit?.eventIds).toBe(result.records);
+    expect(result.audit?.objects).toBeGreaterThan(0);
     expect(run.code).toBe(0);
   });
 

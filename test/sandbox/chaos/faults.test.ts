@@ -166,6 +166,8 @@ describe('withFunctionFaults', () => {
       timeouts: 0,
       serviceCallFaults: 0,
       serviceEntryFaults: 0,
+      s3SlowDowns: 0,
+      s3LostResponses: 0,
       searchRequestFaults: 0,
       searchItemFaults: 0,
     });
@@ -270,6 +272,25 @@ describe('seededServiceFaults', () => {
     // Assess
     expect(decisions).toEqual([false, false, true, true]);
     expect(counters).toMatchObject({ serviceCallFaults: 1, serviceEntryFaults: 1 });
+  });
+
+  it.each([
+    ['sns', { serviceCallFaults: 1, serviceEntryFaults: 1, s3SlowDowns: 0, s3LostResponses: 0 }],
+    ['ses', { serviceCallFaults: 1, serviceEntryFaults: 1, s3SlowDowns: 0, s3LostResponses: 0 }],
+    ['sqs', { serviceCallFaults: 1, serviceEntryFaults: 1, s3SlowDowns: 0, s3LostResponses: 0 }],
+    // For S3 a failed call is a 503 before storing, a failed entry an object stored whose answer is lost.
+    ['s3', { serviceCallFaults: 0, serviceEntryFaults: 0, s3SlowDowns: 1, s3LostResponses: 1 }],
+  ] as const)('counts the faults of %s under their own names', (service, expected) => {
+    // Prepare
+    const counters = createFaultCounters();
+    const always = seededServiceFaults({ seed: 1, rate: 1, counters });
+
+    // Act
+    always.failCall({ service, operation: 'Op', key: 'k-1' });
+    always.failEntry({ service, operation: 'Op', key: 'k-1' });
+
+    // Assess
+    expect(counters).toMatchObject(expected);
   });
 
   it('decides the same for the same seed, content and attempt, and anew for each attempt', () => {
