@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,13 +5,8 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalS3Client } from '../../../sandbox/adapters/local-s3.js';
 import { runAuditHistoryCli } from '../../../sandbox/audit-history/audit-history-cli.js';
+import { type CliRun, runTsxCli } from '../../support/cli.js';
 import { AUDIT_BUCKET, auditLine, ORDER_ID, orderImage, putAuditObject, seq } from './audit-lines.js';
-
-interface CliRun {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 /** Runs the CLI in this process; the sandbox's own directory is `sandboxDir`. */
 async function cli(argv: readonly string[], sandboxDir: string): Promise<CliRun> {
@@ -30,26 +24,9 @@ async function cli(argv: readonly string[], sandboxDir: string): Promise<CliRun>
   return { code, stdout, stderr };
 }
 
-/** Runs `npm run audit:history -- <args>` as tsx does, in a child process. */
+/** Runs `npm run audit:history -- <args>` in a child process. */
 function childCli(args: readonly string[]): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [
-      '--import',
-      'tsx',
-      'sandbox/audit-history/audit-history.ts',
-      ...args,
-    ]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runTsxCli('sandbox/audit-history/audit-history.ts', args);
 }
 
 describe('npm run audit:history', () => {

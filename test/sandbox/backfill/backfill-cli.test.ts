@@ -1,29 +1,16 @@
-import { spawn } from 'node:child_process';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenSearchClient } from '../../../lambdas/shared/search/opensearch-client.js';
 import { OpenSearchIndex } from '../../../lambdas/shared/search/opensearch-index.js';
 import { ORDERS_INDEX, toOrderDocument } from '../../../lambdas/shared/search/orders-index.js';
 import { type LocalOpenSearch, startLocalOpenSearch } from '../../../sandbox/opensearch/local-opensearch.js';
+import { type CliRun, runTsxCli } from '../../support/cli.js';
 import { createTestTables, localDynamoDb, type TestTables } from '../../support/dynamodb.js';
 
-/** Runs `npm run backfill:search -- <args>` (as tsx does) and resolves with its exit code and output. */
-function backfill(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    // Asynchronous: the local OpenSearch answering the child runs in this process.
-    const child = spawn(process.execPath, ['--import', 'tsx', 'sandbox/backfill/backfill.ts', ...args], {
-      env: { ...process.env, AWS_REGION: '', AWS_DEFAULT_REGION: '' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+/** Runs `npm run backfill:search -- <args>`; no region in the environment, so the CLI's own check is what runs. */
+function backfill(args: readonly string[]): Promise<CliRun> {
+  return runTsxCli('sandbox/backfill/backfill.ts', args, {
+    env: { ...process.env, AWS_REGION: '', AWS_DEFAULT_REGION: '' },
   });
 }
 
