@@ -17,7 +17,13 @@ import { TRAFFIC_SKUS } from '../traffic.js';
 import type { Benchmark, BenchmarkResult, BenchmarkSettings } from './benchmarks.js';
 import { STOCK_PER_SKU } from './fanout-bench.js';
 import { createPerRecordAuditHandler } from './per-record-audit.js';
-import { per1000Records, planOrderHistory, readStreamBatches, writeOrderHistory } from './search-bench.js';
+import {
+  type OrderHistoryWorkload,
+  per1000Records,
+  planOrderHistory,
+  readStreamBatches,
+  writeOrderHistory,
+} from './search-bench.js';
 
 /**
  * `audit` (`npm run bench -- --only audit`): S3 PUT requests and bytes stored per 1,000 Orders stream records of the
@@ -94,16 +100,7 @@ export interface AuditProductFigures extends AuditVariantFigures {
 
 export interface AuditComparison {
   readonly unit: 'calls per 1,000 records';
-  readonly workload: {
-    readonly orders: number;
-    readonly cancelEvery: number;
-    readonly deleteEvery: number;
-    readonly records: number;
-    readonly inserts: number;
-    readonly modifies: number;
-    readonly removes: number;
-    /** Writes the repository refused (none expected): the records are then fewer than planned. */
-    readonly failedWrites: number;
+  readonly workload: OrderHistoryWorkload & {
     /** How long writing the history took: the pace at which the records arrived (wall clock, machine-dependent). */
     readonly writeSeconds: number;
   };

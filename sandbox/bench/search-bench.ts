@@ -104,20 +104,22 @@ export interface SearchTarget {
   readonly met: boolean;
 }
 
+/** The order history a benchmark wrote (planOrderHistory, writeOrderHistory) and the stream records it made. */
+export interface OrderHistoryWorkload {
+  readonly orders: number;
+  readonly cancelEvery: number;
+  readonly deleteEvery: number;
+  readonly records: number;
+  readonly inserts: number;
+  readonly modifies: number;
+  readonly removes: number;
+  /** Writes the repository refused (none expected): the records are then fewer than planned. */
+  readonly failedWrites: number;
+}
+
 export interface SearchComparison {
   readonly unit: 'requests per 1,000 records';
-  readonly workload: {
-    readonly orders: number;
-    readonly cancelEvery: number;
-    readonly deleteEvery: number;
-    readonly records: number;
-    readonly inserts: number;
-    readonly modifies: number;
-    readonly removes: number;
-    readonly batches: number;
-    /** Writes the repository refused (none expected): the records are then fewer than planned. */
-    readonly failedWrites: number;
-  };
+  readonly workload: OrderHistoryWorkload & { readonly batches: number };
   readonly batchSize: number;
   readonly ours: SearchSideFigures & {
     /**
