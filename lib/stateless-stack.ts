@@ -8,6 +8,7 @@ import { OrderFanout, type OrderFanoutMessaging } from './constructs/order-fanou
 import { OrdersApi } from './constructs/orders-api.js';
 import { type OrdersSearchDomain, SearchSync } from './constructs/search-sync.js';
 import { StreamConsumer, type StreamConsumerProps } from './constructs/stream-consumer.js';
+import { VoteAggregator } from './constructs/vote-aggregator.js';
 
 export interface StatelessStackProps extends StackProps {
   /** The validated stage configuration. */
@@ -40,6 +41,8 @@ export class StatelessStack extends Stack {
    * Created last, so that it is the reader the stream-consumer construct's warning lands on.
    */
   public readonly auditLog: AuditLog;
+  /** The vote aggregator: the one reader of the Votes stream, writing PollResults. */
+  public readonly voteAggregator: VoteAggregator;
 
   public constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
@@ -72,12 +75,19 @@ export class StatelessStack extends Stack {
       alarmTopic: this.opsAlerts.topic,
       dashboard: this.opsAlerts.dashboard,
     });
+    this.voteAggregator = new VoteAggregator(this, 'VoteAggregator', {
+      config: props.config,
+      votesTable: props.tables.votes,
+      pollResultsTable: props.tables.pollResults,
+      alarmTopic: this.opsAlerts.topic,
+      dashboard: this.opsAlerts.dashboard,
+    });
   }
 
   /**
    * Wires one stream consumer into the stack with the stage config, the ops topic for its alarms and the ops
    * dashboard for its row: a pipeline is one call, e.g.
-   * `stack.addStreamConsumer('Archive', { table: stack.tables.votes, entry, consumerName: 'votes-archive' })`.
+   * `stack.addStreamConsumer('Archive', { table: stack.tables.orders, entry, consumerName: 'orders-archive' })`.
    */
   public addStreamConsumer(id: string, options: StreamConsumerOptions): StreamConsumer {
     return new StreamConsumer(this, id, {

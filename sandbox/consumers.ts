@@ -14,6 +14,7 @@ import { ORDER_FANOUT_CONSUMER_NAME, orderFanoutConsumerFactory } from './fanout
 import type { LocalOpenSearchClientOptions } from './opensearch/local-client.js';
 import type { LocalOpenSearch } from './opensearch/local-opensearch.js';
 import { SEARCH_SYNC_CONSUMER_NAME, searchSyncConsumerFactory } from './search-sync-consumer.js';
+import { VOTE_AGGREGATOR_CONSUMER_NAME, voteAggregatorConsumerFactory } from './vote-aggregator-consumer.js';
 
 /**
  * The local stand-ins a consumer factory wires its handler with: the same ports the Lambda composition root fills
@@ -80,6 +81,7 @@ export const CONSUMER_FACTORIES: Readonly<Record<string, ConsumerFactory>> = Obj
   [ORDER_FANOUT_CONSUMER_NAME]: orderFanoutConsumerFactory,
   [SEARCH_SYNC_CONSUMER_NAME]: searchSyncConsumerFactory,
   [AUDIT_LOG_CONSUMER_NAME]: auditLogConsumerFactory,
+  [VOTE_AGGREGATOR_CONSUMER_NAME]: voteAggregatorConsumerFactory,
 });
 
 /** Thrown at start when the template has an event source mapping whose consumer has no local factory. */

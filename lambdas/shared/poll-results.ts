@@ -12,6 +12,12 @@ import { z } from 'zod';
  * | total     | N    | number of current votes, all options                                                     |
  * | lastSeq   | S    | stream sequence number watermark of the last applied record, zero-padded to 40 digits    |
  * | asOf      | S    | ISO-8601 UTC time of the last applied change                                             |
+ * | records   | N    | number of stream records applied (votes and reconcile markers): grows by exactly the     |
+ * |           |      | records of each applied update, so a re-delivery that writes nothing leaves it unchanged |
+ * | reconcileToken | S | optional: token of the last reconcile marker applied (see the vote aggregator's ports)  |
+ *
+ * `records` and `reconcileToken` came after the first items were written: the schema keeps them optional so that
+ * those items still parse.
  */
 export const POLL_RESULTS_ATTRIBUTES = {
   pollId: 'pollId',
@@ -19,6 +25,8 @@ export const POLL_RESULTS_ATTRIBUTES = {
   total: 'total',
   lastSeq: 'lastSeq',
   asOf: 'asOf',
+  records: 'records',
+  reconcileToken: 'reconcileToken',
 } as const;
 
 /**
@@ -49,6 +57,9 @@ export interface PollResultsItem {
   readonly total: number;
   readonly lastSeq: string;
   readonly asOf: string;
+  /** Absent on items written before the attribute existed. */
+  readonly records?: number;
+  readonly reconcileToken?: string;
 }
 
 /**
@@ -61,6 +72,8 @@ export const pollResultsItemSchema = z.object({
   total: z.int(),
   lastSeq: z.string().regex(/^[0-9]{40}$/),
   asOf: z.iso.datetime(),
+  records: z.int().nonnegative().optional(),
+  reconcileToken: z.string().min(1).optional(),
 });
 
 /** Parses a stored item, throwing a ZodError when it does not have the layout above. */

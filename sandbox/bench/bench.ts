@@ -5,6 +5,7 @@ import { BENCHMARKS, type BenchReport, runBenchmarks } from './benchmarks.js';
 import { describeFanout, type FanoutComparison } from './fanout-bench.js';
 import { describeMachine } from './machine.js';
 import { describeSearch, type SearchComparison } from './search-bench.js';
+import { describeVotes, type VotesComparison } from './votes-bench.js';
 
 /**
  * `npm run bench`: runs the registered benchmarks (benchmarks.ts) and prints one JSON report as the last line of
@@ -24,6 +25,8 @@ function describe(report: BenchReport): string {
   const fanout = report.comparisons.fanout as FanoutComparison | undefined;
   const search = report.comparisons.search as SearchComparison | undefined;
   const audit = report.comparisons.audit as AuditComparison | undefined;
+  const votesHot = report.comparisons['votes-hot'] as VotesComparison | undefined;
+  const votesSpread = report.comparisons['votes-spread'] as VotesComparison | undefined;
   return [
     '',
     report.machine,
@@ -31,6 +34,8 @@ function describe(report: BenchReport): string {
     ...(fanout === undefined ? [] : [describeFanout(fanout)]),
     ...(search === undefined ? [] : [describeSearch(search)]),
     ...(audit === undefined ? [] : [describeAudit(audit)]),
+    ...(votesHot === undefined ? [] : [describeVotes('votes-hot', votesHot)]),
+    ...(votesSpread === undefined ? [] : [describeVotes('votes-spread', votesSpread)]),
     '',
   ].join('\n');
 }

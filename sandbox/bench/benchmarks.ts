@@ -2,6 +2,7 @@ import { auditBenchmark } from './audit-bench.js';
 import { fanoutBenchmark } from './fanout-bench.js';
 import { type LagFigures, lagBenchmark } from './lag.js';
 import { searchBenchmark } from './search-bench.js';
+import { votesBenchmark } from './votes-bench.js';
 
 /**
  * The registry of named benchmarks behind `npm run bench`. A benchmark runs on its own (a fresh sandbox system if it
@@ -41,6 +42,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   fanoutBenchmark(),
   searchBenchmark(),
   auditBenchmark(),
+  votesBenchmark(),
 ];
 
 /** The report `npm run bench -- --json` prints as its last line. */

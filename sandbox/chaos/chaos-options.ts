@@ -48,11 +48,13 @@ export const MAX_BATCHING_WINDOW_LIMIT_MS = 300_000;
 export const CHAOS_USAGE = `Usage: npm run chaos -- [--seed <n>] [--operations <n>] [--json] [options]
 
 Runs the whole system locally with a probe consumer on the Orders stream next to the product consumers (the order
-fan-out, the search sync, the audit log), drives seeded traffic through the API while injecting faults (poison orders,
-transient effect, SNS/SES/SQS, S3 and OpenSearch errors, crashes mid-batch, timeouts), waits for the streams to drain
-and checks the stream-consumer contract against the Orders table, the fan-out's effects against the orders' histories
-and the stock, the search index against the table, and the audit bucket against the Orders stream. The last line of stdout is the JSON result; the exit code is 0 when every
-invariant holds, 1 when one does not, 2 for a bad flag.
+fan-out, the search sync, the audit log, the vote aggregator), drives seeded traffic through the API (one hot poll
+taking most votes) while injecting faults (poison orders, transient effect, SNS/SES/SQS, S3 and OpenSearch errors,
+crashes mid-batch, timeouts), waits for the streams to drain and checks the stream-consumer contract against the
+Orders table, the fan-out's effects against the orders' histories and the stock, the search index against the table,
+the audit bucket against the Orders stream, and every poll's results against a recount of the Votes table. The last
+line of stdout is the JSON result; the exit code is 0 when every invariant holds, 1 when one does not, 2 for a bad
+flag.
 
   --seed <n>                  seed of the traffic and of every fault decision (default ${CHAOS_DEFAULTS.seed})
   --operations <n>            API operations to send, orders and votes (default ${CHAOS_DEFAULTS.operations})

@@ -8,6 +8,7 @@ import { SEARCH_SYNC_CONSUMER_NAME } from '../../lambdas/search-sync/names.js';
 import { ENV } from '../../lambdas/shared/env.js';
 import { type Order, parseOrderItem } from '../../lambdas/shared/orders/order.js';
 import { ORDERS_INDEX } from '../../lambdas/shared/search/orders-index.js';
+import { VOTE_AGGREGATOR_CONSUMER_NAME } from '../../lambdas/vote-aggregator/names.js';
 import { readJsonLines } from '../adapters/json-lines-file.js';
 import { LocalS3Client, readBucketJournal } from '../adapters/local-s3.js';
 import { readOutbox } from '../adapters/local-ses.js';
@@ -24,7 +25,7 @@ import { localClientConfig } from '../dynamodb-local/server.js';
 import { latestStreamArn, localStreamsClient } from '../esm/dynamodb-stream-source.js';
 import type { OnFailureMessage } from '../esm/types.js';
 import { type SandboxSystem, startSandboxSystem } from '../system.js';
-import { runTraffic, TRAFFIC_SKUS, type TrafficSummary } from '../traffic.js';
+import { HOT_POLL_ID, runTraffic, TRAFFIC_SKUS, type TrafficSummary } from '../traffic.js';
 import { type AuditReport, checkAuditLog, type StreamRecordTruth } from './audit-invariants.js';
 import { readAuditObjects, readStreamRecords } from './audit-observations.js';
 import { chaosStockPerSku } from './chaos-options.js';
@@ -48,6 +49,13 @@ import {
 } from './probe-consumer.js';
 import { checkSearchIndex, type SearchReport } from './search-invariants.js';
 import { type DerivedTruth, deriveOrderTruth, type ScannedOrder } from './truth.js';
+import {
+  checkVoteCounts,
+  formatShare,
+  type ScannedItem,
+  type VotesReport,
+  voteWritesByPoll,
+} from './votes-invariants.js';
 
 /** Thrown when the sandbox system lacks what the chaos run checks against. */
 export class ChaosWiringError extends Error {
@@ -121,6 +129,12 @@ export interface ChaosResult {
    * log.
    */
   readonly audit: AuditReport | null;
+  /**
+   * The vote aggregator's check (votes-invariants.ts), part of `ok`: after draining, every poll's PollResults item
+   * equals a recount of the Votes table (reconcile markers left out), with a 40-digit watermark; with the hot poll's
+   * share of the votes the run measured. null when the template has no vote aggregator.
+   */
+  readonly votes: VotesReport | null;
 }
 
 /**
@@ -235,6 +249,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     } else {
       options.log(`No ${AUDIT_LOG_CONSUMER_NAME} in the template: the audit checks were skipped`);
     }
+    const votes = system.consumers.includes(VOTE_AGGREGATOR_CONSUMER_NAME)
+      ? await checkVotes(system, traffic)
+      : null;
+    if (votes !== null) {
+      const { delivery } = votes;
+      options.log(
+        `${VOTE_AGGREGATOR_CONSUMER_NAME}: ${delivery.invocations} invocations ` +
+          `(${delivery.failedInvocations} failed), ${delivery.recordsRedelivered} records re-delivered; ` +
+          `${votes.polls} polls, ${votes.votes} votes (${votes.hotPollId}: ${formatShare(votes.hotPollShare)} of them); ` +
+          `${votes.ok ? 'every poll equals its recount' : 'THE POLL RESULTS DIFFER FROM THE VOTES'}`,
+      );
+    } else {
+      options.log(`No ${VOTE_AGGREGATOR_CONSUMER_NAME} in the template: the vote checks were skipped`);
+    }
     return {
       seed: options.seed,
       operations: traffic.operations,
@@ -244,7 +272,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       orderViolations: report.orderViolations,
       poisonInDlq: report.poisonInDlq,
       poisonExpected: report.poisonExpected,
-      ok: report.ok && (fanout?.ok ?? true) && (search?.ok ?? true) && (audit?.ok ?? true),
+      ok:
+        report.ok &&
+        (fanout?.ok ?? true) &&
+        (search?.ok ?? true) &&
+        (audit?.ok ?? true) &&
+        (votes?.ok ?? true),
       unexpected: report.unexpected,
       drained: report.drained,
       onFailureRecords: report.onFailureRecords,
@@ -253,6 +286,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       fanout,
       search,
       audit,
+      votes,
     };
   } finally {
     await system.stop();
@@ -462,4 +496,51 @@ async function checkAudit(system: SandboxSystem): Promise<AuditReport> {
       .filter((message) => message.source === ON_FAILURE_SOURCE)
       .reduce((sum, message) => sum + (message.body as OnFailureMessage).DDBStreamBatchInfo.batchSize, 0),
   });
+}
+
+/** Every item of a table, read consistently (the streams have drained: nothing writes any more). */
+async function scanTable(system: SandboxSystem, tableName: string): Promise<ScannedItem[]> {
+  const items: ScannedItem[] = [];
+  for await (const page of paginateScan(
+    { client: system.documentClient },
+    { TableName: tableName, ConsistentRead: true },
+  )) {
+    items.push(...(page.Items ?? []));
+  }
+  return items;
+}
+
+/**
+ * Scans the Votes table (the truth) and the PollResults table the API serves results from, and checks every poll's
+ * item against a recount. The aggregator must write the table the API reads: when its POLL_RESULTS_TABLE_NAME names
+ * another, every poll would look missing, so the check says why instead.
+ */
+async function checkVotes(system: SandboxSystem, traffic: TrafficSummary): Promise<VotesReport> {
+  const votesTable = system.tables.Votes;
+  const resultsTable = system.tables.PollResults;
+  if (votesTable === undefined || resultsTable === undefined) {
+    throw new ChaosWiringError('The sandbox system has no Votes or no PollResults table');
+  }
+  const stats = system.stats()[VOTE_AGGREGATOR_CONSUMER_NAME];
+  const report = checkVoteCounts({
+    votes: await scanTable(system, votesTable),
+    results: await scanTable(system, resultsTable),
+    hotPollId: HOT_POLL_ID,
+    voteWrites: voteWritesByPoll(traffic.log),
+    delivery: {
+      invocations: stats?.invocations ?? 0,
+      failedInvocations: stats?.failedInvocations ?? 0,
+      recordsRedelivered: stats?.recordsRedelivered ?? 0,
+    },
+  });
+  const written = system.environments[VOTE_AGGREGATOR_CONSUMER_NAME]?.[ENV.POLL_RESULTS_TABLE_NAME];
+  if (written === undefined || written === resultsTable) return report;
+  return {
+    ...report,
+    ok: false,
+    problems: [
+      `${VOTE_AGGREGATOR_CONSUMER_NAME} writes ${written}, but the API reads poll results from ${resultsTable}`,
+      ...report.problems,
+    ],
+  };
 }

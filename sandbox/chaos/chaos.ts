@@ -1,6 +1,7 @@
 import { UsageError } from '../cli-flags.js';
 import { CHAOS_USAGE, type ChaosCliOptions, parseChaosArgs } from './chaos-options.js';
 import { type ChaosResult, runChaos } from './chaos-run.js';
+import { formatShare } from './votes-invariants.js';
 
 /**
  * `npm run chaos`: fault injection against the local system, then the stream-consumer invariants (chaos-run.ts).
@@ -31,8 +32,26 @@ function describe(result: ChaosResult): string {
     ...describeFanout(result.fanout),
     ...describeSearch(result.search),
     ...describeAudit(result.audit),
+    ...describeVotes(result.votes),
     '',
   ].join('\n');
+}
+
+/** The vote aggregator's lines of the summary. */
+function describeVotes(votes: ChaosResult['votes']): string[] {
+  if (votes === null) return ['  vote aggregator: not in the template, not checked'];
+  return [
+    `  vote aggregator: ${votes.ok ? 'every poll equals its recount' : 'THE POLL RESULTS DIFFER FROM THE VOTES'} ` +
+      `(${votes.polls} polls, ${votes.votes} votes, ${votes.resultItems} PollResults items; ` +
+      `${votes.markers} reconcile markers left out)`,
+    `    hot poll ${votes.hotPollId}: ${votes.hotPollVotes} votes, ${formatShare(votes.hotPollShare)} of the votes, ` +
+      `${formatShare(votes.hotPollWriteShare)} of the ${votes.voteWrites} vote writes`,
+    `    ${votes.delivery.invocations} invocations (${votes.delivery.failedInvocations} failed), ` +
+      `${votes.delivery.recordsRedelivered} records re-delivered`,
+    `    missing ${votes.missing}, drifted ${votes.drifted}, orphaned ${votes.orphaned}, negative ${votes.negative}, ` +
+      `bad watermarks ${votes.badWatermarks}, malformed ${votes.malformed}`,
+    ...votes.problems.map((problem) => `    - ${problem}`),
+  ];
 }
 
 /** The audit log's lines of the summary. */

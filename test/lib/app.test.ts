@@ -96,6 +96,7 @@ describe('buildApp', () => {
         'order-fanout/handler.ts',
         'orders-api/handler.ts',
         'search-sync/handler.ts',
+        'vote-aggregator/handler.ts',
       ]);
     });
   });

@@ -6,6 +6,7 @@ import { AuditLog } from '../../lib/constructs/audit-log.js';
 import { OrderFanout } from '../../lib/constructs/order-fanout.js';
 import { SearchSync } from '../../lib/constructs/search-sync.js';
 import { StreamConsumer } from '../../lib/constructs/stream-consumer.js';
+import { VoteAggregator } from '../../lib/constructs/vote-aggregator.js';
 import { DUMMY_CONSUMER_ENTRY, testApp } from '../fixtures/cdk-app.js';
 
 /** Properties that would give a resource a fixed physical name, and so forbid two stages in one account. */
@@ -24,7 +25,7 @@ const PHYSICAL_NAME_PROPERTIES = [
 ];
 
 describe('StatelessStack', () => {
-  it('holds the ops alerts, the orders API, and the order fan-out, the search sync and the audit log as stream consumers', () => {
+  it('holds the ops alerts, the orders API, and the order fan-out, search sync, audit log and vote aggregator as stream consumers', () => {
     // Prepare
     const { stateless } = buildApp(testApp());
 
@@ -36,7 +37,7 @@ describe('StatelessStack', () => {
     // The ops topic only: the order events topic lives in the stateful stack.
     template.resourceCountIs('AWS::SNS::Topic', 1);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 4);
     template.resourceCountIs('AWS::SES::Template', 3);
     // The domain lives in the stateful stack.
     template.resourceCountIs('AWS::OpenSearchService::Domain', 0);
@@ -46,6 +47,7 @@ describe('StatelessStack', () => {
     expect(stateless.orderFanout.consumer.mapping).toBeDefined();
     expect(stateless.searchSync).toBeInstanceOf(SearchSync);
     expect(stateless.auditLog).toBeInstanceOf(AuditLog);
+    expect(stateless.voteAggregator).toBeInstanceOf(VoteAggregator);
   });
 
   it('tells the search sync and the API the URL of the domain of the stateful stack', () => {

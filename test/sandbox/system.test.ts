@@ -712,7 +712,13 @@ describe('startSandboxSystem', () => {
       // Assess: what the consumer saw.
       expect(paid.status).toBe(200);
       expect(drained).toBe(true);
-      expect(system.consumers).toEqual(['order-fanout', 'search-sync', 'audit-log', PROBE]);
+      expect(system.consumers).toEqual([
+        'order-fanout',
+        'search-sync',
+        'audit-log',
+        'vote-aggregator',
+        PROBE,
+      ]);
       expect(system.tables.Orders).toBe('sandbox-Orders');
       expect(seen.map((r) => [r.eventName, r.keys.orderId])).toEqual([
         ['INSERT', accepted.orderId],
@@ -782,6 +788,42 @@ describe('startSandboxSystem', () => {
       expect(services.sns.publishedByTopic).toEqual({ 'order-events': 3 });
       expect(services.sqs.enqueued).toBe(2);
       expect(services.dynamodb['order-fanout']?.total).toBeGreaterThan(0);
+    });
+
+    it('runs the vote aggregator of the template: the API serves exact results after changes and a retraction', {
+      timeout: 60_000,
+    }, async () => {
+      // Prepare
+      const vote = (voterId: string, option: string): Promise<Response> =>
+        fetch(`${system.apiUrl}/polls/poll-sys/votes/${voterId}`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ option }),
+        });
+
+      // Act: three votes, one changed, one retracted.
+      for (const [voter, option] of [
+        ['v-1', 'red'],
+        ['v-2', 'red'],
+        ['v-3', 'blue'],
+        ['v-2', 'blue'],
+      ] as const) {
+        expect((await vote(voter, option)).ok).toBe(true);
+      }
+      expect((await fetch(`${system.apiUrl}/polls/poll-sys/votes/v-3`, { method: 'DELETE' })).status).toBe(
+        204,
+      );
+      expect(await system.waitUntilDrained({ timeoutMs: 30_000, quietMs: 200 })).toBe(true);
+      const results = await fetch(`${system.apiUrl}/polls/poll-sys/results`);
+
+      // Assess: red 1 (v-1), blue 1 (v-2); v-3's vote is retracted.
+      expect(results.status).toBe(200);
+      expect(await results.json()).toEqual({
+        pollId: 'poll-sys',
+        counts: { red: 1, blue: 1 },
+        total: 2,
+        asOf: expect.any(String),
+      });
     });
 
     it('runs the audit log of the template on the S3 stand-in: every change in a gzipped object of the audit bucket', {
@@ -873,7 +915,7 @@ describe('startSandboxSystem', () => {
       client.destroy();
       expect(existsSync(join(outputDir, 'sqs', `${PROBE}-dlq.jsonl`))).toBe(true);
       expect(logLines.join('\n')).toContain(
-        `Running 4 event source mapping(s): order-fanout, search-sync, audit-log, ${PROBE}`,
+        `Running 5 event source mapping(s): order-fanout, search-sync, audit-log, vote-aggregator, ${PROBE}`,
       );
       await expect(fetch(`${system.search.url}/`)).rejects.toThrow();
     });

@@ -64,7 +64,21 @@ describe('poll results item', () => {
   });
 
   it.each([
+    { name: 'without records and reconcileToken (written before they existed)', patch: {} },
+    { name: 'with records and reconcileToken', patch: { records: 3, reconcileToken: 'tok-1' } },
+  ])('parses an item $name', ({ patch }) => {
+    // Act
+    const parsed = parsePollResultsItem({ ...item, ...patch });
+
+    // Assess
+    expect(parsed).toStrictEqual({ ...item, ...patch });
+    expect(toPollResultsView(parsed)).not.toHaveProperty('records');
+  });
+
+  it.each([
     { name: 'an unpadded watermark', patch: { lastSeq: '123' } },
+    { name: 'a negative records count', patch: { records: -1 } },
+    { name: 'an empty reconcile token', patch: { reconcileToken: '' } },
     { name: 'a fractional count', patch: { counts: { a: 1.5 } } },
     { name: 'a missing total', patch: { total: undefined } },
   ])('rejects $name', ({ patch }) => {

@@ -304,9 +304,9 @@ describe('esmConfigsFromApp', () => {
       const [mapping] = app.resourcesOfType('AWS::Lambda::EventSourceMapping');
       expect(Object.keys(mapping?.resource.Properties?.EventSourceArn as object)).toEqual([intrinsic]);
 
-      // Act: the stack's own consumers (order fan-out, search sync, audit log) are read too; this test is about the
-      // two it adds.
-      const own = new Set(['order-fanout', 'search-sync', 'audit-log']);
+      // Act: the stack's own consumers (order fan-out, search sync, audit log, vote aggregator) are read too; this
+      // test is about the two it adds.
+      const own = new Set(['order-fanout', 'search-sync', 'audit-log', 'vote-aggregator']);
       const configs = esmConfigsFromApp(app).filter((config) => !own.has(config.consumerName));
 
       // Assess
