@@ -1,7 +1,8 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 
 /**
- * Command-line parsing shared by the sandbox's CLIs (`npm start`, `npm run chaos`, `npm run bench`): one error class
+ * Command-line parsing shared by the sandbox's CLIs (`npm start`, `chaos`, `bench`, `backfill:search`,
+ * `reconcile:votes`...): one error class
  * for a bad flag (the CLIs answer it with the message, their usage and exit code 2), and the value checks they share.
  */
 
@@ -55,4 +56,40 @@ export function probabilityFlag(flag: string, raw: string | undefined, fallback:
     throw new UsageError(`--${flag} must be a probability from 0 to 1, got "${raw}"`);
   }
   return value;
+}
+
+/** A required, non-empty string flag; the error names the flag and says what it is. */
+export function requiredFlag(flag: string, raw: string | undefined, what: string): string {
+  if (raw === undefined || raw.trim() === '') {
+    throw new UsageError(`--${flag} is required: ${what}`);
+  }
+  return raw;
+}
+
+/**
+ * A URL flag: http(s), scheme and host (and port) only, as an endpoint is given; the error names the flag and shows
+ * `example`.
+ */
+export function urlFlag(flag: string, raw: string, example = 'https://<host>'): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`--${flag} must be a URL like ${example}, got "${raw}"`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new UsageError(`--${flag} must be an http or https URL, got "${raw}"`);
+  }
+  if (
+    url.pathname !== '/' ||
+    url.search !== '' ||
+    url.hash !== '' ||
+    url.username !== '' ||
+    url.password !== ''
+  ) {
+    throw new UsageError(
+      `--${flag} must be a scheme and host only (no path, query or credentials), got "${raw}"`,
+    );
+  }
+  return url;
 }

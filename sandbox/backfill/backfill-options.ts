@@ -1,4 +1,4 @@
-import { integerFlag, parseFlags, UsageError } from '../cli-flags.js';
+import { integerFlag, parseFlags, requiredFlag, UsageError, urlFlag } from '../cli-flags.js';
 
 /** What `npm run backfill:search` does: write the table into the index, only scan it, or compare the two. */
 export type BackfillMode = 'write' | 'dry-run' | 'verify';
@@ -75,39 +75,6 @@ const OPTIONS = {
   json: { type: 'boolean' },
   help: { type: 'boolean' },
 } as const;
-
-/** A URL flag: http(s), scheme and host (and port) only; the error names the flag. */
-function urlFlag(flag: string, raw: string): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new UsageError(`--${flag} must be a URL like https://<host>, got "${raw}"`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new UsageError(`--${flag} must be an http or https URL, got "${raw}"`);
-  }
-  if (
-    url.pathname !== '/' ||
-    url.search !== '' ||
-    url.hash !== '' ||
-    url.username !== '' ||
-    url.password !== ''
-  ) {
-    throw new UsageError(
-      `--${flag} must be a scheme and host only (no path, query or credentials), got "${raw}"`,
-    );
-  }
-  return url;
-}
-
-/** A required, non-empty string flag; the error names the flag. */
-function requiredFlag(flag: string, raw: string | undefined, what: string): string {
-  if (raw === undefined || raw.trim() === '') {
-    throw new UsageError(`--${flag} is required: ${what}`);
-  }
-  return raw;
-}
 
 /**
  * Parses the command line; every error names the flag at fault. `env` supplies the default region (AWS_REGION, then

@@ -1,4 +1,11 @@
-import { integerFlag, parseFlags, positiveNumberFlag, UsageError } from '../cli-flags.js';
+import {
+  integerFlag,
+  parseFlags,
+  positiveNumberFlag,
+  requiredFlag,
+  UsageError,
+  urlFlag,
+} from '../cli-flags.js';
 
 /** What the command line decides of a `npm run reconcile:votes` run. */
 export interface ReconcileCliOptions {
@@ -80,38 +87,6 @@ const OPTIONS = {
   help: { type: 'boolean' },
 } as const;
 
-function requiredFlag(flag: string, raw: string | undefined, what: string): string {
-  if (raw === undefined || raw.trim() === '') {
-    throw new UsageError(`--${flag} is required: ${what}`);
-  }
-  return raw;
-}
-
-/** An http(s) endpoint, scheme and host (and port) only; the error names the flag. */
-function endpointFlag(raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new UsageError(`--endpoint must be a URL like http://127.0.0.1:8000, got "${raw}"`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new UsageError(`--endpoint must be an http or https URL, got "${raw}"`);
-  }
-  if (
-    url.pathname !== '/' ||
-    url.search !== '' ||
-    url.hash !== '' ||
-    url.username !== '' ||
-    url.password !== ''
-  ) {
-    throw new UsageError(
-      `--endpoint must be a scheme and host only (no path, query or credentials), got "${raw}"`,
-    );
-  }
-  return url.origin;
-}
-
 /** Parses the command line; every error names the flag at fault. */
 export function parseReconcileArgs(argv: readonly string[]): ReconcileCliOptions | 'help' {
   const values = parseFlags(argv, OPTIONS);
@@ -145,7 +120,10 @@ export function parseReconcileArgs(argv: readonly string[]): ReconcileCliOptions
     votesTable,
     resultsTable,
     region: values.region,
-    endpoint: values.endpoint === undefined ? undefined : endpointFlag(values.endpoint),
+    endpoint:
+      values.endpoint === undefined
+        ? undefined
+        : urlFlag('endpoint', values.endpoint, 'http://127.0.0.1:8000').origin,
     poll: values.poll,
     fix,
     segments,
