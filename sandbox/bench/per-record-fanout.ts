@@ -1,4 +1,3 @@
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { SendEmailCommand, type SendEmailCommandOutput } from '@aws-sdk/client-sesv2';
@@ -23,6 +22,7 @@ import {
   type StreamMetrics,
 } from '../../lambdas/shared/stream/stream-handler.js';
 
+import { idempotentPerRecord } from './idempotent-per-record.js';
 /**
  * The baseline of the `fanout` benchmark: the fan-out as a seed-style per-record handler would do it, for comparing
  * downstream calls and throughput with the batched one (createOrderFanoutHandler) on the same records. It runs on
@@ -204,23 +204,6 @@ export function createPerRecordFanoutHandler(options: PerRecordFanoutOptions): S
     logger: options.logger,
     metrics: options.metrics,
     clock: options.clock,
-    handleRecord: async (record, context) => {
-      // A config per record: it carries the invocation's context (the in-progress lock's expiry).
-      const config = new IdempotencyConfig({
-        eventKeyJmesPath: 'eventId',
-        throwOnNoIdempotencyKey: true,
-        expiresAfterSeconds: 24 * 60 * 60,
-        hashFunction: 'sha256',
-        lambdaContext: context.lambdaContext,
-      });
-      const once = makeIdempotent(
-        async (_key: { readonly eventId: string }, changeRecord: ChangeRecord): Promise<boolean> => {
-          await apply(changeRecord);
-          return true;
-        },
-        { persistenceStore, config, keyPrefix, dataIndexArgument: 0 },
-      );
-      await once({ eventId: record.eventId }, record);
-    },
+    handleRecord: idempotentPerRecord(apply, { persistenceStore, keyPrefix }),
   });
 }

@@ -1,4 +1,3 @@
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -15,6 +14,7 @@ import {
 import type { VoteChange } from '../../lambdas/vote-aggregator/ports.js';
 import { toVoteChange } from '../../lambdas/vote-aggregator/vote-change.js';
 
+import { idempotentPerRecord } from './idempotent-per-record.js';
 /**
  * The baselines of the `votes` benchmark: vote aggregation as the seed pattern does it, one write of the PollResults
  * item per stream record, for comparing aggregate writes with the vote aggregator (one conditional UpdateItem per
@@ -163,23 +163,6 @@ export function createPerRecordVotesHandler(options: PerRecordVotesOptions): Str
   });
   return createStreamHandler({
     ...common,
-    handleRecord: async (record, context) => {
-      // A config per record: it carries the invocation's context (the in-progress record's expiry).
-      const config = new IdempotencyConfig({
-        eventKeyJmesPath: 'eventId',
-        throwOnNoIdempotencyKey: true,
-        expiresAfterSeconds: 24 * 60 * 60,
-        hashFunction: 'sha256',
-        lambdaContext: context.lambdaContext,
-      });
-      const once = makeIdempotent(
-        async (_key: { readonly eventId: string }, changeRecord: ChangeRecord): Promise<boolean> => {
-          await apply(changeRecord);
-          return true;
-        },
-        { persistenceStore, config, keyPrefix: idempotency.keyPrefix, dataIndexArgument: 0 },
-      );
-      await once({ eventId: record.eventId }, record);
-    },
+    handleRecord: idempotentPerRecord(apply, { persistenceStore, keyPrefix: idempotency.keyPrefix }),
   });
 }
