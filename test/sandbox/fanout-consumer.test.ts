@@ -1,40 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { MissingEnvironmentError } from '../../lambdas/shared/env.js';
-import { CONSUMER_FACTORIES, type LocalAdapters } from '../../sandbox/consumers.js';
+import { CONSUMER_FACTORIES } from '../../sandbox/consumers.js';
 import {
   FanoutWiringError,
   ORDER_FANOUT_CONSUMER_NAME,
   orderFanoutConsumerFactory,
 } from '../../sandbox/fanout-consumer.js';
-
-/** Adapters whose every part records that it was asked for; nothing is called before the environment is read. */
-function recordingAdapters(asked: string[]): LocalAdapters {
-  const record =
-    (name: string) =>
-    (...args: unknown[]): never => {
-      asked.push(`${name}(${args.join(',')})`);
-      return {} as never;
-    };
-  return {
-    documentClient: {} as never,
-    outputDir: '/nowhere',
-    deadLetterQueue: record('deadLetterQueue'),
-    queue: record('queue'),
-    logger: record('logger'),
-    metrics: record('metrics'),
-    clock: () => 0,
-    sns: {} as never,
-    ses: {} as never,
-    sqs: {} as never,
-    s3: {} as never,
-    dynamoDb: (owner) => {
-      asked.push(`dynamoDb(${owner})`);
-      return { documentClient: {} } as never;
-    },
-    openSearch: {} as never,
-    openSearchClient: record('openSearchClient'),
-  };
-}
+import { recordingAdapters } from '../support/local-adapters.js';
 
 const ENVIRONMENT = {
   CONSUMER_NAME: 'order-fanout',

@@ -1,38 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidEnvironmentError } from '../../lambdas/search-sync/compose.js';
 import { MissingEnvironmentError } from '../../lambdas/shared/env.js';
-import { CONSUMER_FACTORIES, type LocalAdapters } from '../../sandbox/consumers.js';
+import { CONSUMER_FACTORIES } from '../../sandbox/consumers.js';
 import {
   SEARCH_SYNC_CONSUMER_NAME,
   SearchSyncWiringError,
   searchSyncConsumerFactory,
 } from '../../sandbox/search-sync-consumer.js';
-
-/** Adapters whose every part records that it was asked for, with the arguments. */
-function recordingAdapters(asked: string[]): LocalAdapters {
-  const record =
-    (name: string) =>
-    (...args: unknown[]): never => {
-      asked.push(`${name}(${args.map((arg) => JSON.stringify(arg)).join(',')})`);
-      return {} as never;
-    };
-  return {
-    documentClient: {} as never,
-    outputDir: '/nowhere',
-    deadLetterQueue: record('deadLetterQueue'),
-    queue: record('queue'),
-    logger: record('logger'),
-    metrics: record('metrics'),
-    clock: () => 0,
-    sns: {} as never,
-    ses: {} as never,
-    sqs: {} as never,
-    s3: {} as never,
-    dynamoDb: record('dynamoDb'),
-    openSearch: {} as never,
-    openSearchClient: record('openSearchClient'),
-  };
-}
+import { recordingAdapters } from '../support/local-adapters.js';
 
 const ENVIRONMENT = {
   CONSUMER_NAME: 'search-sync',
@@ -52,7 +27,7 @@ describe('searchSyncConsumerFactory', () => {
     const asked: string[] = [];
 
     // Act
-    const fn = searchSyncConsumerFactory(ENVIRONMENT, recordingAdapters(asked));
+    const fn = searchSyncConsumerFactory(ENVIRONMENT, recordingAdapters(asked, { quote: true }));
 
     // Assess: the client is the Lambda's (15 s, one retry), against the resolved endpoint.
     expect(typeof fn).toBe('function');
@@ -71,7 +46,7 @@ describe('searchSyncConsumerFactory', () => {
       const { [name as keyof typeof ENVIRONMENT]: _left, ...env } = ENVIRONMENT;
 
       // Act
-      const build = (): unknown => searchSyncConsumerFactory(env, recordingAdapters([]));
+      const build = (): unknown => searchSyncConsumerFactory(env, recordingAdapters([], { quote: true }));
 
       // Assess
       expect(build).toThrow(SearchSyncWiringError);
@@ -84,9 +59,13 @@ describe('searchSyncConsumerFactory', () => {
     const { SEARCH_INDEX_REPLICAS: _replicas, ...missing } = ENVIRONMENT;
 
     // Act
-    const withoutReplicas = (): unknown => searchSyncConsumerFactory(missing, recordingAdapters([]));
+    const withoutReplicas = (): unknown =>
+      searchSyncConsumerFactory(missing, recordingAdapters([], { quote: true }));
     const withBadReplicas = (): unknown =>
-      searchSyncConsumerFactory({ ...ENVIRONMENT, SEARCH_INDEX_REPLICAS: 'one' }, recordingAdapters([]));
+      searchSyncConsumerFactory(
+        { ...ENVIRONMENT, SEARCH_INDEX_REPLICAS: 'one' },
+        recordingAdapters([], { quote: true }),
+      );
 
     // Assess
     expect(withoutReplicas).toThrow(MissingEnvironmentError);

@@ -1,36 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { CONSUMER_FACTORIES, type LocalAdapters } from '../../sandbox/consumers.js';
+import { CONSUMER_FACTORIES } from '../../sandbox/consumers.js';
 import {
   VOTE_AGGREGATOR_CONSUMER_NAME,
   VoteAggregatorWiringError,
   voteAggregatorConsumerFactory,
 } from '../../sandbox/vote-aggregator-consumer.js';
-
-/** Adapters whose every part records that it was asked for, with the arguments. */
-function recordingAdapters(asked: string[]): LocalAdapters {
-  const record =
-    (name: string) =>
-    (...args: unknown[]): never => {
-      asked.push(`${name}(${args.map((arg) => JSON.stringify(arg)).join(',')})`);
-      return { documentClient: {} } as never;
-    };
-  return {
-    documentClient: {} as never,
-    outputDir: '/nowhere',
-    deadLetterQueue: record('deadLetterQueue'),
-    queue: record('queue'),
-    logger: record('logger'),
-    metrics: record('metrics'),
-    clock: () => 0,
-    sns: {} as never,
-    ses: {} as never,
-    sqs: {} as never,
-    s3: {} as never,
-    dynamoDb: record('dynamoDb'),
-    openSearch: {} as never,
-    openSearchClient: record('openSearchClient'),
-  };
-}
+import { recordingAdapters } from '../support/local-adapters.js';
 
 const ENVIRONMENT = {
   CONSUMER_NAME: 'vote-aggregator',
@@ -49,7 +24,7 @@ describe('voteAggregatorConsumerFactory', () => {
     const asked: string[] = [];
 
     // Act
-    const fn = voteAggregatorConsumerFactory(ENVIRONMENT, recordingAdapters(asked));
+    const fn = voteAggregatorConsumerFactory(ENVIRONMENT, recordingAdapters(asked, { quote: true }));
 
     // Assess
     expect(typeof fn).toBe('function');
@@ -68,7 +43,7 @@ describe('voteAggregatorConsumerFactory', () => {
       const { [name as keyof typeof ENVIRONMENT]: _left, ...env } = ENVIRONMENT;
 
       // Act
-      const build = (): unknown => voteAggregatorConsumerFactory(env, recordingAdapters([]));
+      const build = (): unknown => voteAggregatorConsumerFactory(env, recordingAdapters([], { quote: true }));
 
       // Assess
       expect(build).toThrow(VoteAggregatorWiringError);
