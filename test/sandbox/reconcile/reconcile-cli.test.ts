@@ -1,26 +1,12 @@
-import { spawn } from 'node:child_process';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliRun, runTsxCli } from '../../support/cli.js';
 import { createTestTables, localDynamoDb, type TestTables } from '../../support/dynamodb.js';
 
-/** Runs `npm run reconcile:votes -- <args>` (as tsx does) and resolves with its exit code and output. */
-function reconcile(
-  args: readonly string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'sandbox/reconcile/reconcile.ts', ...args], {
-      env: { ...process.env, AWS_REGION: '', AWS_DEFAULT_REGION: '' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+/** Runs `npm run reconcile:votes -- <args>`; no region in the environment, so only --endpoint reaches a table. */
+function reconcile(args: readonly string[]): Promise<CliRun> {
+  return runTsxCli('sandbox/reconcile/reconcile.ts', args, {
+    env: { ...process.env, AWS_REGION: '', AWS_DEFAULT_REGION: '' },
   });
 }
 
