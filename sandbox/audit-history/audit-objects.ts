@@ -130,10 +130,16 @@ export class S3AuditObjects implements AuditObjects {
   }
 
   public async read(key: string): Promise<Buffer> {
+    const bytes = await this.bytes(key);
+    return isGzip(bytes) ? gunzipAsync(bytes) : bytes;
+  }
+
+  /** The object's bytes as stored, never decompressed: for a check of what was written (chaos). */
+  public async bytes(key: string): Promise<Buffer> {
     const output = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }));
     const bytes = await bodyBytes(output.Body);
     if (bytes === undefined) throw new UnreadableBodyError(this.location, key);
-    return isGzip(bytes) ? gunzipAsync(bytes) : bytes;
+    return bytes;
   }
 
   async *#pages(

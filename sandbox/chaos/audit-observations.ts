@@ -6,13 +6,8 @@ import {
   GetShardIteratorCommand,
   TrimmedDataAccessException,
 } from '@aws-sdk/client-dynamodb-streams';
-import {
-  GetObjectCommand,
-  type GetObjectCommandOutput,
-  ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
-} from '@aws-sdk/client-s3';
 import type { AuditImage, AuditJson } from '../../lambdas/audit-log/audit-line.js';
+import { S3AuditObjects, type S3ReadClient } from '../audit-history/audit-objects.js';
 import {
   DynamoDbStreamSource,
   GET_RECORDS_MAX_LIMIT,
@@ -24,14 +19,6 @@ import type { StoredAuditObject, StreamRecordTruth } from './audit-invariants.js
  * What the audit check observes at the end of a chaos run (audit-invariants.ts): every record of the audited table's
  * stream, read independently of the consumers, and every object of the audit bucket.
  */
-
-/** Thrown when an object of the bucket cannot be read back. */
-export class AuditObjectReadError extends Error {
-  public constructor(key: string, detail: string) {
-    super(`Audit object ${key} could not be read: ${detail}`);
-    this.name = 'AuditObjectReadError';
-  }
-}
 
 /**
  * Every record of every shard of a stream, from TRIM_HORIZON, in shard order, after the writes have stopped. The
@@ -149,29 +136,20 @@ function toJson(value: unknown): AuditJson {
 }
 
 /** The part of an S3 client the reader uses; the sandbox's LocalS3Client satisfies it, and so does S3Client. */
-export interface AuditBucketClient {
-  send(command: ListObjectsV2Command): Promise<ListObjectsV2CommandOutput>;
-  send(command: GetObjectCommand): Promise<GetObjectCommandOutput>;
-}
+export type AuditBucketClient = S3ReadClient;
 
-/** Every object of a bucket with its bytes, in key order (ListObjectsV2, every page, then one GetObject each). */
+/**
+ * Every object of a bucket with its bytes as stored (not decompressed: the check judges what was written), in key
+ * order: the audit history's reader (every ListObjectsV2 page, then one GetObject each).
+ */
 export async function readAuditObjects(
   client: AuditBucketClient,
   bucket: string,
 ): Promise<StoredAuditObject[]> {
+  const source = new S3AuditObjects(client, bucket);
   const objects: StoredAuditObject[] = [];
-  let continuationToken: string | undefined;
-  do {
-    const page = await client.send(
-      new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: continuationToken }),
-    );
-    for (const { Key } of page.Contents ?? []) {
-      if (Key === undefined) continue;
-      const { Body } = await client.send(new GetObjectCommand({ Bucket: bucket, Key }));
-      if (Body === undefined) throw new AuditObjectReadError(Key, 'GetObject returned no body');
-      objects.push({ key: Key, body: await Body.transformToByteArray() });
-    }
-    continuationToken = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-  } while (continuationToken !== undefined);
+  for await (const key of source.keys('')) {
+    objects.push({ key, body: await source.bytes(key) });
+  }
   return objects;
 }

@@ -139,6 +139,20 @@ describe('S3AuditObjects over LocalS3Client', () => {
     expect(bytes.toString('utf8')).toBe('{"a":1}\n');
   });
 
+  it('hands out the bytes as stored, gzip and all, to a check of what was written', async () => {
+    // Prepare
+    const stored = gzipSync('{"a":1}\n');
+    const key = 'table=Orders/dt=2024-05-01/hour=00/1-1.jsonl.gz';
+    await client.send(new PutObjectCommand({ Bucket: AUDIT_BUCKET, Key: key, Body: stored }));
+    const objects = new S3AuditObjects(client, AUDIT_BUCKET);
+
+    // Act
+    const bytes = await objects.bytes(key);
+
+    // Assess
+    expect(bytes.equals(stored)).toBe(true);
+  });
+
   describe('readOrderHistory', () => {
     /** Three days of one order's history in the Orders table, other orders and another table in between. */
     async function seedHistory(): Promise<void> {
