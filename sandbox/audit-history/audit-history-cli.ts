@@ -17,11 +17,7 @@ export interface AuditHistoryIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   /** The sandbox's output directory, used when neither --bucket nor --local is given. */
-  readonly defaultLocalDir?: () => Promise<string>;
-}
-
-async function sandboxOutputDir(): Promise<string> {
-  return DEFAULT_OUTPUT_DIR;
+  readonly defaultLocalDir?: string;
 }
 
 /** The objects to read, from the bucket in S3 or a local one, through the same reader; and how to let go of it. */
@@ -34,7 +30,7 @@ async function openSource(
     const client = new S3Client(source.region === undefined ? {} : { region: source.region });
     return { objects: new S3AuditObjects(client, source.bucket), close: () => client.destroy() };
   }
-  const dir = source.dir ?? (await (io.defaultLocalDir ?? sandboxOutputDir)());
+  const dir = source.dir ?? io.defaultLocalDir ?? DEFAULT_OUTPUT_DIR;
   const { bucket } = await locateLocalAuditBucket({
     dir,
     explicit: source.dir !== undefined,

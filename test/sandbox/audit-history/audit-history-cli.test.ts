@@ -19,7 +19,7 @@ async function cli(argv: readonly string[], sandboxDir: string): Promise<CliRun>
     stderr: (text) => {
       stderr += text;
     },
-    defaultLocalDir: async () => sandboxDir,
+    defaultLocalDir: sandboxDir,
   });
   return { code, stdout, stderr };
 }
