@@ -30,6 +30,7 @@ import { MemoryStreamSource } from '../esm/memory-stream-source.js';
 import { EsmRunner } from '../esm/runner.js';
 import type { EsmConfig, StreamFunction } from '../esm/types.js';
 import { localLambdaContext } from '../lambda-context.js';
+import { VoteTally } from '../reconcile/tally.js';
 import { synthesizeApp } from '../synth.js';
 import { DEFAULT_OUTPUT_DIR } from '../system.js';
 import { mulberry32 } from '../traffic.js';
@@ -37,7 +38,6 @@ import type { Benchmark, BenchmarkResult, BenchmarkSettings } from './benchmarks
 import { inParallel } from './in-parallel.js';
 import { createPerRecordVotesHandler } from './per-record-votes.js';
 import { per1000Records, readStreamBatches } from './search-bench.js';
-
 /**
  * `votes` (`npm run bench -- --only votes`): aggregate writes (write calls on the PollResults-like table, and for
  * baseline (b) on the Idempotency table too) per 1,000 votes of the vote aggregator, against two per-record
@@ -254,26 +254,25 @@ function asNumber(value: unknown): number {
   return typeof value === 'number' ? value : Number(value ?? 0);
 }
 
-/** Recounts the Votes table (strongly consistent scan): per poll, its current votes by option. */
+/** Recounts the Votes table (strongly consistent scan): per poll, its current votes by option, as reconcile does. */
 export async function recountVotes(
   documentClient: DynamoDBDocumentClient,
   votesTable: string,
 ): Promise<Tallies> {
-  const tallies = new Map<string, { counts: Record<string, number>; total: number }>();
+  const tally = new VoteTally();
   for await (const page of paginateScan(
     { client: documentClient },
     { TableName: votesTable, ConsistentRead: true },
   )) {
-    for (const item of page.Items ?? []) {
-      const pollId = String(item.pollId);
-      const option = String(item.option);
-      const tally = tallies.get(pollId) ?? { counts: {}, total: 0 };
-      tally.counts[option] = (tally.counts[option] ?? 0) + 1;
-      tally.total += 1;
-      tallies.set(pollId, tally);
-    }
+    tally.add(
+      (page.Items ?? []).map((item) => ({
+        pollId: String(item.pollId),
+        voterId: String(item.voterId),
+        option: typeof item.option === 'string' ? item.option : undefined,
+      })),
+    );
   }
-  return tallies;
+  return new Map(tally.pollIds().map((pollId) => [pollId, tally.count(pollId)]));
 }
 
 /** Reads a PollResults-like table: per poll, its `counts` and `total` as stored. */
