@@ -1,9 +1,9 @@
 import { isDeepStrictEqual } from 'node:util';
 import { pollResultsItemSchema, SEQUENCE_NUMBER_WIDTH } from '../../lambdas/shared/poll-results.js';
+import { countOf } from '../../lambdas/vote-aggregator/coalesce.js';
 import { RECONCILE_MARKER_VOTER_ID } from '../../lambdas/vote-aggregator/ports.js';
 import type { TrafficOperation } from '../traffic.js';
 import { MAX_PROBLEMS } from './invariants.js';
-
 /**
  * The vote aggregator's check of a chaos run (DESIGN.md, vote aggregation): after the streams drained, every poll's
  * PollResults item must equal a recount of the Votes table, whatever the run's crashes and timeouts re-delivered.
@@ -137,14 +137,6 @@ function withoutZeros(counts: Readonly<Record<string, number>>): Record<string, 
       .filter(([, count]) => count !== 0)
       .sort(([a], [b]) => compareText(a, b)),
   );
-}
-
-/**
- * The count of an option, 0 when absent. Options are free text to the API (`constructor` is a valid one), so only
- * own properties count: a plain object's inherited members must never read as a count.
- */
-function countOf(counts: Readonly<Record<string, number>>, option: string): number {
-  return Object.hasOwn(counts, option) ? (counts[option] ?? 0) : 0;
 }
 
 /** `option stored → recount` for every option whose count differs. */
