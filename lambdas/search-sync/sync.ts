@@ -3,10 +3,12 @@ import { orderFromImage } from '../shared/orders/order-image.js';
 import {
   type IndexedDocument,
   type SearchIndex,
+  type TombstoneDocument,
   tombstoneDocument,
   toOrderDocument,
 } from '../shared/search/orders-index.js';
 import type { ChangeRecord } from '../shared/stream/change-record.js';
+import { readSafeInteger } from '../shared/stream/lossless.js';
 import {
   type BatchOutcomes,
   createStreamHandler,
@@ -19,25 +21,17 @@ import {
 
 export { SEARCH_SYNC_CONSUMER_NAME } from './names.js';
 
+/** The Orders table's partition key, and the document id in the index. */
+const ORDER_KEY = 'orderId';
+
 /**
  * The document a stream record of the Orders table leaves in the index: the new image's order for INSERT and
- * MODIFY, a tombstone one version above the old image's for REMOVE. Throws (permanently) for a record whose image is
- * not an order.
+ * MODIFY, a tombstone one version above the old image's for REMOVE. Throws (permanently) for an INSERT or MODIFY
+ * whose new image is not an order, and for a REMOVE whose version cannot be read (see tombstoneOf).
  */
 export function documentOf(record: ChangeRecord): IndexedDocument {
   if (record.eventName === 'REMOVE') {
-    if (record.oldImage === undefined) {
-      throw new PermanentError(
-        'REMOVE record without its old image: the Orders stream must be NEW_AND_OLD_IMAGES',
-      );
-    }
-    const last = orderFromImage(record.oldImage);
-    return tombstoneDocument(
-      last.orderId,
-      last.version,
-      new Date(record.approximateCreationTime).toISOString(),
-      record.removedByTtl ? 'ttl' : 'user',
-    );
+    return tombstoneOf(record);
   }
   if (record.newImage === undefined) {
     throw new PermanentError(
@@ -45,6 +39,48 @@ export function documentOf(record: ChangeRecord): IndexedDocument {
     );
   }
   return toOrderDocument(orderFromImage(record.newImage));
+}
+
+/**
+ * The tombstone of a REMOVE, built from the key and the old image's version alone. The rest of the old image is not
+ * read: a deleted order whose last image the order schema would refuse (an attribute missing, a status or number it
+ * does not know) must still leave the index, or it stays searchable for good. The key alone would not do: the
+ * tombstone must be one version above the last, or a stale write of the order could win over it (external_gte).
+ * So a version that is missing, not a non-negative integer, or too large for the one above it to be exact is the one
+ * permanent failure (besides a record without its old image or its key).
+ */
+function tombstoneOf(record: ChangeRecord): TombstoneDocument {
+  const { keys, oldImage } = record;
+  if (oldImage === undefined) {
+    throw new PermanentError(
+      'REMOVE record without its old image: the Orders stream must be NEW_AND_OLD_IMAGES',
+    );
+  }
+  const orderId = Object.hasOwn(keys, ORDER_KEY) ? keys[ORDER_KEY] : undefined;
+  if (typeof orderId !== 'string' || orderId === '') {
+    throw new PermanentError(`REMOVE record whose key attribute "${ORDER_KEY}" is not a non-empty string`);
+  }
+  // Own attributes only: decodeItem (unmarshall) makes an attribute named "__proto__" the decoded image's prototype,
+  // and a version inherited from there is not the order's. toChangeRecord's parse drops such an attribute today;
+  // the tombstone must not depend on that.
+  if (!Object.hasOwn(oldImage, 'version')) {
+    throw new PermanentError('Attribute "version" is missing from the old image of a REMOVE');
+  }
+  const lastVersion = readSafeInteger(oldImage, 'version');
+  if (lastVersion < 0) {
+    throw new PermanentError(`Attribute "version" is negative: ${lastVersion}`);
+  }
+  if (!Number.isSafeInteger(lastVersion + 1)) {
+    throw new PermanentError(
+      `Attribute "version" is ${lastVersion}: the tombstone one above it is outside the safe integer range`,
+    );
+  }
+  return tombstoneDocument(
+    orderId,
+    lastVersion,
+    new Date(record.approximateCreationTime).toISOString(),
+    record.removedByTtl ? 'ttl' : 'user',
+  );
 }
 
 export type SearchSyncBatchHandler = (
