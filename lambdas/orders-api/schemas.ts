@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SAFE_ID_MAX_LENGTH, SAFE_ID_PATTERN } from '../shared/identifiers.js';
 import { ORDER_LIMITS, ORDER_STATUSES } from '../shared/orders/order.js';
 
 /**
@@ -12,14 +13,7 @@ import { ORDER_LIMITS, ORDER_STATUSES } from '../shared/orders/order.js';
 /** Largest accepted request body, in bytes after any base64 decoding; a larger one is answered with 413. */
 export const MAX_BODY_BYTES = 16 * 1024;
 
-/**
- * Identifiers (customer, SKU, poll, voter, option): ASCII letters, digits, `.`, `_`, `-`, starting with a letter or
- * digit. ASCII-only shuts out look-alike and invisible Unicode characters, and the first character rule rules out
- * `.` and `..`, which URL normalisation would treat as path steps.
- */
-export const SAFE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-export const SAFE_ID_MAX_LENGTH = 128;
-
+/** Identifiers (customer, SKU, poll, voter, option): the shared rule of lambdas/shared/identifiers.ts. */
 /** Order ids are UUID-shaped (random v4 ids, or hash-derived ids for idempotent creates); matched case-insensitively. */
 export const ORDER_ID_PATTERN =
   /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;

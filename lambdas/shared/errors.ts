@@ -159,6 +159,25 @@ const AUTH_OR_CONFIG_ERROR_NAMES: ReadonlySet<string> = new Set([
   'AccountSuspendedException',
 ]);
 
+/**
+ * The JavaScript engine's own error types. Thrown from our code or a library's while building or reading a request
+ * (a marshaller meeting a value it cannot encode, the SDK failing to deserialize a response), they are bugs: the
+ * record and the service are not at fault. The SDK attaches the response's `$metadata` (status 400 and all) to a
+ * deserialization failure, which must not make it look like the service refusing the request.
+ */
+const BUILT_IN_ERROR_TYPES: readonly (abstract new (...args: never[]) => Error)[] = [
+  TypeError,
+  RangeError,
+  ReferenceError,
+  SyntaxError,
+  EvalError,
+  URIError,
+];
+
+function isBuiltInError(err: unknown): boolean {
+  return BUILT_IN_ERROR_TYPES.some((type) => err instanceof type);
+}
+
 /** Status codes that are 4xx yet not about the request's content: timeout, throttling, auth and missing resource. */
 const TRANSIENT_CLIENT_STATUS_CODES: ReadonlySet<number> = new Set([401, 403, 404, 408, 429]);
 
@@ -188,6 +207,10 @@ const sdkErrorShape = z.looseObject({
  *    permanent, the same request is rejected every time.
  * 6. Anything else, including plain `Error`s from bugs: transient. A bug fix and a redeploy let the records through,
  *    whereas dead-lettering them would lose them for every consumer that shares the bug.
+ *
+ * An error of our own making (see isInternalError) is transient whatever `$metadata` it carries, and the stream
+ * runtime counts it in the InternalErrors metric, whose alarm tells an operator at once: it is never retried for the
+ * record's maximum age in silence, and never dead-letters records that are not at fault.
  */
 export function classifyError(err: unknown): FailureKind {
   if (err instanceof PermanentError) {
@@ -198,6 +221,9 @@ export function classifyError(err: unknown): FailureKind {
   }
   if (err instanceof z.core.$ZodError) {
     return 'permanent';
+  }
+  if (isBuiltInError(err)) {
+    return 'transient';
   }
   const parsed = sdkErrorShape.safeParse(err);
   if (!parsed.success) {
@@ -226,6 +252,35 @@ export function classifyError(err: unknown): FailureKind {
     return 'permanent';
   }
   return 'transient';
+}
+
+/**
+ * Whether a failure is of our own making rather than the record's or a service's: an engine error (TypeError and
+ * the like, including the SDK's deserialization failures), or anything classifyError knows nothing of (a plain
+ * `Error` with no service fields, a non-Error thrown). Such a failure is a bug or a broken stored item that an
+ * operator must look at; retrying cannot be expected to fix it.
+ */
+export function isInternalError(err: unknown): boolean {
+  if (err instanceof PermanentError || err instanceof TransientError || err instanceof z.core.$ZodError) {
+    return false;
+  }
+  if (isBuiltInError(err)) {
+    return true;
+  }
+  const parsed = sdkErrorShape.safeParse(err);
+  if (!parsed.success) {
+    return true;
+  }
+  const { name = '', code = '', $fault, $retryable, $metadata } = parsed.data;
+  const known =
+    $fault !== undefined ||
+    $retryable !== undefined ||
+    $metadata?.httpStatusCode !== undefined ||
+    THROTTLING_ERROR_NAMES.has(name) ||
+    NETWORK_ERROR_NAMES.has(name) ||
+    NETWORK_ERROR_CODES.has(code) ||
+    AUTH_OR_CONFIG_ERROR_NAMES.has(name);
+  return !known;
 }
 
 /** A short, single-line description of a failure for logs and DLQ messages. */

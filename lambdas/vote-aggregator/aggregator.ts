@@ -13,7 +13,7 @@ import {
   type StreamLogger,
   type StreamMetrics,
 } from '../shared/stream/stream-handler.js';
-import { clampDelta, coalesce, splitByOptions } from './coalesce.js';
+import { clampDelta, coalesce, splitByOptions, sumOf } from './coalesce.js';
 import type { PollResultsStore, VoteChange } from './ports.js';
 import { toVoteChange } from './vote-change.js';
 
@@ -37,8 +37,8 @@ export const MAX_OPTIONS_PER_UPDATE = 50;
 /** The aggregator's own metrics, added to the runtime's Metrics instance. */
 export const VOTE_AGGREGATOR_METRICS = {
   /**
-   * Decrements dropped by clamping at zero (options and total together): drift the reconcile command should
-   * repair. Normally 0.
+   * Decrements of option counts dropped by clamping at zero (one per vote the stream removes but never counted; the
+   * total follows the counts): drift the reconcile command should repair. Normally 0.
    */
   countsClamped: 'VoteCountsClamped',
 } as const;
@@ -174,12 +174,16 @@ export function createVoteBatchHandler(options: VoteBatchHandlerOptions): VoteBa
           case 'wouldGoNegative': {
             const { delta: clamped, clamped: what } = clampDelta(delta, result.stored);
             if (what !== undefined) {
-              const dropped =
-                Object.values(what.counts).reduce((sum, amount) => sum + amount, 0) + what.total;
+              const dropped = sumOf(what.counts);
+              // Entries, not objects: an option is a client's text and never becomes a plain object's key.
               logger.warn('Vote counts clamped at zero: the stream removes votes it never counted (drift)', {
                 pollId: delta.pollId,
-                clamped: what,
-                stored: result.stored,
+                clamped: { counts: [...what.counts], total: what.total },
+                stored: {
+                  lastSequence: result.stored.lastSequence,
+                  counts: [...result.stored.counts],
+                  total: result.stored.total,
+                },
                 firstSequence: delta.firstSequence,
                 lastSequence: delta.lastSequence,
               });

@@ -8,9 +8,26 @@ export class CoalesceInputError extends Error {
   }
 }
 
-/** A poll's count of `option`: 0 when absent (own properties only, so an option named like a prototype key is safe). */
-export function countOf(counts: Readonly<Record<string, number>>, option: string): number {
-  return Object.hasOwn(counts, option) ? (counts[option] ?? 0) : 0;
+/**
+ * A poll's count of `option`: 0 when absent. Of a Map, or of a plain object by its own properties only, so that an
+ * option named like a prototype key (`constructor`, `toString`) reads as any other.
+ */
+export function countOf(
+  counts: ReadonlyMap<string, number> | Readonly<Record<string, number>>,
+  option: string,
+): number {
+  if (counts instanceof Map) {
+    return counts.get(option) ?? 0;
+  }
+  const record = counts as Readonly<Record<string, number>>;
+  return Object.hasOwn(record, option) ? (record[option] ?? 0) : 0;
+}
+
+/** The sum of a delta's counts: what its total must be. */
+export function sumOf(counts: ReadonlyMap<string, number>): number {
+  let sum = 0;
+  for (const amount of counts.values()) sum += amount;
+  return sum;
 }
 
 function checkOnePollInOrder(changes: readonly VoteChange[]): void {
@@ -46,7 +63,7 @@ export function coalesce(changes: readonly VoteChange[], storedWatermark?: strin
   if (first === undefined || last === undefined) {
     return undefined;
   }
-  // A Map, not an object: an option is free-form text and might be "__proto__".
+  // A Map, not an object: an option is text a client chose and might be "constructor".
   const counts = new Map<string, number>();
   const add = (option: string, amount: number): void => {
     counts.set(option, (counts.get(option) ?? 0) + amount);
@@ -73,7 +90,7 @@ export function coalesce(changes: readonly VoteChange[], storedWatermark?: strin
     firstSequence: first.sequence,
     lastSequence: last.sequence,
     asOf: new Date(last.time).toISOString(),
-    counts: Object.fromEntries([...counts].filter(([, amount]) => amount !== 0)),
+    counts: new Map([...counts].filter(([, amount]) => amount !== 0)),
     total,
     records: pending.length,
     ...(reconcileToken === undefined ? {} : { reconcileToken }),
@@ -113,9 +130,12 @@ export function splitByOptions(changes: readonly VoteChange[], maxOptions: numbe
   return runs;
 }
 
-/** What clampDelta took out of a delta: per option, and for the total, the decrements that were dropped. */
+/**
+ * What clampDelta took out of a delta: per option the decrements that were dropped, and `total`, their sum (the
+ * total's delta is re-derived from the clamped counts, so `total = sum(counts)` holds after clamping).
+ */
 export interface Clamped {
-  readonly counts: Readonly<Record<string, number>>;
+  readonly counts: ReadonlyMap<string, number>;
   readonly total: number;
 }
 
@@ -133,7 +153,10 @@ function clampOne(amount: number, stored: number): number {
 }
 
 /**
- * Limits the delta's decrements so that no count, nor the total, drops below zero when added to `stored`.
+ * Limits the delta's decrements so that no count drops below zero when added to `stored`, and derives the total's
+ * delta from the clamped counts, so that a poll's `total` stays the sum of its `counts` (a count clamped at zero
+ * would otherwise leave the total lower than the counts add up to). The total is then limited at zero too, for an
+ * item whose total already disagrees with its counts.
  *
  * Why counts could go negative at all: the aggregator counts from the stream, so a retraction or a changed option of
  * a vote cast before the stream (or this consumer) existed, or whose record was dead-lettered, has no increment to
@@ -141,24 +164,23 @@ function clampOne(amount: number, stored: number): number {
  * command (which recounts from the Votes table) to report and repair. The caller logs what was clamped.
  */
 export function clampDelta(delta: PollDelta, stored: StoredPollResults): ClampResult {
-  const counts: [string, number][] = [];
-  const clampedCounts: [string, number][] = [];
-  for (const [option, amount] of Object.entries(delta.counts)) {
+  const counts = new Map<string, number>();
+  const clampedCounts = new Map<string, number>();
+  for (const [option, amount] of delta.counts) {
     const limited = clampOne(amount, countOf(stored.counts, option));
     if (limited !== amount) {
-      clampedCounts.push([option, limited - amount]);
+      clampedCounts.set(option, limited - amount);
     }
     if (limited !== 0) {
-      counts.push([option, limited]);
+      counts.set(option, limited);
     }
   }
-  const total = clampOne(delta.total, stored.total);
-  const clampedTotal = total - delta.total;
-  if (clampedCounts.length === 0 && clampedTotal === 0) {
+  const total = clampOne(sumOf(counts), stored.total);
+  if (clampedCounts.size === 0 && total === delta.total) {
     return { delta, clamped: undefined };
   }
   return {
-    delta: { ...delta, counts: Object.fromEntries(counts), total },
-    clamped: { counts: Object.fromEntries(clampedCounts), total: clampedTotal },
+    delta: { ...delta, counts, total },
+    clamped: { counts: clampedCounts, total: total - delta.total },
   };
 }

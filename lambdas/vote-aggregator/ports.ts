@@ -41,9 +41,12 @@ export interface PollDelta {
   readonly lastSequence: string;
   /** ISO-8601 time of the last record applied (`asOf`). */
   readonly asOf: string;
-  /** Per option, the net change of its count (zero entries left out). */
-  readonly counts: Readonly<Record<string, number>>;
-  /** The net change of the total. */
+  /**
+   * Per option, the net change of its count (zero entries left out). A Map: an option is text a client chose, and
+   * must never meet a plain object's prototype (`constructor`, `toString`) on its way to the table.
+   */
+  readonly counts: ReadonlyMap<string, number>;
+  /** The net change of the total: always the sum of `counts`. */
   readonly total: number;
   /** Records applied (votes and markers): PollResults `records` grows by it. */
   readonly records: number;
@@ -54,7 +57,7 @@ export interface PollDelta {
 /** The stored state of a poll as a failed condition returns it (ReturnValuesOnConditionCheckFailure: ALL_OLD). */
 export interface StoredPollResults {
   readonly lastSequence: string;
-  readonly counts: Readonly<Record<string, number>>;
+  readonly counts: ReadonlyMap<string, number>;
   readonly total: number;
 }
 

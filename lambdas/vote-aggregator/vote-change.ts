@@ -1,4 +1,5 @@
 import { PermanentError } from '../shared/errors.js';
+import { isSafeId, SAFE_ID_MAX_LENGTH } from '../shared/identifiers.js';
 import { InvalidSequenceNumberError, padSequenceNumber } from '../shared/poll-results.js';
 import type { ChangeRecord } from '../shared/stream/change-record.js';
 import type { DecodedItem } from '../shared/stream/lossless.js';
@@ -23,6 +24,22 @@ function requireString(item: DecodedItem | undefined, where: string, attribute: 
     throw new PermanentError(`Vote record's ${where} has no non-empty string "${attribute}"`);
   }
   return value;
+}
+
+/**
+ * The option of an image: a non-empty string that is a valid identifier (lambdas/shared/identifiers.ts), the rule the
+ * API enforces on `option`. A vote written to the table some other way with another name (e.g. `__proto__`) can
+ * never be counted under it: PermanentError, so only that record goes to the DLQ.
+ */
+function requireOption(item: DecodedItem | undefined, where: string): string {
+  const option = requireString(item, where, VOTE_ATTRIBUTES.option);
+  if (!isSafeId(option)) {
+    throw new PermanentError(
+      `Vote record's ${where} has an invalid "${VOTE_ATTRIBUTES.option}" ${JSON.stringify(option.slice(0, 64))}: ` +
+        `options are 1-${SAFE_ID_MAX_LENGTH} ASCII letters, digits, '.', '_' or '-', starting with a letter or digit`,
+    );
+  }
+  return option;
 }
 
 function paddedSequence(record: ChangeRecord): string {
@@ -54,9 +71,9 @@ function paddedSequence(record: ChangeRecord): string {
  * new image's `token`) and neither `before` nor `after`. Its REMOVE (the reconcile command cleaning up) yields a
  * change that counts nothing and records no token: it still moves the watermark like any other applied record.
  *
- * Options are free-form: the system has no poll definitions (no Polls table), so any non-empty string an API write
- * put in the Votes table is counted under its own name. An unknown option can therefore never fail a record; only a
- * missing or non-string one does.
+ * Options are open: the system has no poll definitions (no Polls table), so any valid identifier (the API's rule,
+ * requireOption) is counted under its own name. An unknown option never fails a record; a missing, non-string or
+ * invalid one does, and only that record.
  */
 export function toVoteChange(record: ChangeRecord): VoteChange {
   const pollId = requireString(record.keys, 'keys', VOTE_ATTRIBUTES.pollId);
@@ -75,14 +92,14 @@ export function toVoteChange(record: ChangeRecord): VoteChange {
   }
   switch (record.eventName) {
     case 'INSERT':
-      return { ...common, after: requireString(record.newImage, 'new image', VOTE_ATTRIBUTES.option) };
+      return { ...common, after: requireOption(record.newImage, 'new image') };
     case 'MODIFY':
       return {
         ...common,
-        before: requireString(record.oldImage, 'old image', VOTE_ATTRIBUTES.option),
-        after: requireString(record.newImage, 'new image', VOTE_ATTRIBUTES.option),
+        before: requireOption(record.oldImage, 'old image'),
+        after: requireOption(record.newImage, 'new image'),
       };
     case 'REMOVE':
-      return { ...common, before: requireString(record.oldImage, 'old image', VOTE_ATTRIBUTES.option) };
+      return { ...common, before: requireOption(record.oldImage, 'old image') };
   }
 }

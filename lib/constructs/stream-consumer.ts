@@ -143,6 +143,8 @@ export class StreamConsumer extends Construct {
   public readonly deadLetterAlarm: Alarm;
   public readonly errorsAlarm: Alarm;
   public readonly throttlesAlarm: Alarm;
+  /** Fires on the first record that failed with an error of our own making (the runtime's InternalErrors). */
+  public readonly internalErrorsAlarm: Alarm;
   /** The iterator age (ms) above which `iteratorAgeAlarm` fires; see {@link iteratorAgeAlarmThresholdMs}. */
   public readonly iteratorAgeThresholdMs: number;
 
@@ -214,6 +216,7 @@ export class StreamConsumer extends Construct {
     this.deadLetterAlarm = alarms.deadLetters;
     this.errorsAlarm = alarms.errors;
     this.throttlesAlarm = alarms.throttles;
+    this.internalErrorsAlarm = alarms.internalErrors;
     for (const alarm of Object.values(alarms)) {
       alarm.addAlarmAction(new SnsAction(props.alarmTopic));
       alarm.addOkAction(new SnsAction(props.alarmTopic));
@@ -253,7 +256,7 @@ export class StreamConsumer extends Construct {
 
   private createAlarms(
     props: StreamConsumerProps,
-  ): Record<'iteratorAge' | 'deadLetters' | 'errors' | 'throttles', Alarm> {
+  ): Record<'iteratorAge' | 'deadLetters' | 'errors' | 'throttles' | 'internalErrors', Alarm> {
     const fn = this.function.lambdaFunction;
     const name = props.consumerName;
     return {
@@ -293,6 +296,24 @@ export class StreamConsumer extends Construct {
         evaluationPeriods: 1,
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
+      // Without it, a bug that fails records (a request the code cannot build, a response or item it cannot read)
+      // would look like a slow downstream: retried until the maximum record age, seen only as iterator age.
+      internalErrors: new Alarm(this, 'InternalErrorsAlarm', {
+        alarmDescription:
+          `${name} failed records with an internal error (a bug, or a stored item its code cannot read): they are ` +
+          'retried, but a retry will not fix them. Read the error in the function logs before the records age out.',
+        metric: new Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: STREAM_METRICS.internalErrors,
+          dimensionsMap: streamMetricDimensions(name),
+          statistic: Stats.SUM,
+          period: Duration.minutes(5),
+        }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
     };
   }
 
@@ -321,6 +342,7 @@ export class StreamConsumer extends Construct {
           fn.metricInvocations({ statistic: Stats.SUM, period, label: 'Invocations' }),
           fn.metricErrors({ statistic: Stats.SUM, period, label: 'Errors' }),
           fn.metricThrottles({ statistic: Stats.SUM, period, label: 'Throttles' }),
+          runtimeMetric(STREAM_METRICS.internalErrors, Stats.SUM, 'Internal errors'),
         ],
         width: 6,
       }),

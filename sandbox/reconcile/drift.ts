@@ -1,3 +1,4 @@
+import { countOf } from '../../lambdas/vote-aggregator/coalesce.js';
 import type { PollCount } from './tally.js';
 
 /**
@@ -56,8 +57,8 @@ export function pollDrift(
   const names = [...new Set([...Object.keys(storedCounts), ...Object.keys(recounted.counts)])].sort();
   const options = names
     .map((option) => {
-      const storedCount = storedCounts[option] ?? 0;
-      const recountedCount = recounted.counts[option] ?? 0;
+      const storedCount = countOf(storedCounts, option);
+      const recountedCount = countOf(recounted.counts, option);
       return { option, stored: storedCount, recounted: recountedCount, drift: storedCount - recountedCount };
     })
     // An option the aggregator brought back to 0 stays in the map with 0: that is not drift, and says nothing.

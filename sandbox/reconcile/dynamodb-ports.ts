@@ -58,7 +58,8 @@ export function decodeStoredResults(item: Record<string, unknown>): StoredResult
   if (typeof rawCounts !== 'object' || rawCounts === null || Array.isArray(rawCounts)) {
     throw new MalformedPollResultsError(pollId, 'counts is not a map');
   }
-  const counts: Record<string, number> = {};
+  // Null-prototype: an option named `__proto__` in an old item stays a key, and a missing `constructor` reads as none.
+  const counts: Record<string, number> = Object.create(null);
   for (const [option, count] of Object.entries(rawCounts)) {
     if (typeof count !== 'number') {
       throw new MalformedPollResultsError(pollId, `counts.${option} is not a number`);
@@ -176,7 +177,8 @@ export class DynamoDbResultsStore implements ResultsStore {
           ConditionExpression: '#lastSeq = :expectedLastSeq',
           ExpressionAttributeNames: { '#counts': A.counts, '#total': A.total, '#lastSeq': A.lastSeq },
           ExpressionAttributeValues: {
-            ':counts': { ...fix.counts },
+            // A Map: the marshaller refuses a plain object with an own `constructor` (an option name).
+            ':counts': new Map(Object.entries(fix.counts)),
             ':total': fix.total,
             ':expectedLastSeq': fix.expectedLastSeq,
           },

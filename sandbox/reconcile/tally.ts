@@ -1,3 +1,4 @@
+import { isSafeId } from '../../lambdas/shared/identifiers.js';
 import { RECONCILE_MARKER_VOTER_ID } from '../../lambdas/vote-aggregator/ports.js';
 
 /**
@@ -34,8 +35,9 @@ export class VoteTally {
         this.#markers += 1;
         continue;
       }
-      if (row.option === undefined || row.option === '') {
-        // Not a vote the aggregator could have counted either (its decoder refuses it): left out, and reported.
+      if (row.option === undefined || !isSafeId(row.option)) {
+        // Not a vote the aggregator could have counted either (its decoder refuses a missing or invalid option, see
+        // lambdas/shared/identifiers.ts): left out, and reported.
         this.#unreadable += 1;
         continue;
       }
@@ -53,7 +55,7 @@ export class VoteTally {
     return this.#markers;
   }
 
-  /** Items that are neither votes nor markers (no option), not counted. */
+  /** Items that are neither votes nor markers (no option, or one the aggregator refuses), not counted. */
   public get unreadable(): number {
     return this.#unreadable;
   }
@@ -67,7 +69,11 @@ export class VoteTally {
   public count(pollId: string): PollCount {
     const options = this.#polls.get(pollId);
     if (options === undefined) return EMPTY_COUNT;
-    const counts = Object.fromEntries([...options].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    // Null-prototype: a lookup of an option the poll lacks (`constructor`) finds nothing rather than Object's.
+    const counts: Record<string, number> = Object.create(null);
+    for (const [option, count] of [...options].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      counts[option] = count;
+    }
     return { counts, total: [...options.values()].reduce((sum, n) => sum + n, 0) };
   }
 }

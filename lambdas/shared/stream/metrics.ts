@@ -13,6 +13,11 @@ export const STREAM_METRICS = {
   /** Count, per batch: records that failed permanently and were sent to the DLQ. */
   recordsDeadLettered: 'RecordsDeadLettered',
   /**
+   * Count, per batch: records that failed with an error of our own making (isInternalError: a bug, an item the code
+   * cannot read). They are retried like transient failures; the consumer's InternalErrors alarm fires on the first.
+   */
+  internalErrors: 'InternalErrors',
+  /**
    * Milliseconds, one value per successfully processed record: time of success minus the record's
    * ApproximateCreationDateTime. Chart p50/p99/max.
    */

@@ -7,6 +7,7 @@ import { METRICS_NAMESPACE } from '../env.js';
 import {
   classifyError,
   describeError,
+  isInternalError,
   PermanentError,
   TransientError,
   UnreportableRecordError,
@@ -261,6 +262,7 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
       const resolveOutcome = await startMode(decodable, context, logger);
       let processed = 0;
       let deadLettered = 0;
+      let internalErrors = 0;
 
       const handleOne = async (raw: DynamoDBRecord): Promise<void> => {
         const sequenceNumber = sequenceNumberOf(raw);
@@ -281,11 +283,21 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
             return;
           }
           case 'transient':
-            logger.warn('Stream record failed; it will be retried', {
-              ...logFields,
-              reason: outcome.reason,
-              error: outcome.error,
-            });
+            if (outcome.error !== undefined && isInternalError(outcome.error)) {
+              // A bug or an unreadable item: retried like any transient failure, but loudly (InternalErrors alarm).
+              internalErrors += 1;
+              logger.error('Stream record failed with an internal error; it will be retried', {
+                ...logFields,
+                reason: outcome.reason,
+                error: outcome.error,
+              });
+            } else {
+              logger.warn('Stream record failed; it will be retried', {
+                ...logFields,
+                reason: outcome.reason,
+                error: outcome.error,
+              });
+            }
             throw new TransientError(outcome.reason, { cause: outcome.error });
           case 'permanent': {
             const letter = fitDeadLetter(
@@ -333,12 +345,14 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
       metrics.addMetric(STREAM_METRICS.recordsProcessed, MetricUnit.Count, processed);
       metrics.addMetric(STREAM_METRICS.recordsFailed, MetricUnit.Count, failed);
       metrics.addMetric(STREAM_METRICS.recordsDeadLettered, MetricUnit.Count, deadLettered);
+      metrics.addMetric(STREAM_METRICS.internalErrors, MetricUnit.Count, internalErrors);
       logger.info('Stream batch processed', {
         consumerName,
         records: records.length,
         processed,
         deadLettered,
         failed,
+        internalErrors,
         blocked: processor.blockedCount,
       });
       return response;

@@ -1,4 +1,9 @@
-import { type AttributeValue, ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  DynamoDBServiceException,
+  GetItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { POLL_RESULTS_ATTRIBUTES as A, SEQUENCE_NUMBER_WIDTH } from '../../shared/poll-results.js';
@@ -8,7 +13,11 @@ import type { ApplyResult, PollDelta, PollResultsStore, StoredPollResults } from
 export const NO_WATERMARK = '0'.repeat(SEQUENCE_NUMBER_WIDTH);
 
 /** The stored state of a poll that has no item yet. */
-export const EMPTY_POLL_RESULTS: StoredPollResults = { lastSequence: NO_WATERMARK, counts: {}, total: 0 };
+export const EMPTY_POLL_RESULTS: StoredPollResults = {
+  lastSequence: NO_WATERMARK,
+  counts: new Map(),
+  total: 0,
+};
 
 /**
  * The item a failed condition returned does not have the PollResults layout. Not a record's fault and not
@@ -37,22 +46,37 @@ const storedItemSchema = z.looseObject({
 });
 
 /**
- * The counts map of a returned item, read from its raw AttributeValues by hand: unmarshall (and a zod record) assign
- * keys to a plain object, where a free-form option named `__proto__` would vanish. Object.fromEntries keeps it.
+ * The counts map of a returned item, read from its raw AttributeValues by hand into a Map: unmarshall (and a zod
+ * record) assign keys to a plain object, where an option named `__proto__` (which an item written before options
+ * were checked may hold) would vanish.
  */
-function readCounts(value: AttributeValue | undefined): Record<string, number> | undefined {
+function readCounts(value: AttributeValue | undefined): Map<string, number> | undefined {
   if (value?.M === undefined) {
     return undefined;
   }
-  const entries: [string, number][] = [];
+  const counts = new Map<string, number>();
   for (const [option, count] of Object.entries(value.M)) {
     const number = count.N === undefined ? Number.NaN : Number(count.N);
     if (!Number.isSafeInteger(number)) {
       return undefined;
     }
-    entries.push([option, number]);
+    counts.set(option, number);
   }
-  return Object.fromEntries(entries);
+  return counts;
+}
+
+/**
+ * Whether an UpdateItem failed because the SDK could not read DynamoDB's answer, not because DynamoDB refused it: an
+ * error that is not a modelled service exception yet carries the response's status, 400. With this store's
+ * requests the one 400 answer that carries an item is a failed condition with its ALL_OLD item, and the SDK's
+ * error deserializer fails on some map keys (`__proto__`) that its output deserializer reads fine.
+ */
+function isUnreadableRefusal(err: unknown): boolean {
+  if (err instanceof DynamoDBServiceException || !(err instanceof Error)) {
+    return false;
+  }
+  const metadata = (err as { $metadata?: { httpStatusCode?: number } }).$metadata;
+  return metadata?.httpStatusCode === 400;
 }
 
 function parseStored(pollId: string, raw: Record<string, AttributeValue>): StoredPollResults {
@@ -88,6 +112,11 @@ type UpdateResult = ApplyResult | { readonly kind: 'missing' };
  *   the item with non-negative values;
  * - an item with `lastSeq >= first`: `behind`;
  * - an item below the watermark: a needed count or the total is short: `wouldGoNegative`.
+ *
+ * The `:counts` map of the create is handed to the marshaller as a Map: a plain object with an option named
+ * `constructor` is refused by it (it judges objects by `constructor.name`), a Map never is. When the SDK cannot read
+ * a refusal's item (isUnreadableRefusal), the item is read again with a strongly consistent GetItem, whose answer it
+ * can read, and judged the same way.
  */
 export class DynamoDbPollResultsStore implements PollResultsStore {
   readonly #documentClient: DynamoDBDocumentClient;
@@ -105,7 +134,7 @@ export class DynamoDbPollResultsStore implements PollResultsStore {
       if (updated.kind !== 'missing') {
         return updated;
       }
-      if (Object.values(delta.counts).some((amount) => amount < 0) || delta.total < 0) {
+      if ([...delta.counts.values()].some((amount) => amount < 0) || delta.total < 0) {
         return { kind: 'wouldGoNegative', stored: EMPTY_POLL_RESULTS };
       }
       if (await this.#create(delta)) {
@@ -134,7 +163,7 @@ export class DynamoDbPollResultsStore implements PollResultsStore {
     const additions: string[] = [];
     // No item at all fails this too (a missing attribute compares false), which is how the missing item is seen.
     const conditions = ['#lastSeq < :first'];
-    Object.entries(delta.counts).forEach(([option, amount], index) => {
+    [...delta.counts].forEach(([option, amount], index) => {
       names['#counts'] = A.counts;
       names[`#o${index}`] = option;
       values[`:d${index}`] = amount;
@@ -169,18 +198,40 @@ export class DynamoDbPollResultsStore implements PollResultsStore {
       );
       return { kind: 'applied' };
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) {
+      let item: Record<string, AttributeValue> | undefined;
+      if (err instanceof ConditionalCheckFailedException) {
+        // The DocumentClient does not translate the error's Item: it is raw AttributeValues.
+        item = err.Item;
+      } else if (isUnreadableRefusal(err)) {
+        item = await this.#read(delta.pollId);
+      } else {
         throw err;
       }
-      // The DocumentClient does not translate the error's Item: it is raw AttributeValues.
-      if (err.Item === undefined) {
+      if (item === undefined) {
         return { kind: 'missing' };
       }
-      const stored = parseStored(delta.pollId, err.Item);
+      const stored = parseStored(delta.pollId, item);
       return stored.lastSequence >= delta.firstSequence
         ? { kind: 'behind', stored }
         : { kind: 'wouldGoNegative', stored };
     }
+  }
+
+  /**
+   * The poll's item as raw AttributeValues (a raw GetItem through the DocumentClient, so nothing is unmarshalled
+   * into plain objects). Only the attributes parseStored reads.
+   */
+  async #read(pollId: string): Promise<Record<string, AttributeValue> | undefined> {
+    const { Item } = await this.#documentClient.send(
+      new GetItemCommand({
+        TableName: this.#tableName,
+        Key: { [A.pollId]: { S: pollId } },
+        ConsistentRead: true,
+        ProjectionExpression: '#lastSeq, #counts, #total',
+        ExpressionAttributeNames: { '#lastSeq': A.lastSeq, '#counts': A.counts, '#total': A.total },
+      }),
+    );
+    return Item;
   }
 
   /** Creates the poll's item from a non-negative delta; false when it exists already. */
@@ -194,7 +245,8 @@ export class DynamoDbPollResultsStore implements PollResultsStore {
       '#asOf': A.asOf,
     };
     const values: Record<string, unknown> = {
-      ':counts': { ...delta.counts },
+      // A Map: the marshaller refuses a plain object with an own `constructor` (see the class comment).
+      ':counts': new Map(delta.counts),
       ':t': delta.total,
       ':r': delta.records,
       ':last': delta.lastSequence,

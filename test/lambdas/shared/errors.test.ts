@@ -15,6 +15,7 @@ import {
   classifyError,
   describeError,
   type FailureKind,
+  isInternalError,
   PermanentError,
   TransientError,
   UnreportableRecordError,
@@ -33,6 +34,20 @@ function serviceError(name: string, httpStatusCode: number, $fault: 'client' | '
 /** A Node.js socket error, as the SDK's HTTP handler rethrows it. */
 function networkError(code: string): Error {
   return Object.assign(new Error(`socket failed: ${code}`), { code });
+}
+
+/**
+ * What the SDK throws when it cannot deserialize a response (here a failed condition's ALL_OLD item): the engine's
+ * TypeError with the response's `$metadata` attached, status 400 included.
+ */
+function deserializationFailure(): Error {
+  return Object.assign(
+    new TypeError(
+      "Cannot read properties of undefined (reading 'B')\n  Deserialization error: to see the raw response, " +
+        'inspect the hidden field {error}.$response on this object.',
+    ),
+    { $metadata: { httpStatusCode: 400, attempts: 1, totalRetryDelay: 0 } },
+  );
 }
 
 const metadata = (httpStatusCode: number) => ({ $metadata: { httpStatusCode }, message: 'from the service' });
@@ -105,6 +120,13 @@ describe('classifyError', () => {
     ],
     ['a thrown string', 'boom', 'transient'],
     ['undefined', undefined, 'transient'],
+    // Our own making, whatever the response's status says (issue 12: such a TypeError was dead-lettered).
+    ['an SDK deserialization failure (TypeError, status 400)', deserializationFailure(), 'transient'],
+    [
+      "the marshaller's refusal of a value",
+      new Error('Unsupported type passed: [object Object]. Pass options.convertClassInstanceToMap=true'),
+      'transient',
+    ],
   ];
 
   it.each(cases)('classifies %s', (_description, error, expected) => {
@@ -113,6 +135,30 @@ describe('classifyError', () => {
 
     // Assess
     expect(kind).toBe(expected);
+  });
+});
+
+describe('isInternalError', () => {
+  it.each<[string, unknown, boolean]>([
+    ['an SDK deserialization failure (TypeError, status 400)', deserializationFailure(), true],
+    ['a TypeError of our code', new TypeError("Cannot read properties of undefined (reading 'S')"), true],
+    ['a RangeError', new RangeError('Invalid array length'), true],
+    ['a plain Error (the marshaller, a broken item)', new Error('Unsupported type passed'), true],
+    ['a thrown string', 'boom', true],
+    ['PermanentError', new PermanentError('schema violation'), false],
+    ['TransientError', new TransientError('sink is down'), false],
+    ['a zod schema violation', z.object({ a: z.string() }).safeParse({}).error, false],
+    ['ValidationException', serviceError('ValidationException', 400), false],
+    ['ThrottlingException', new ThrottlingException(metadata(400)), false],
+    ['a 503', serviceError('ServiceUnavailable', 503, 'server'), false],
+    ['ECONNRESET', networkError('ECONNRESET'), false],
+    ['TimeoutError', Object.assign(new Error('timed out'), { name: 'TimeoutError' }), false],
+  ])('says %s is %s', (_description, error, expected) => {
+    // Act
+    const internal = isInternalError(error);
+
+    // Assess
+    expect(internal).toBe(expected);
   });
 });
 

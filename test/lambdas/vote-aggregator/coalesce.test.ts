@@ -16,8 +16,13 @@ const retract = (seq: number, option: string): VoteChange => voteChange(seq, { b
 const marker = (seq: number, token: string): VoteChange =>
   voteChange(seq, { voterId: '#reconcile', markerToken: token });
 
+/** Counts written as an object for brevity; the domain keeps them in Maps. */
+function asMap(counts: Record<string, number>): Map<string, number> {
+  return new Map(Object.entries(counts));
+}
+
 describe('coalesce', () => {
-  it.each([
+  it.each<{ name: string; changes: VoteChange[]; counts: Record<string, number>; total: number }>([
     { name: 'casts', changes: [cast(1, 'a'), cast(2, 'a'), cast(3, 'b')], counts: { a: 2, b: 1 }, total: 3 },
     { name: 'a moved vote', changes: [move(1, 'a', 'b')], counts: { a: -1, b: 1 }, total: 0 },
     { name: 'a retraction', changes: [retract(1, 'a')], counts: { a: -1 }, total: -1 },
@@ -35,7 +40,7 @@ describe('coalesce', () => {
     const delta = coalesce(changes);
 
     // Assess
-    expect(delta?.counts).toStrictEqual(counts);
+    expect(delta?.counts).toStrictEqual(asMap(counts));
     expect(delta?.total).toBe(total);
     expect(delta?.records).toBe(changes.length);
   });
@@ -53,7 +58,7 @@ describe('coalesce', () => {
       firstSequence: changes[0]?.sequence ?? '',
       lastSequence: changes[4]?.sequence ?? '',
       asOf: '2030-01-01T00:00:05.000Z',
-      counts: { b: 1, c: 1 },
+      counts: asMap({ b: 1, c: 1 }),
       total: 2,
       records: 5,
       reconcileToken: 'second',
@@ -76,7 +81,7 @@ describe('coalesce', () => {
     // Assess
     expect(delta?.records).toBe(records);
     expect(delta?.firstSequence).toBe(first === undefined ? undefined : voteChange(first).sequence);
-    if (counts !== undefined) expect(delta?.counts).toStrictEqual(counts);
+    if (counts !== undefined) expect(delta?.counts).toStrictEqual(asMap(counts));
   });
 
   it('returns undefined for no changes', () => {
@@ -92,7 +97,7 @@ describe('coalesce', () => {
     const delta = coalesce([cast(1, '__proto__'), cast(2, 'constructor')]);
 
     // Assess
-    expect(Object.entries(delta?.counts ?? {})).toStrictEqual([
+    expect([...(delta?.counts ?? [])]).toStrictEqual([
       ['__proto__', 1],
       ['constructor', 1],
     ]);
@@ -117,7 +122,7 @@ describe('clampDelta', () => {
     firstSequence: voteChange(1).sequence,
     lastSequence: voteChange(3).sequence,
     asOf: '2030-01-01T00:00:03.000Z',
-    counts,
+    counts: asMap(counts),
     total,
     records: 3,
   });
@@ -141,12 +146,12 @@ describe('clampDelta', () => {
       clamped: undefined,
     },
     {
-      name: 'a decrement to what is stored',
+      name: 'a decrement to what is stored, the total following the counts',
       counts: { a: -3, b: 1 },
       total: -2,
       stored: { counts: { a: 1 }, total: 5 },
-      expected: { counts: { a: -1, b: 1 }, total: -2 },
-      clamped: { counts: { a: 2 }, total: 0 },
+      expected: { counts: { a: -1, b: 1 }, total: 0 },
+      clamped: { counts: { a: 2 }, total: 2 },
     },
     {
       name: 'a decrement of a missing option away',
@@ -157,19 +162,35 @@ describe('clampDelta', () => {
       clamped: { counts: { a: 1 }, total: 1 },
     },
     {
+      name: 'a retraction of an uncounted vote beside a cast, keeping total = sum(counts)',
+      counts: { red: 1, blue: -1 },
+      total: 0,
+      stored: { counts: {}, total: 0 },
+      expected: { counts: { red: 1 }, total: 1 },
+      clamped: { counts: { blue: 1 }, total: 1 },
+    },
+    {
       name: 'a decrement of an already negative count away, never pushing it further down',
       counts: { a: -1, b: 1 },
       total: 0,
       stored: { counts: { a: -2 }, total: 3 },
-      expected: { counts: { b: 1 }, total: 0 },
-      clamped: { counts: { a: 1 }, total: 0 },
+      expected: { counts: { b: 1 }, total: 1 },
+      clamped: { counts: { a: 1 }, total: 1 },
     },
     {
-      name: 'the total on its own',
+      name: 'a total that disagrees with its counts to their sum',
       counts: { a: -1 },
       total: -2,
       stored: { counts: { a: 4 }, total: 1 },
       expected: { counts: { a: -1 }, total: -1 },
+      clamped: { counts: {}, total: 1 },
+    },
+    {
+      name: 'the total at zero when the stored total is below the counts',
+      counts: { a: -1 },
+      total: -1,
+      stored: { counts: { a: 4 }, total: 0 },
+      expected: { counts: { a: -1 }, total: 0 },
       clamped: { counts: {}, total: 1 },
     },
   ])('clamps $name', ({ counts, total, stored, expected, clamped }) => {
@@ -177,11 +198,21 @@ describe('clampDelta', () => {
     const original = delta(counts, total);
 
     // Act
-    const result = clampDelta(original, { lastSequence: '0'.repeat(40), ...stored });
+    const result = clampDelta(original, {
+      lastSequence: '0'.repeat(40),
+      counts: asMap(stored.counts),
+      total: stored.total,
+    });
 
     // Assess
-    expect(result.delta).toStrictEqual({ ...original, ...expected });
-    expect(result.clamped).toStrictEqual(clamped);
+    expect(result.delta).toStrictEqual({
+      ...original,
+      counts: asMap(expected.counts),
+      total: expected.total,
+    });
+    expect(result.clamped).toStrictEqual(
+      clamped === undefined ? undefined : { counts: asMap(clamped.counts), total: clamped.total },
+    );
   });
 });
 
@@ -218,5 +249,7 @@ describe('countOf', () => {
     // Act / Assess
     expect(countOf({ a: 2 }, 'a')).toBe(2);
     expect(countOf({ a: 2 }, 'toString')).toBe(0);
+    expect(countOf(asMap({ a: 2 }), 'constructor')).toBe(0);
+    expect(countOf(new Map([['constructor', 3]]), 'constructor')).toBe(3);
   });
 });

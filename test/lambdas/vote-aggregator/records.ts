@@ -111,6 +111,7 @@ export function streamContext(logger: StreamLogger = recordingLogger()): StreamC
 
 interface StoredPoll {
   lastSequence: string;
+  /** Null-prototype, so that an option named `constructor` reads as any other. */
   counts: Record<string, number>;
   total: number;
   records: number;
@@ -141,26 +142,24 @@ export class InMemoryPollResultsStore implements PollResultsStore {
   #apply(delta: PollDelta): ApplyResult {
     const poll = this.polls.get(delta.pollId) ?? {
       lastSequence: '0'.repeat(40),
-      counts: {},
+      counts: Object.create(null) as Record<string, number>,
       total: 0,
       records: 0,
       asOf: '',
     };
     const stored: StoredPollResults = {
       lastSequence: poll.lastSequence,
-      counts: { ...poll.counts },
+      counts: new Map(Object.entries(poll.counts)),
       total: poll.total,
     };
     if (poll.lastSequence >= delta.firstSequence) {
       return { kind: 'behind', stored };
     }
-    const short = Object.entries(delta.counts).some(
-      ([option, amount]) => (poll.counts[option] ?? 0) + amount < 0,
-    );
+    const short = [...delta.counts].some(([option, amount]) => (poll.counts[option] ?? 0) + amount < 0);
     if (short || poll.total + delta.total < 0) {
       return { kind: 'wouldGoNegative', stored };
     }
-    for (const [option, amount] of Object.entries(delta.counts)) {
+    for (const [option, amount] of delta.counts) {
       poll.counts[option] = (poll.counts[option] ?? 0) + amount;
     }
     poll.total += delta.total;

@@ -165,3 +165,42 @@ describe('toVoteChange', () => {
     expect(classifyError(thrown)).toBe('permanent');
   });
 });
+
+describe('toVoteChange, option names', () => {
+  it.each(['__proto__', '_x', '.', '..', 'a b', 'ü', 'a'.repeat(129), 'red\u200b', '-x'])(
+    'refuses the option %j as the API does: a permanent failure of that record',
+    (option) => {
+      // Prepare: a vote written to the table by something other than the API.
+      const v = voteRecords();
+      const records = [v.cast('p-1', 'v-1', option), v.retract('p-1', 'v-2', option)];
+
+      // Act
+      const errors = records.map((record) => {
+        try {
+          toVoteChange(toChangeRecord(record));
+          return undefined;
+        } catch (error) {
+          return error;
+        }
+      });
+
+      // Assess
+      for (const error of errors) {
+        expect(error).toBeInstanceOf(PermanentError);
+        expect(classifyError(error)).toBe('permanent');
+        expect((error as PermanentError).reason).toContain('invalid "option"');
+      }
+    },
+  );
+
+  it.each(['constructor', 'toString', 'hasOwnProperty', 'valueOf', 'a.b', 'A-1_z', 'a'.repeat(128)])(
+    'accepts the option %j',
+    (option) => {
+      // Act
+      const change = toVoteChange(toChangeRecord(voteRecords().cast('p-1', 'v-1', option)));
+
+      // Assess
+      expect(change.after).toBe(option);
+    },
+  );
+});

@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ENV } from '../../../lambdas/shared/env.js';
+import { ENV, METRICS_NAMESPACE } from '../../../lambdas/shared/env.js';
 import { SQS_MAX_MESSAGE_BYTES } from '../../../lambdas/shared/limits.js';
 import { STREAM_METRICS } from '../../../lambdas/shared/stream/metrics.js';
 import { DataTables } from '../../../lib/constructs/data-tables.js';
@@ -182,6 +182,7 @@ describe('StreamConsumer', () => {
       ['ApproximateNumberOfMessagesVisible', 'AWS/SQS', 'Maximum', 60, 1, 0],
       ['Errors', 'AWS/Lambda', 'Sum', 300, 1, 0],
       ['Throttles', 'AWS/Lambda', 'Sum', 300, 1, 0],
+      [STREAM_METRICS.internalErrors, METRICS_NAMESPACE, 'Sum', 300, 1, 0],
     ])(
       'alarms to the ops topic when %s (%s, %s over %i s, %i periods) exceeds %i',
       (metricName, namespace, statistic, period, evaluationPeriods, threshold) => {
@@ -204,17 +205,26 @@ describe('StreamConsumer', () => {
       },
     );
 
-    it('exposes its four alarms', () => {
+    it('exposes its five alarms', () => {
       // Assess
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
       expect(
         new Set([
           consumer.iteratorAgeAlarm,
           consumer.deadLetterAlarm,
           consumer.errorsAlarm,
           consumer.throttlesAlarm,
+          consumer.internalErrorsAlarm,
         ]).size,
-      ).toBe(4);
+      ).toBe(5);
+    });
+
+    it("alarms on the runtime's InternalErrors of this consumer only (its service dimension)", () => {
+      // Assess
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: STREAM_METRICS.internalErrors,
+        Dimensions: [{ Name: 'service', Value: 'dummy' }],
+      });
     });
 
     it('adds one dashboard row: iterator age, invocations, dead letters and end-to-end lag', () => {
@@ -233,6 +243,7 @@ describe('StreamConsumer', () => {
       expect(lag).toContain(`"${STREAM_METRICS.endToEndLag}","service","dummy"`);
       expect(lag).toContain('"stat":"p99"');
       expect(JSON.stringify(widgets[2]?.properties.metrics)).toContain(STREAM_METRICS.recordsDeadLettered);
+      expect(JSON.stringify(widgets[1]?.properties.metrics)).toContain(STREAM_METRICS.internalErrors);
     });
   });
 

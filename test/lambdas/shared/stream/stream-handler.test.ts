@@ -428,6 +428,39 @@ describe.each<Mode>(['per-record', 'per-batch'])('createStreamHandler, %s mode',
 });
 
 describe('createStreamHandler, per-record mode', () => {
+  it('retries a record failed by an error of our own making, never dead-letters it, and counts InternalErrors', async () => {
+    // Prepare: issue 12. A TypeError the SDK throws with status 400 when it cannot read a response.
+    const records = createStreamRecordFactory();
+    const a = records.insert(order('A'));
+    const b = records.insert(order('B'));
+    const c = records.insert(order('C'));
+    const deserialization = Object.assign(
+      new TypeError("Cannot read properties of undefined (reading 'B')"),
+      {
+        $metadata: { httpStatusCode: 400 },
+      },
+    );
+    const { handler, deadLetterQueue, metrics } = harness(
+      {
+        handleRecord: async (record) => {
+          if (record.sequenceNumber === a.dynamodb?.SequenceNumber) throw deserialization;
+          if (record.sequenceNumber === b.dynamodb?.SequenceNumber) throw new TransientError('throttled');
+        },
+        handleBatch: async () => new Map(),
+      },
+      'per-record',
+    );
+
+    // Act
+    const response = await handler(streamEvent(a, b, c), lambdaContext());
+
+    // Assess
+    expect(response).toEqual(failures(a, b));
+    expect(deadLetterQueue.letters).toHaveLength(0);
+    expect(metrics.valuesOf(STREAM_METRICS.internalErrors)).toEqual([1]);
+    expect(metrics.valuesOf(STREAM_METRICS.recordsProcessed)).toEqual([1]);
+  });
+
   it('processes records one at a time', async () => {
     // Prepare
     const records = createStreamRecordFactory();

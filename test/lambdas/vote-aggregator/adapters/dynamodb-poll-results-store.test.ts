@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,14 +55,22 @@ function seq(n: number): string {
   return padSequenceNumber(String(600_000_000_000_000_000_000n + BigInt(n)));
 }
 
-function delta(pollId: string, fields: Partial<PollDelta> & { first: number; last: number }): PollDelta {
-  const { first, last, ...rest } = fields;
+/** A delta with its counts given as an object for brevity (the port takes a Map). */
+function delta(
+  pollId: string,
+  fields: Partial<Omit<PollDelta, 'counts'>> & {
+    first: number;
+    last: number;
+    counts?: Record<string, number>;
+  },
+): PollDelta {
+  const { first, last, counts = {}, ...rest } = fields;
   return {
     pollId,
     firstSequence: seq(first),
     lastSequence: seq(last),
     asOf: '2030-01-01T00:00:00.000Z',
-    counts: {},
+    counts: new Map(Object.entries(counts)),
     total: 0,
     records: last - first + 1,
     ...rest,
@@ -112,7 +120,7 @@ describe('DynamoDbPollResultsStore.apply', () => {
       // Assess
       expect(result).toStrictEqual({
         kind: 'behind',
-        stored: { lastSequence: seq(2), counts: { red: 2 }, total: 2 },
+        stored: { lastSequence: seq(2), counts: new Map([['red', 2]]), total: 2 },
       });
       expect(await storedItem(pollId)).toStrictEqual(before);
     },
@@ -137,7 +145,7 @@ describe('DynamoDbPollResultsStore.apply', () => {
       // Assess
       expect(result).toStrictEqual({
         kind: 'wouldGoNegative',
-        stored: { lastSequence: seq(2), counts: { red: 2 }, total: 2 },
+        stored: { lastSequence: seq(2), counts: new Map([['red', 2]]), total: 2 },
       });
       expect(await storedItem(pollId)).toStrictEqual(before);
     },
@@ -366,10 +374,128 @@ describe('the vote aggregator on DynamoDB Local', () => {
     // Act
     const kinds = await run(batch);
 
-    // Assess: update (no item), refused create, clamped retry: update (no item), create.
+    // Assess: update (no item), refused create, clamped retry: update (no item), create. The total follows the
+    // clamped counts: red's retraction and move were never counted, blue's arrival was.
     expect(kinds).toStrictEqual(['ok', 'ok']);
     expect(updates()).toBe(3);
-    expect(await storedItem(pollId)).toMatchObject({ counts: { blue: 1 }, total: 0, records: 2 });
+    expect(await storedItem(pollId)).toMatchObject({ counts: { blue: 1 }, total: 1, records: 2 });
+  });
+
+  it('keeps total = sum(counts) when a cast and a retraction of an uncounted vote share a first batch', async () => {
+    // Prepare: issue 12, finding 4 (ended as {red: 1} with total 0).
+    const { run } = aggregator();
+    const pollId = newPollId();
+    const v = voteRecords();
+
+    // Act
+    const kinds = await run([v.cast(pollId, 'v-1', 'red'), v.retract(pollId, 'v-old', 'blue')]);
+
+    // Assess
+    expect(kinds).toStrictEqual(['ok', 'ok']);
+    expect(await storedItem(pollId)).toMatchObject({ counts: { red: 1 }, total: 1, records: 2 });
+  });
+
+  it.each(['constructor', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf'])(
+    'counts a new poll whose first batch votes for the option %s, and the API reads it',
+    async (option) => {
+      // Prepare: issue 12, finding 1 (the marshaller refused the counts map: every delivery failed).
+      const { run } = aggregator();
+      const pollId = newPollId();
+      const v = voteRecords();
+      const batch = [
+        v.cast(pollId, 'v-1', option),
+        v.cast(pollId, 'v-2', 'red'),
+        v.cast(pollId, 'v-3', option),
+      ];
+
+      // Act
+      const first = await run(batch);
+      const later = await run([v.change(pollId, 'v-2', 'red', option)]);
+
+      // Assess
+      expect([...first, ...later]).toStrictEqual(['ok', 'ok', 'ok', 'ok']);
+      const item = parsePollResultsItem(await storedItem(pollId));
+      expect(Object.entries(item.counts)).toStrictEqual(
+        expect.arrayContaining([
+          [option, 3],
+          ['red', 0],
+        ]),
+      );
+      expect(item.total).toBe(3);
+    },
+  );
+
+  it("dead-letters only the vote for __proto__; the batch's other options and polls are counted", async () => {
+    // Prepare: issue 12, finding 2 (a ValidationException dead-lettered every vote of the poll's first batch).
+    const { run } = aggregator();
+    const pollId = newPollId();
+    const otherPoll = newPollId();
+    const v = voteRecords();
+    const batch = [
+      v.cast(pollId, 'v-1', 'red'),
+      v.cast(pollId, 'v-2', '__proto__'),
+      v.cast(otherPoll, 'v-1', 'blue'),
+      v.cast(pollId, 'v-3', 'blue'),
+    ];
+
+    // Act
+    const kinds = await run(batch);
+
+    // Assess
+    expect(kinds).toStrictEqual(['ok', 'permanent', 'ok', 'ok']);
+    expect(await storedItem(pollId)).toMatchObject({ counts: { red: 1, blue: 1 }, total: 2, records: 2 });
+    expect(await storedItem(otherPoll)).toMatchObject({ counts: { blue: 1 }, total: 1 });
+  });
+
+  it('reads back a stored item holding a __proto__ count when a condition fails, and goes on counting', async () => {
+    // Prepare: issue 12, finding 3. An item written before options were checked holds a __proto__ count; the SDK
+    // cannot deserialize it out of a ConditionalCheckFailedException (a TypeError with status 400).
+    const { store } = harness();
+    const { run, updates } = aggregator();
+    const pollId = newPollId();
+    const v = voteRecords();
+    const applied = [v.cast(pollId, 'v-1', 'red')];
+    await run(applied);
+    await localDynamoDb().client.send(
+      new UpdateItemCommand({
+        TableName: tables.PollResults,
+        Key: { pollId: { S: pollId } },
+        UpdateExpression: 'SET #counts.#proto = :one, #total = #total + :one',
+        ExpressionAttributeNames: { '#counts': 'counts', '#proto': '__proto__', '#total': 'total' },
+        ExpressionAttributeValues: { ':one': { N: '1' } },
+      }),
+    );
+
+    // Act: a re-delivery (behind), then a batch with a re-delivered record and a new one.
+    const appliedSequence = sequenceOf(applied[0] as DynamoDBRecord);
+    const behind = await store.apply({
+      ...delta(pollId, { first: 0, last: 0, counts: { red: 1 }, total: 1 }),
+      firstSequence: appliedSequence,
+      lastSequence: appliedSequence,
+    });
+    const kinds = await run([...applied, v.cast(pollId, 'v-2', 'blue')]);
+
+    // Assess
+    expect(behind).toMatchObject({ kind: 'behind' });
+    expect(behind.kind === 'behind' ? [...behind.stored.counts] : []).toStrictEqual(
+      expect.arrayContaining([
+        ['red', 1],
+        ['__proto__', 1],
+      ]),
+    );
+    expect(kinds).toStrictEqual(['ok', 'ok']);
+    expect(updates()).toBeGreaterThan(0);
+    const { Item } = await localDynamoDb().client.send(
+      new GetItemCommand({
+        TableName: tables.PollResults,
+        Key: { pollId: { S: pollId } },
+        ConsistentRead: true,
+      }),
+    );
+    expect(Item?.counts?.M).toStrictEqual(
+      JSON.parse('{"red":{"N":"1"},"__proto__":{"N":"1"},"blue":{"N":"1"}}'),
+    );
+    expect(Item?.total).toStrictEqual({ N: '3' });
   });
 
   it('clamps a later retraction below zero and still moves the watermark', async () => {
