@@ -1,4 +1,5 @@
 import { integerFlag, parseFlags, positiveNumberFlag, probabilityFlag, UsageError } from '../cli-flags.js';
+import { MAX_CPU_HOGS } from './cpu-hog.js';
 import { DEFAULT_FAULT_RATES, type FaultRates } from './faults.js';
 
 /** What the command line decides of a chaos run. */
@@ -16,6 +17,8 @@ export interface ChaosCliOptions {
   readonly outputDir: string | undefined;
   /** Stock of each traffic SKU at start; undefined = chaosStockPerSku(operations). */
   readonly stockPerSku: number | undefined;
+  /** Busy threads beside the system for the whole run (cpu-hog.ts); 0 = none. */
+  readonly cpuHog: number;
 }
 
 /**
@@ -74,6 +77,8 @@ flag.
                               ${CHAOS_DEFAULTS.maxBatchingWindowMs}): the audit log gathers records for 60 s, so the
                               drain would wait up to a minute for each shard's last audit batch, and a short run
                               would invoke it too rarely for the faults to reach it; shorter windows are kept
+  --cpu-hog <n>               n busy threads beside the system for the whole run, stopped at the end, to reproduce
+                              a slow or CPU-starved machine, 0..${MAX_CPU_HOGS} (default 0)
   --output-dir <dir>          where the sandbox writes (default <repo>/.sandbox; cleared at start)
   --help                      this text`;
 
@@ -90,6 +95,7 @@ const OPTIONS = {
   'drain-timeout-seconds': { type: 'string' },
   'max-batching-window-ms': { type: 'string' },
   stock: { type: 'string' },
+  'cpu-hog': { type: 'string' },
   'output-dir': { type: 'string' },
   help: { type: 'boolean' },
 } as const;
@@ -101,6 +107,15 @@ function maxBatchingWindowFlag(raw: string | undefined): number {
     throw new UsageError(
       `--max-batching-window-ms must be at most ${MAX_BATCHING_WINDOW_LIMIT_MS} (Lambda's largest window), got "${raw}"`,
     );
+  }
+  return value;
+}
+
+/** --cpu-hog: whole busy threads from 0 to MAX_CPU_HOGS. */
+function cpuHogFlag(raw: string | undefined): number {
+  const value = integerFlag('cpu-hog', raw, 0, 0);
+  if (value > MAX_CPU_HOGS) {
+    throw new UsageError(`--cpu-hog must be at most ${MAX_CPU_HOGS}, got "${raw}"`);
   }
   return value;
 }
@@ -145,5 +160,6 @@ export function parseChaosArgs(argv: readonly string[]): ChaosCliOptions | 'help
     maxBatchingWindowMs: maxBatchingWindowFlag(values['max-batching-window-ms']),
     outputDir: values['output-dir'],
     stockPerSku: values.stock === undefined ? undefined : integerFlag('stock', values.stock, 0, 0),
+    cpuHog: cpuHogFlag(values['cpu-hog']),
   };
 }

@@ -1,6 +1,7 @@
 import { UsageError } from '../cli-flags.js';
 import { CHAOS_USAGE, type ChaosCliOptions, parseChaosArgs } from './chaos-options.js';
 import { type ChaosResult, runChaos } from './chaos-run.js';
+import { startCpuHog } from './cpu-hog.js';
 import { formatShare } from './votes-invariants.js';
 
 /**
@@ -115,14 +116,18 @@ async function main(): Promise<void> {
     process.stdout.write(`${CHAOS_USAGE}\n`);
     return;
   }
+  const hog = startCpuHog(options.cpuHog);
+  if (hog.threads > 0) log(`CPU hog: ${hog.threads} busy threads beside the system until the run ends`);
   try {
     const result = await runChaos({ ...options, log });
     if (!options.json) process.stdout.write(`${describe(result)}\n`);
-    process.stdout.write(`${JSON.stringify(result)}\n`);
+    process.stdout.write(`${JSON.stringify({ ...result, cpuHog: hog.threads })}\n`);
     process.exitCode = result.ok ? 0 : 1;
   } catch (error) {
     log(`Chaos run failed: ${(error as Error).stack ?? String(error)}`);
     process.exitCode = 1;
+  } finally {
+    await hog.stop();
   }
 }
 

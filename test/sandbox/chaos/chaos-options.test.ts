@@ -21,6 +21,7 @@ const DEFAULTS = {
   maxBatchingWindowMs: 2_000,
   outputDir: undefined,
   stockPerSku: undefined,
+  cpuHog: 0,
 };
 
 describe('parseChaosArgs', () => {
@@ -50,6 +51,7 @@ describe('parseChaosArgs', () => {
     [['--max-batching-window-ms', '0'], { ...DEFAULTS, maxBatchingWindowMs: 0 }],
     [['--max-batching-window-ms', '60000'], { ...DEFAULTS, maxBatchingWindowMs: 60_000 }],
     [['--max-batching-window-ms=300000'], { ...DEFAULTS, maxBatchingWindowMs: MAX_BATCHING_WINDOW_LIMIT_MS }],
+    [['--cpu-hog', '4'], { ...DEFAULTS, cpuHog: 4 }],
     [['--help'], 'help'],
   ])('parses %j', (argv, expected) => {
     expect(parseChaosArgs(argv)).toEqual(expected);
@@ -75,6 +77,9 @@ describe('parseChaosArgs', () => {
     [['--max-batching-window-ms=-1'], /--max-batching-window-ms must be an integer >= 0, got "-1"/],
     [['--max-batching-window-ms', '1.5'], /--max-batching-window-ms must be an integer/],
     [['--max-batching-window-ms', 'soon'], /--max-batching-window-ms must be an integer/],
+    [['--cpu-hog', 'two'], /--cpu-hog must be an integer/],
+    [['--cpu-hog=-1'], /--cpu-hog must be an integer >= 0, got "-1"/],
+    [['--cpu-hog', '65'], /--cpu-hog must be at most 64, got "65"/],
     [
       ['--max-batching-window-ms', '300001'],
       /--max-batching-window-ms must be at most 300000 .*got "300001"/,
