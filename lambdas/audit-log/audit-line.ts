@@ -131,9 +131,13 @@ export function changedAttributes(
   oldImage: AuditImage | undefined,
   newImage: AuditImage | undefined,
 ): string[] {
+  // Own properties only: an attribute named `constructor` or `toString` that one image lacks is absent there, not
+  // Object's member of that name.
+  const attribute = (image: AuditImage | undefined, name: string): AuditJson | undefined =>
+    image !== undefined && Object.hasOwn(image, name) ? image[name] : undefined;
   const names = new Set([...Object.keys(oldImage ?? {}), ...Object.keys(newImage ?? {})]);
   return [...names]
-    .filter((name) => canonicalText(oldImage?.[name]) !== canonicalText(newImage?.[name]))
+    .filter((name) => canonicalText(attribute(oldImage, name)) !== canonicalText(attribute(newImage, name)))
     .sort();
 }
 

@@ -30,8 +30,19 @@ export interface ChangeRecord {
   readonly raw: DynamoDBRecord;
 }
 
-// AttributeValue maps are only checked for shape here; decodeItem (unmarshall) rejects unknown types.
-const attributeMapSchema = z.record(z.string(), z.looseObject({}));
+/**
+ * AttributeValue maps are only checked for shape here, and kept as they are: a zod record would copy them by
+ * assignment, losing an attribute named `__proto__` (names are the table writers' choice). decodeItem rejects unknown
+ * value types.
+ */
+const attributeMapSchema = z.custom<Record<string, Record<string, unknown>>>(
+  (value) =>
+    value !== null &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    Object.values(value).every((inner) => inner !== null && typeof inner === 'object' && !Array.isArray(inner)),
+  'must be a map of AttributeValues',
+);
 
 const approximateCreationTimeSchema = z.union([
   // Lambda's event: epoch seconds.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 // The SDK exports the NumberValue class as NumberValueImpl (its `NumberValue` is a structural interface that a
 // decoded map `{ value: '1' }` would also match); instanceof needs the class.
-import { NumberValueImpl as NumberValue, unmarshall } from '@aws-sdk/util-dynamodb';
+import { convertToNative, NumberValueImpl as NumberValue } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from 'aws-lambda';
 import { z } from 'zod';
 import { PermanentError } from '../errors.js';
@@ -37,11 +37,40 @@ export class InvalidDecimalError extends Error {
   }
 }
 
-/** Decodes an image or key map, wrapping every number so that none is rounded or turned into a BigInt. */
+type NativeAttributeValue = Parameters<typeof convertToNative>[0];
+
+/**
+ * A map of decoded attributes, each an own property whatever its name. Plain assignment (what unmarshall does) turns
+ * an attribute named `__proto__` into a prototype change and loses it; a name is whatever a writer of the table
+ * chose, so it is defined, never assigned.
+ */
+function decodeMap(raw: Readonly<Record<string, AttributeValue>>): { [name: string]: DecodedValue } {
+  const decoded: { [name: string]: DecodedValue } = {};
+  for (const [name, value] of Object.entries(raw)) {
+    Object.defineProperty(decoded, name, {
+      value: decodeValue(value),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return decoded;
+}
+
+function decodeValue(raw: AttributeValue): DecodedValue {
+  if (raw.M !== undefined) return decodeMap(raw.M);
+  if (raw.L !== undefined) return raw.L.map(decodeValue);
+  // Scalars and sets: the SDK's own conversion. The stream's AttributeValue (binary as base64 text) and the SDK's
+  // (binary as Uint8Array) differ only in the type of B, which it passes through untouched.
+  return convertToNative(raw as NativeAttributeValue, { wrapNumbers: true }) as DecodedValue;
+}
+
+/**
+ * Decodes an image or key map, wrapping every number so that none is rounded or turned into a BigInt, and keeping
+ * every attribute name, at any depth, as an own property (see decodeMap).
+ */
 export function decodeItem(raw: RawItem): DecodedItem {
-  // The stream's AttributeValue (binary as base64 text) and the SDK's (binary as Uint8Array) differ only in the
-  // type of B; unmarshall passes B through untouched, so either form decodes correctly.
-  return unmarshall(raw as Parameters<typeof unmarshall>[0], { wrapNumbers: true }) as DecodedItem;
+  return decodeMap(raw);
 }
 
 const DECIMAL_PATTERN = /^([+-])?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
