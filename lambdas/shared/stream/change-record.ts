@@ -40,7 +40,9 @@ const attributeMapSchema = z.custom<Record<string, Record<string, unknown>>>(
     value !== null &&
     typeof value === 'object' &&
     !Array.isArray(value) &&
-    Object.values(value).every((inner) => inner !== null && typeof inner === 'object' && !Array.isArray(inner)),
+    Object.values(value).every(
+      (inner) => inner !== null && typeof inner === 'object' && !Array.isArray(inner),
+    ),
   'must be a map of AttributeValues',
 );
 
