@@ -20,7 +20,12 @@ import { flushJsonLinesWrites } from './adapters/json-lines-file.js';
 import { LocalLogger, LocalMetrics } from './adapters/local-observability.js';
 import { LocalS3Client, type LocalS3Stats } from './adapters/local-s3.js';
 import { type LocalEmailTemplate, LocalSesClient, type LocalSesStats } from './adapters/local-ses.js';
-import { LocalSnsClient, type LocalSnsStats, localTopicArn } from './adapters/local-sns.js';
+import {
+  LocalSnsClient,
+  type LocalSnsStats,
+  type LocalTopicSettings,
+  localTopicArn,
+} from './adapters/local-sns.js';
 import {
   LOCAL_ACCOUNT_ID,
   LOCAL_REGION,
@@ -538,6 +543,25 @@ export function localQueueSettings(
   return settings;
 }
 
+/** The settings of every SNS topic of the app that change how a publish is answered, by local topic name. */
+export function localTopicSettings(
+  app: SynthesizedApp,
+  topicNames: ReadonlyMap<string, string>,
+): Map<string, LocalTopicSettings> {
+  const settings = new Map<string, LocalTopicSettings>();
+  for (const located of app.resourcesOfType('AWS::SNS::Topic')) {
+    const name = topicNames.get(addressKey(located));
+    if (name === undefined) continue;
+    const properties = located.resource.Properties ?? {};
+    settings.set(name, {
+      fifo: properties.FifoTopic === true,
+      contentBasedDeduplication: properties.ContentBasedDeduplication === true,
+      deduplicationScope: properties.FifoThroughputScope === 'MessageGroup' ? 'messageGroup' : 'topic',
+    });
+  }
+  return settings;
+}
+
 /** Thrown when the initial stock cannot be written: a SKU or a stock that DynamoDB or the fan-out would refuse. */
 export class InventoryOptionError extends Error {
   public constructor(message: string) {
@@ -839,7 +863,13 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
 
     // The stand-ins of the services without an offline server, shared by every consumer (one topic file, one
     // outbox, one file per queue), and a counting DynamoDB client per consumer that asks for one.
-    const sns = new LocalSnsClient({ outputDir, faults: options.serviceFaults, clock });
+    const snsSettings = localTopicSettings(app, topicNames);
+    const sns = new LocalSnsClient({
+      outputDir,
+      settings: (name) => snsSettings.get(name),
+      faults: options.serviceFaults,
+      clock,
+    });
     const ses = new LocalSesClient({
       outputDir,
       templates: new Map([...emailTemplates.values()].map((template) => [template.name, template])),

@@ -1,3 +1,4 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { describeError, PermanentError } from '../shared/errors.js';
 import type { OrdersRepository } from '../shared/orders/orders-repository.js';
 import type { ChangeRecord } from '../shared/stream/change-record.js';
@@ -5,11 +6,13 @@ import {
   type BatchOutcomes,
   type Clock,
   createStreamHandler,
+  createStreamMetrics,
   Outcome,
   type RecordOutcome,
   type StreamContext,
   type StreamHandler,
   type StreamHandlerCommonOptions,
+  type StreamMetrics,
 } from '../shared/stream/stream-handler.js';
 import { type PlannedEffect, planEffects } from './effects.js';
 import type { EmailKind, OrderEmail, OrderEvent, WarehouseMessage } from './messages.js';
@@ -21,13 +24,16 @@ import {
   toOrderChange,
 } from './order-change.js';
 import {
+  DELIVERED_EFFECT_KINDS,
   DYNAMODB_TRANSACTION_MAX,
   type EffectKind,
   type EmailSender,
   type EventPublisher,
   type FanoutStore,
+  type LedgerEntry,
   type Reservation,
   SES_BULK_EMAIL_MAX,
+  type SendOptions,
   SNS_PUBLISH_BATCH_MAX,
   SQS_SEND_BATCH_MAX,
   type WarehouseQueue,
@@ -44,11 +50,22 @@ export { ORDER_FANOUT_CONSUMER_NAME } from './ports.js';
 export const MAX_STOCK_ATTEMPTS = 3;
 
 /**
- * No round of sends starts with less than this share of the invocation's time left (at most MAX_DEADLINE_MARGIN_MS):
- * the round's calls and the ledger write after them must finish before the timeout.
+ * No round of sends starts with less than this share of the invocation's time left (at most MAX_DEADLINE_MARGIN_MS),
+ * so that a round's calls and the ledger write after them usually finish before the timeout. It saves work (a round
+ * cut off by the timeout is sent again, marked, by the retry); it cannot keep a send and its ledger write together on
+ * a slow or loaded machine, and it is not what accounts for duplicates: the claim before every round is.
  */
 export const DEADLINE_MARGIN_SHARE = 0.25;
 export const MAX_DEADLINE_MARGIN_MS = 5_000;
+
+/** The fan-out's own metrics, added to the runtime's Metrics instance. */
+export const ORDER_FANOUT_METRICS = {
+  /**
+   * Effects re-sent although an earlier invocation claimed them and may have delivered them (each carries the
+   * possible-duplicate mark). Normally 0; it grows with timeouts, crashes and failed ledger writes.
+   */
+  possibleDuplicates: 'PossibleDuplicateEffects',
+} as const;
 
 /** The adapters the fan-out works through. */
 export interface OrderFanoutPorts {
@@ -63,6 +80,8 @@ export interface OrderFanoutPorts {
 export interface OrderFanoutOptions extends OrderFanoutPorts {
   /** @default Date.now */
   readonly clock?: Clock;
+  /** Where PossibleDuplicateEffects goes; the runtime publishes it. Without it the metric is not recorded. */
+  readonly metrics?: Pick<StreamMetrics, 'addMetric'>;
 }
 
 export type FanoutBatchHandler = (
@@ -77,6 +96,14 @@ interface Work {
   readonly pending: readonly PlannedEffect[];
   readonly doneBefore: ReadonlySet<EffectKind>;
   readonly doneNow: Set<EffectKind>;
+  /** Claimed by an earlier invocation and never confirmed: a re-send of one is marked as a possible duplicate. */
+  readonly claimedBefore: ReadonlySet<EffectKind>;
+  /** Delivered effects whose send this invocation started: they may have reached the service whatever the answer. */
+  readonly attemptedNow: Set<EffectKind>;
+  /** Attempted effects the service answered with a permanent failure of the entry: known not delivered. */
+  readonly refusedNow: Set<EffectKind>;
+  /** Whether a claim write for this change was tried; it may have landed even when it threw. */
+  claimTried: boolean;
   /** Set when the change failed before its effects (its stock step). */
   readonly failed?: RecordOutcome;
 }
@@ -108,21 +135,37 @@ function combine(outcomes: readonly RecordOutcome[]): RecordOutcome {
   return Outcome.ok();
 }
 
-/** Calls one batch API for a list of entries and returns one outcome per entry; a throw fails every entry. */
+/**
+ * Calls one batch API for a list of entries and returns one outcome per entry; a throw fails every entry. `answered`
+ * is whether the outcomes are the service's own answer per entry (false when the call threw: it may have reached the
+ * service all the same).
+ */
 async function callBatch<T>(
   entries: readonly T[],
   send: (entries: readonly T[]) => Promise<RecordOutcome[]>,
-): Promise<RecordOutcome[]> {
+): Promise<{ outcomes: RecordOutcome[]; answered: boolean }> {
   try {
     const results = await send(entries);
-    return entries.map(
-      (_entry, index) =>
-        results[index] ?? Outcome.transient('The batch call returned no result for this entry'),
-    );
+    return {
+      outcomes: entries.map(
+        (_entry, index) =>
+          results[index] ?? Outcome.transient('The batch call returned no result for this entry'),
+      ),
+      answered: true,
+    };
   } catch (error) {
     const failed = Outcome.fromError(error);
-    return entries.map(() => failed);
+    return { outcomes: entries.map(() => failed), answered: false };
   }
+}
+
+/** The indexes of the entries that re-send a claimed effect. */
+function possibleDuplicatesOf(entries: readonly RoundEntry<unknown>[]): ReadonlySet<number> {
+  const indexes = new Set<number>();
+  entries.forEach((entry, index) => {
+    if (entry.possibleDuplicate) indexes.add(index);
+  });
+  return indexes;
 }
 
 /**
@@ -186,6 +229,8 @@ interface RoundEntry<T> {
   readonly work: Work;
   readonly kind: EffectKind;
   readonly payload: T;
+  /** A re-send of an effect an earlier invocation claimed: marked for the subscriber. */
+  readonly possibleDuplicate: boolean;
 }
 
 /**
@@ -197,25 +242,31 @@ interface RoundEntry<T> {
  * 3. The stock step: every reservation and release of the batch, decided in stream order and written in as few
  *    transactions as fit (usually one). A change that already had its stock step gets the same decision again.
  * 4. The effects, in rounds: round k sends the k-th change (with pending effects) of every order, all sinks at once,
- *    each sink in as few batch calls as its limits allow. An order whose change fails transiently stops there: its
- *    later changes are not sent in this batch (per-order order in every sink) and are reported failed.
+ *    each sink in as few batch calls as its limits allow. Before a round's sends, one ledger write (recordClaims)
+ *    claims the effects it is about to send; if that write fails, the round is not sent and its changes fail
+ *    transiently. An order whose change fails transiently stops there: its later changes are not sent in this batch
+ *    (per-order order in every sink) and are reported failed.
  * 5. One ledger write (TransactWriteItems) of the effects each change has now had, including those of changes that
- *    failed: their retry sends only what is missing.
+ *    failed (their retry sends only what is missing), and of the claims still unconfirmed: a send that threw or whose
+ *    entry failed transiently may have reached the service. Claims of effects that were never sent are dropped.
  *
- * Duplicates: a change's effects are sent only when the ledger does not list them. The one window left is a send
- * that succeeded followed by a ledger write that failed (the SDK's retries exhausted, or the function killed between
- * the two): a later re-delivery of that change sends it again. SQS FIFO drops such a warehouse message itself (same
- * deduplication id within 5 minutes); SNS and SES subscribers can deduplicate on `eventId` / the e-mail id.
+ * Duplicates: a change's effects are sent only when the ledger does not list them as done. A send that succeeded
+ * followed by a ledger write that never happened (the SDK's retries exhausted, the invocation timed out or crashed
+ * between the two, at any CPU speed) leaves the effect claimed but not done: a re-delivery sends it again, marked as a
+ * possible duplicate (POSSIBLE_DUPLICATE in messages.ts) and counted in PossibleDuplicateEffects. Every repeat that
+ * can still happen is thus preceded by a claim and marked; an unmarked repeat is a bug. SNS FIFO and SQS FIFO drop a
+ * re-send within their 5-minute deduplication window themselves (same deduplication id); SES does not, and its
+ * recipients see the mark and the e-mail id.
  */
 export function createOrderFanoutBatchHandler(options: OrderFanoutOptions): FanoutBatchHandler {
-  const { events, emails, warehouse, store, orders } = options;
+  const { events, emails, warehouse, store, orders, metrics } = options;
   const clock = options.clock ?? Date.now;
 
   return async (records, context) => {
     const outcomes = new Map<string, RecordOutcome>();
     const remainingMs = (): number => context.lambdaContext.getRemainingTimeInMillis();
-    // Sends are not started this close to the deadline: a send the timeout cut off from its ledger write would be
-    // repeated by the retry (the one duplicate window). The rest of the batch is retried instead.
+    // Sends are not started this close to the deadline: a round the timeout cuts off from its ledger write is sent
+    // again by the retry. That repeat is claimed and marked either way; the margin only saves the work.
     const deadlineMarginMs = Math.min(MAX_DEADLINE_MARGIN_MS, remainingMs() * DEADLINE_MARGIN_SHARE);
 
     const changes: OrderChange[] = [];
@@ -265,13 +316,24 @@ export function createOrderFanoutBatchHandler(options: OrderFanoutOptions): Fano
     for (const change of changes) {
       const failed = tooLarge.get(change.changeKey) ?? stockStep.failures.get(change.changeKey);
       const doneBefore = state.doneEffects.get(change.changeKey) ?? new Set<EffectKind>();
+      const claimedBefore = state.claimedEffects.get(change.changeKey) ?? new Set<EffectKind>();
       let pending: PlannedEffect[] = [];
       if (failed === undefined) {
         pending = planEffects(change, stockStep.decisions.get(change.changeKey)).filter(
           (effect) => !doneBefore.has(effect.kind),
         );
       }
-      const work: Work = { change, pending, doneBefore, doneNow: new Set(), failed };
+      const work: Work = {
+        change,
+        pending,
+        doneBefore,
+        doneNow: new Set(),
+        claimedBefore,
+        attemptedNow: new Set(),
+        refusedNow: new Set(),
+        claimTried: false,
+        failed,
+      };
       allWork.push(work);
       const list = byOrder.get(change.order.orderId) ?? [];
       list.push(work);
@@ -320,11 +382,12 @@ export function createOrderFanoutBatchHandler(options: OrderFanoutOptions): Fano
         });
         break;
       }
-      const results = await runRound(round);
+      const claimFailure = await claim(round);
+      const results = claimFailure === undefined ? await runRound(round) : undefined;
       for (const work of round) {
         const queue = byOrder.get(work.change.order.orderId)!;
         queue.shift();
-        const outcome = combine(results.get(work) ?? []);
+        const outcome = claimFailure ?? combine(results?.get(work) ?? []);
         settle(work, outcome);
         if (outcome.kind === 'transient') blockedBy.set(queue, work);
       }
@@ -340,17 +403,24 @@ export function createOrderFanoutBatchHandler(options: OrderFanoutOptions): Fano
       }
     }
 
-    const done = allWork
-      .filter((work) => work.doneNow.size > 0)
-      .map((work) => ({
-        changeKey: work.change.changeKey,
-        effects: unique([...work.doneBefore, ...work.doneNow]),
-      }));
+    const done: LedgerEntry[] = allWork
+      .filter((work) => work.doneNow.size > 0 || work.attemptedNow.size > 0 || work.claimTried)
+      .map((work) => {
+        const effects = unique([...work.doneBefore, ...work.doneNow]);
+        // Unconfirmed: claimed before, or sent now without a confirmation (a send that threw, an entry failed
+        // transiently: either may have reached the service). Claimed by this invocation but never sent, or refused
+        // by the service: dropped, so that a retry does not mark a first delivery as a possible duplicate.
+        const unconfirmed = [...work.claimedBefore, ...work.attemptedNow].filter(
+          (kind) => !effects.includes(kind) && (work.claimedBefore.has(kind) || !work.refusedNow.has(kind)),
+        );
+        return { changeKey: work.change.changeKey, effects, claimed: unique(unconfirmed) };
+      });
     if (done.length > 0) {
       try {
         await store.recordDone(done);
       } catch (error) {
-        // The effects happened, so the records are done; only a re-delivery of them would repeat the effects.
+        // The effects happened, so the records are done; a re-delivery of them would repeat the effects, marked as
+        // possible duplicates (their claims are in the ledger).
         context.logger.error('Recording the effects in the ledger failed; a re-delivery would repeat them', {
           changes: done.length,
           error: describeError(error).reason,
@@ -358,6 +428,40 @@ export function createOrderFanoutBatchHandler(options: OrderFanoutOptions): Fano
       }
     }
     return outcomes;
+
+    /**
+     * Claims the round's delivered effects in the ledger before they are sent (merged with the claims read; a change
+     * whose effects are all claimed already needs no write). Returns the outcome of every change of the round when the
+     * claim could not be written: then nothing of the round may be sent.
+     */
+    async function claim(round: readonly Work[]): Promise<RecordOutcome | undefined> {
+      const entries: LedgerEntry[] = [];
+      for (const work of round) {
+        const kinds = work.pending
+          .map((effect) => effect.kind)
+          .filter((kind) => DELIVERED_EFFECT_KINDS.has(kind));
+        if (kinds.every((kind) => work.claimedBefore.has(kind))) continue;
+        work.claimTried = true;
+        entries.push({
+          changeKey: work.change.changeKey,
+          effects: unique([...work.doneBefore, ...work.doneNow]),
+          claimed: unique([...work.claimedBefore, ...kinds]),
+        });
+      }
+      if (entries.length === 0) return undefined;
+      try {
+        await store.recordClaims(entries);
+        return undefined;
+      } catch (error) {
+        const reason = describeError(error).reason;
+        context.logger.warn('Claiming the effects in the ledger failed; the round is left for the retry', {
+          changes: round.length,
+          error: reason,
+        });
+        // Transient whatever the error: the ledger write failing says nothing about the records themselves.
+        return Outcome.transient(`Not sent: claiming the effects in the ledger failed (${reason})`);
+      }
+    }
 
     async function runRound(round: readonly Work[]): Promise<Map<Work, RecordOutcome[]>> {
       const results = new Map<Work, RecordOutcome[]>(round.map((work) => [work, []]));
@@ -370,16 +474,16 @@ export function createOrderFanoutBatchHandler(options: OrderFanoutOptions): Fano
           switch (effect.kind) {
             case 'event':
             case 'backorder-event':
-              eventEntries.push({ work, kind: effect.kind, payload: effect.event });
+              eventEntries.push(entryOf(work, effect.kind, effect.event));
               break;
             case 'email': {
               const list = emailEntries.get(effect.email.kind) ?? [];
-              list.push({ work, kind: 'email', payload: effect.email });
+              list.push(entryOf(work, 'email', effect.email));
               emailEntries.set(effect.email.kind, list);
               break;
             }
             case 'warehouse':
-              warehouseEntries.push({ work, kind: 'warehouse', payload: effect.message });
+              warehouseEntries.push(entryOf(work, 'warehouse', effect.message));
               break;
             case 'backorder':
               backorders.push(work);
@@ -389,50 +493,62 @@ export function createOrderFanoutBatchHandler(options: OrderFanoutOptions): Fano
       }
       const record = <T>(
         entries: readonly RoundEntry<T>[],
-        entryOutcomes: readonly RecordOutcome[],
+        { outcomes: entryOutcomes, answered }: { outcomes: readonly RecordOutcome[]; answered: boolean },
       ): void => {
         entries.forEach((entry, index) => {
           const outcome = entryOutcomes[index] ?? Outcome.transient('No outcome for this entry');
           results.get(entry.work)?.push(outcome);
           if (outcome.kind === 'ok') entry.work.doneNow.add(entry.kind);
+          // The service's own answer that it refused this entry: it was not delivered.
+          if (answered && outcome.kind === 'permanent') entry.work.refusedNow.add(entry.kind);
         });
       };
+      /** Sends one chunk of entries through `send`, marking the re-sends of claimed effects. */
+      const sendChunk = <T>(
+        batch: readonly RoundEntry<T>[],
+        send: (payloads: readonly T[], options: SendOptions) => Promise<RecordOutcome[]>,
+      ): Promise<void> => {
+        for (const entry of batch) entry.work.attemptedNow.add(entry.kind);
+        const options: SendOptions = { possibleDuplicates: possibleDuplicatesOf(batch) };
+        return callBatch(
+          batch.map((entry) => entry.payload),
+          (payloads) => send(payloads, options),
+        ).then((r) => record(batch, r));
+      };
+      const resent = [...eventEntries, ...[...emailEntries.values()].flat(), ...warehouseEntries].filter(
+        (entry) => entry.possibleDuplicate,
+      ).length;
+      if (resent > 0) metrics?.addMetric(ORDER_FANOUT_METRICS.possibleDuplicates, MetricUnit.Count, resent);
       const calls: Promise<void>[] = [];
       for (const batch of chunks(eventEntries, SNS_PUBLISH_BATCH_MAX)) {
-        calls.push(
-          callBatch(
-            batch.map((entry) => entry.payload),
-            (payloads) => events.publishBatch(payloads),
-          ).then((r) => record(batch, r)),
-        );
+        calls.push(sendChunk(batch, (payloads, sendOptions) => events.publishBatch(payloads, sendOptions)));
       }
       for (const [kind, entries] of emailEntries) {
         for (const batch of chunks(entries, SES_BULK_EMAIL_MAX)) {
           calls.push(
-            callBatch(
-              batch.map((entry) => entry.payload),
-              (payloads) => emails.sendBulk(kind, payloads),
-            ).then((r) => record(batch, r)),
+            sendChunk(batch, (payloads, sendOptions) => emails.sendBulk(kind, payloads, sendOptions)),
           );
         }
       }
       for (const batch of chunks(warehouseEntries, SQS_SEND_BATCH_MAX)) {
-        calls.push(
-          callBatch(
-            batch.map((entry) => entry.payload),
-            (payloads) => warehouse.sendBatch(payloads),
-          ).then((r) => record(batch, r)),
-        );
+        calls.push(sendChunk(batch, (payloads, sendOptions) => warehouse.sendBatch(payloads, sendOptions)));
       }
       for (const work of backorders) {
         calls.push(
           backorder(work).then((outcome) =>
-            record([{ work, kind: 'backorder', payload: undefined }], [outcome]),
+            record([{ work, kind: 'backorder', payload: undefined, possibleDuplicate: false }], {
+              outcomes: [outcome],
+              answered: true,
+            }),
           ),
         );
       }
       await Promise.all(calls);
       return results;
+    }
+
+    function entryOf<T>(work: Work, kind: EffectKind, payload: T): RoundEntry<T> {
+      return { work, kind, payload, possibleDuplicate: work.claimedBefore.has(kind) };
     }
 
     async function backorder(work: Work): Promise<RecordOutcome> {
@@ -446,9 +562,17 @@ export function createOrderFanoutBatchHandler(options: OrderFanoutOptions): Fano
   };
 }
 
-export interface OrderFanoutHandlerOptions extends OrderFanoutOptions, StreamHandlerCommonOptions {}
+export interface OrderFanoutHandlerOptions
+  extends Omit<OrderFanoutOptions, 'metrics'>,
+    StreamHandlerCommonOptions {}
 
 /** The fan-out's Lambda handler: the stream runtime in per-batch mode around createOrderFanoutBatchHandler. */
 export function createOrderFanoutHandler(options: OrderFanoutHandlerOptions): StreamHandler {
-  return createStreamHandler({ ...options, handleBatch: createOrderFanoutBatchHandler(options) });
+  // One Metrics instance for the runtime and the fan-out, so that PossibleDuplicateEffects is published with the rest.
+  const metrics = options.metrics ?? createStreamMetrics(options.consumerName);
+  return createStreamHandler({
+    ...options,
+    metrics,
+    handleBatch: createOrderFanoutBatchHandler({ ...options, metrics }),
+  });
 }

@@ -20,6 +20,41 @@ export type OrderEventType = (typeof ORDER_EVENT_TYPES)[number];
 /** The SNS message attributes every event carries, for subscription filter policies. */
 export const ORDER_EVENT_ATTRIBUTES = { eventType: 'eventType', status: 'status' } as const;
 
+/**
+ * The mark on a message that re-sends an effect an earlier invocation may already have delivered (it claimed the
+ * effect in its ledger, then never confirmed it: the send threw, or the invocation timed out or crashed before its
+ * ledger write). Only such re-sends carry it, with the value `true`: a copy without it is the first, so a subscriber
+ * that sees the mark checks the id (eventId, e-mail id, deduplication id) before acting again, and one that does not
+ * see it need not. SNS and SQS carry it as a String message attribute, SES as a message tag (its event publishing).
+ */
+export const POSSIBLE_DUPLICATE = {
+  /** SNS and SQS message attribute name (DataType String). */
+  attribute: 'possibleDuplicate',
+  /** SES message tag name: tag names allow only ASCII letters, digits, `_` and `-`. */
+  tag: 'possible-duplicate',
+  value: 'true',
+} as const;
+
+/**
+ * How an e-mail's id reaches SES: as the message tag `order-email-id` (visible in SES event publishing) and as the
+ * header `X-Order-Email-Id` (visible to the recipient's mail system). SES tag values allow only ASCII letters, digits,
+ * `_` and `-` (at most 256), so the tag carries emailTagValue(emailId); the header carries the id as it is.
+ */
+export const ORDER_EMAIL_ID = { tag: 'order-email-id', header: 'X-Order-Email-Id' } as const;
+
+/** Most characters of an SES message tag value. */
+export const SES_TAG_VALUE_MAX = 256;
+
+/**
+ * An e-mail id as an SES tag value: every character but ASCII letters, digits, `_` and `-` becomes `_` (the ids are
+ * `<orderId>:<version>:email-<kind>`, so in practice each `:`), cut at SES_TAG_VALUE_MAX. Deterministic, so every
+ * re-send of an e-mail carries the same value; distinct for distinct ids as long as order ids contain no `_` or `:`,
+ * which the API's UUIDs do not.
+ */
+export function emailTagValue(emailId: string): string {
+  return emailId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, SES_TAG_VALUE_MAX);
+}
+
 /** A line as events and warehouse messages carry it. */
 export interface MessageLine {
   readonly sku: string;
@@ -29,8 +64,9 @@ export interface MessageLine {
 interface OrderEventBase {
   readonly schemaVersion: typeof MESSAGE_SCHEMA_VERSION;
   /**
-   * Stable id of the event: `<orderId>:<version>:<type>`. The same change always gives the same id, so a subscriber
-   * can deduplicate on it (SNS standard topics deliver at least once).
+   * Stable id of the event: `<orderId>:<version>:<type>`. The same change always gives the same id; it is the SNS
+   * FIFO MessageDeduplicationId too, so SNS drops a re-send within its 5-minute window, and a subscriber deduplicates
+   * on it past that window (re-sends carry POSSIBLE_DUPLICATE).
    */
   readonly eventId: string;
   readonly type: OrderEventType;
@@ -38,7 +74,8 @@ interface OrderEventBase {
   readonly customerId: string;
   /**
    * The order's version the event is about (for OrderDeleted, the last version before the delete). It grows with
-   * every write of the order: SNS standard topics do not keep order, so subscribers order an order's events by it.
+   * every write of the order. The FIFO topic delivers an order's events in order (message group = order id) to SQS
+   * FIFO queues; a subscriber on a standard queue gets no order and orders them by this.
    */
   readonly version: number;
   /** The order's status after the event (for OrderDeleted, its last status). Also the `status` attribute. */
@@ -97,7 +134,10 @@ export interface EmailTemplateData {
 }
 
 export interface OrderEmail {
-  /** Stable id: `<orderId>:<version>:email-<kind>`, for logs and tests. */
+  /**
+   * Stable id: `<orderId>:<version>:email-<kind>`. It reaches SES as the tag and header of ORDER_EMAIL_ID, so the
+   * e-mail can be deduplicated on it (SES does not deduplicate).
+   */
   readonly emailId: string;
   readonly kind: EmailKind;
   readonly to: string;

@@ -27,22 +27,31 @@ export const DYNAMODB_TRANSACTION_MAX = 100;
 /** Most keys in one DynamoDB BatchGetItem call. */
 export const DYNAMODB_BATCH_GET_MAX = 100;
 
-/** Publishes order events to the `order-events` topic: one SNS PublishBatch call. */
+/**
+ * How the entries of one batch call are sent. `possibleDuplicates` holds the indexes of the entries that are re-sends
+ * of an effect an earlier invocation claimed (FanoutStore.recordClaims) but never confirmed: it may have reached the
+ * service already, so the adapter marks the message for its subscriber (see POSSIBLE_DUPLICATE in messages.ts).
+ */
+export interface SendOptions {
+  readonly possibleDuplicates?: ReadonlySet<number>;
+}
+
+/** Publishes order events to the `order-events` FIFO topic: one SNS PublishBatch call. */
 export interface EventPublisher {
   /** At most SNS_PUBLISH_BATCH_MAX events. */
-  publishBatch(events: readonly OrderEvent[]): Promise<RecordOutcome[]>;
+  publishBatch(events: readonly OrderEvent[], options?: SendOptions): Promise<RecordOutcome[]>;
 }
 
 /** Sends templated order e-mails: one SESv2 SendBulkEmail call, all with the template of `kind`. */
 export interface EmailSender {
   /** At most SES_BULK_EMAIL_MAX e-mails, all of `kind`. */
-  sendBulk(kind: EmailKind, emails: readonly OrderEmail[]): Promise<RecordOutcome[]>;
+  sendBulk(kind: EmailKind, emails: readonly OrderEmail[], options?: SendOptions): Promise<RecordOutcome[]>;
 }
 
 /** Sends warehouse messages to the FIFO queue: one SQS SendMessageBatch call. */
 export interface WarehouseQueue {
   /** At most SQS_SEND_BATCH_MAX messages; entries of one group keep their order in the queue. */
-  sendBatch(messages: readonly WarehouseMessage[]): Promise<RecordOutcome[]>;
+  sendBatch(messages: readonly WarehouseMessage[], options?: SendOptions): Promise<RecordOutcome[]>;
 }
 
 /**
@@ -53,6 +62,17 @@ export interface WarehouseQueue {
  */
 export const EFFECT_KINDS = ['event', 'backorder-event', 'email', 'warehouse', 'backorder'] as const;
 export type EffectKind = (typeof EFFECT_KINDS)[number];
+
+/**
+ * The effects that deliver a message to someone else (SNS, SES, SQS), and so are claimed in the ledger before they are
+ * sent. `backorder` is not: it is a conditional write of the Orders table, which a repeat leaves alone.
+ */
+export const DELIVERED_EFFECT_KINDS: ReadonlySet<EffectKind> = new Set([
+  'event',
+  'backorder-event',
+  'email',
+  'warehouse',
+]);
 
 export type ReservationState = 'RESERVED' | 'BACKORDERED' | 'RELEASED';
 
@@ -93,6 +113,11 @@ export interface FanoutStateRequest {
 export interface FanoutState {
   /** Effects already done, by change key; a change with none is absent. */
   readonly doneEffects: ReadonlyMap<string, ReadonlySet<EffectKind>>;
+  /**
+   * Effects an invocation claimed before sending them but never confirmed (the send threw, timed out, or its ledger
+   * write was lost), by change key; a change with none is absent. A re-send of one may be a duplicate.
+   */
+  readonly claimedEffects: ReadonlyMap<string, ReadonlySet<EffectKind>>;
   /** Reservations by order id; an order with none is absent. */
   readonly reservations: ReadonlyMap<string, Reservation>;
   /** Available stock by SKU; a SKU the Inventory table does not have is absent (no stock). */
@@ -129,16 +154,30 @@ export type StockTransactionResult =
   /** A condition failed (another writer got there first): re-read and plan again. Nothing was written. */
   | { readonly kind: 'conflict'; readonly reason: string };
 
+/** The ledger entry of one change, whole: what it has had, and what was attempted but not confirmed. */
+export interface LedgerEntry {
+  readonly changeKey: string;
+  /** Effects done (confirmed by the service). */
+  readonly effects: readonly EffectKind[];
+  /** Effects claimed and not confirmed; @default none. */
+  readonly claimed?: readonly EffectKind[];
+}
+
 /** The ledger of done effects and the reservation ledger and stock, in DynamoDB. */
 export interface FanoutStore {
   read(request: FanoutStateRequest): Promise<FanoutState>;
   /** Runs one stock transaction. Throws for anything but a failed condition (throttling, a 5xx, ...). */
   applyStock(transaction: StockTransaction): Promise<StockTransactionResult>;
   /**
-   * Records the effects each change has had, `effects` being the full set so far (the entry is overwritten).
-   * Transactions of at most DYNAMODB_TRANSACTION_MAX entries; entries expire after the ledger's retention.
+   * Claims effects before they are sent: writes each change's whole entry (done effects as read, and `claimed` with
+   * the effects about to be sent) so that a re-delivery after a lost confirmation knows they may have gone out.
+   * Same writes as recordDone; a separate name because the caller must not send when it throws.
    */
-  recordDone(
-    entries: readonly { readonly changeKey: string; readonly effects: readonly EffectKind[] }[],
-  ): Promise<void>;
+  recordClaims(entries: readonly LedgerEntry[]): Promise<void>;
+  /**
+   * Records the effects each change has had, `effects` being the full set so far and `claimed` what is still
+   * unconfirmed (the entry is overwritten). Transactions of at most DYNAMODB_TRANSACTION_MAX entries; entries expire
+   * after the ledger's retention.
+   */
+  recordDone(entries: readonly LedgerEntry[]): Promise<void>;
 }

@@ -124,6 +124,7 @@ export interface OrderFanoutTables {
 
 /** Where the fan-out sends; `OrderMessaging` has them all. */
 export interface OrderFanoutMessaging {
+  /** Must be a FIFO topic: events are published with a message group (the order) and a deduplication id. */
   readonly orderEventsTopic: ITopic;
   /** Must be a FIFO queue: warehouse messages carry a message group (the order) and a deduplication id. */
   readonly warehouseQueue: IQueue;
@@ -231,6 +232,13 @@ function capitalize(text: string): string {
 
 /** What the fan-out needs beyond what StreamConsumer and BaseFunction check themselves. */
 function validateOrderFanoutProps(path: string, props: OrderFanoutProps): void {
+  if (props.messaging.orderEventsTopic.fifo !== true) {
+    throw new InvalidPropsError(
+      path,
+      'messaging.orderEventsTopic',
+      'must be a FIFO topic: events are published with a message group (the order) and a deduplication id (eventId)',
+    );
+  }
   if (props.messaging.warehouseQueue.fifo !== true) {
     throw new InvalidPropsError(
       path,

@@ -1,6 +1,6 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Key } from 'aws-cdk-lib/aws-kms';
-import { Topic } from 'aws-cdk-lib/aws-sns';
+import { FifoThroughputScope, Topic } from 'aws-cdk-lib/aws-sns';
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { requireIntegerInRange } from './props-validation.js';
@@ -33,7 +33,7 @@ export interface OrderMessagingProps {
 }
 
 /**
- * What the order fan-out sends to, in the stateful stack: the `order-events` SNS standard topic (construct id
+ * What the order fan-out sends to, in the stateful stack: the `order-events` SNS FIFO topic (construct id
  * `OrderEvents`) and the warehouse SQS FIFO queue with its own FIFO dead-letter queue, all encrypted with one
  * customer-managed key and reachable over TLS only.
  *
@@ -50,7 +50,10 @@ export interface OrderMessagingProps {
  */
 export class OrderMessaging extends Construct {
   public readonly key: Key;
-  /** The `order-events` topic: one event per order change, with message attributes for subscription filters. */
+  /**
+   * The `order-events` FIFO topic (named `<generated>.fifo` by CDK): one event per order change, with message
+   * attributes for subscription filters; message group = order id, deduplication id = eventId.
+   */
   public readonly orderEventsTopic: Topic;
   /** The warehouse's FIFO queue: one message group per order, so an order's messages arrive in order. */
   public readonly warehouseQueue: Queue;
@@ -75,10 +78,18 @@ export class OrderMessaging extends Construct {
       removalPolicy,
     });
 
-    // A standard topic: subscribers get at-least-once, unordered delivery and order an order's events by `version`
-    // (see lambdas/order-fanout/messages.ts); a FIFO topic could only feed SQS FIFO queues.
+    // A FIFO topic: the fan-out publishes each event with its order as message group and its eventId as deduplication
+    // id, so SNS drops a re-send within 5 minutes (a retried batch) and SQS FIFO subscribers get an order's events in
+    // order. Subscribers are SQS queues: FIFO queues keep that order, standard queues get the events unordered
+    // (SNS FIFO topics deliver to both; "Amazon SNS code examples for FIFO topics", SNS developer guide).
     this.orderEventsTopic = new Topic(this, 'OrderEvents', {
       displayName: 'Order events',
+      fifo: true,
+      // Deduplication by the explicit eventId only: two events with equal bodies are still two events.
+      contentBasedDeduplication: false,
+      // High throughput: quotas and deduplication per message group (order) rather than for the whole topic, which
+      // would cap it at 3,000 messages per second. Nothing is lost: an eventId embeds its order id, the group.
+      fifoThroughputScope: FifoThroughputScope.MESSAGE_GROUP,
       masterKey: this.key,
       enforceSSL: true,
     });

@@ -18,6 +18,7 @@ import {
   TooManyEntriesInBatchRequestException,
 } from '@aws-sdk/client-sns';
 import { assertInvocationAlive } from '../invocation-deadline.js';
+import { deduplicationIdOf, FIFO_DEDUPLICATION_WINDOW_MS, FifoDeduplication } from './fifo-deduplication.js';
 import { JsonLinesFile, readJsonLines } from './json-lines-file.js';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './local-sqs.js';
 import {
@@ -38,7 +39,29 @@ import {
  * `<outputDir>/sns/<topicName>.jsonl`, its JSON message parsed and its attributes flattened to text. A topic is any
  * well-formed local ARN (`arn:aws:sns:<region>:000000000000:<name>`); nothing subscribes: the files are there to
  * inspect and to check.
+ *
+ * FIFO topics (`.fifo`) need a MessageGroupId, and a MessageDeduplicationId unless the topic has content-based
+ * deduplication. As SNS documents for MessageDeduplicationId: a message whose deduplication id was accepted less than
+ * 5 minutes before (within the topic, or within its message group when the topic's FifoThroughputScope is
+ * MessageGroup) is accepted successfully but not delivered. Such drops are answered with the first message's id,
+ * counted, and written to `<outputDir>/sns/<topicName>.duplicates.jsonl`, like the SQS stand-in's.
  */
+
+/** SNS FIFO's deduplication interval. */
+export const SNS_DEDUPLICATION_WINDOW_MS = FIFO_DEDUPLICATION_WINDOW_MS;
+
+/** The topic attributes that change how a publish is answered. */
+export interface LocalTopicSettings {
+  readonly fifo: boolean;
+  readonly contentBasedDeduplication: boolean;
+  /** FifoThroughputScope: deduplication across the topic, or within each message group. */
+  readonly deduplicationScope: 'topic' | 'messageGroup';
+}
+
+/** The settings of a topic known only by name: FIFO by its suffix, explicit deduplication ids across the topic. */
+export function defaultTopicSettings(topicName: string): LocalTopicSettings {
+  return { fifo: topicName.endsWith('.fifo'), contentBasedDeduplication: false, deduplicationScope: 'topic' };
+}
 
 /** SNS's limits that the stand-in enforces. */
 export const SNS_LIMITS = {
@@ -49,6 +72,8 @@ export const SNS_LIMITS = {
 } as const;
 
 const TOPIC_NAME_PATTERN = /^[A-Za-z0-9_-]{1,256}$/;
+/** A FIFO MessageGroupId or MessageDeduplicationId: 1-128 ASCII letters, digits and punctuation. */
+const FIFO_ID_PATTERN = /^[!-~]{1,128}$/;
 const LOCAL_TOPIC_ARN_PATTERN = new RegExp(`^arn:aws:sns:[a-z0-9-]+:${LOCAL_ACCOUNT_ID}:([^:]+)$`);
 
 /** Thrown for a topic name SNS would refuse. */
@@ -104,6 +129,22 @@ export function readTopicMessages(outputDir: string, topicName: string): Promise
   return readJsonLines<LocalSnsMessage>(localTopicFilePath(outputDir, topicName));
 }
 
+/** Where a FIFO topic's dropped duplicates are written. */
+export function localTopicDuplicatesPath(outputDir: string, topicName: string): string {
+  return join(outputDir, 'sns', `${topicName}.duplicates.jsonl`);
+}
+
+/** One line of a duplicates file: a message SNS accepted but did not deliver, as a duplicate. */
+export interface LocalSnsDuplicate extends LocalSnsMessage {
+  /** The id of the delivered message with the same deduplication id. */
+  readonly duplicateOf: string;
+}
+
+/** The dropped duplicates of a topic; empty when there were none. */
+export function readTopicDuplicates(outputDir: string, topicName: string): Promise<LocalSnsDuplicate[]> {
+  return readJsonLines<LocalSnsDuplicate>(localTopicDuplicatesPath(outputDir, topicName));
+}
+
 export interface LocalSnsClientOptions {
   /** Where the topic files go (`<outputDir>/sns/`). */
   readonly outputDir: string;
@@ -111,6 +152,17 @@ export interface LocalSnsClientOptions {
   readonly faults?: ServiceFaultHook;
   /** @default Date.now */
   readonly clock?: () => number;
+  /** The settings of a topic by name; @default defaultTopicSettings */
+  readonly settings?: (topicName: string) => LocalTopicSettings | undefined;
+  /** @default SNS_DEDUPLICATION_WINDOW_MS */
+  readonly deduplicationWindowMs?: number;
+}
+
+/** What became of one accepted entry: delivered, or dropped as a duplicate of `messageId`. */
+interface Accepted {
+  readonly messageId: string;
+  readonly sequenceNumber: string | undefined;
+  readonly written: Promise<void>;
 }
 
 /** What one entry of a Publish or PublishBatch call asks for. */
@@ -133,11 +185,20 @@ export class LocalSnsClient {
   readonly #files = new Map<string, JsonLinesFile>();
   readonly #stats = new ServiceStatsRecorder();
   readonly #published = new Map<string, number>();
+  readonly #settings: (topicName: string) => LocalTopicSettings | undefined;
+  readonly #deduplication: FifoDeduplication;
+  readonly #duplicateFiles = new Map<string, JsonLinesFile>();
+  readonly #deduplicated = new Map<string, number>();
 
   public constructor(options: LocalSnsClientOptions) {
     this.#outputDir = options.outputDir;
     this.#faults = options.faults ?? NO_SERVICE_FAULTS;
     this.#clock = options.clock ?? Date.now;
+    this.#settings = options.settings ?? defaultTopicSettings;
+    this.#deduplication = new FifoDeduplication(
+      options.deduplicationWindowMs ?? SNS_DEDUPLICATION_WINDOW_MS,
+      10_000_000_000_000_000_000n,
+    );
   }
 
   public send(command: PublishBatchCommand): Promise<PublishBatchCommandOutput>;
@@ -152,12 +213,18 @@ export class LocalSnsClient {
 
   /** Counters since creation. */
   public stats(): LocalSnsStats {
-    return { ...this.#stats.snapshot(), publishedByTopic: Object.fromEntries(this.#published) };
+    return {
+      ...this.#stats.snapshot(),
+      publishedByTopic: Object.fromEntries(this.#published),
+      deduplicatedByTopic: Object.fromEntries(this.#deduplicated),
+    };
   }
 
   /** Resolves once every message published so far is in its file. */
   public async flush(): Promise<void> {
-    await Promise.all([...this.#files.values()].map((file) => file.flush()));
+    await Promise.all(
+      [...this.#files.values(), ...this.#duplicateFiles.values()].map((file) => file.flush()),
+    );
   }
 
   /** For symmetry with the SDK clients, which the composition roots destroy. */
@@ -206,9 +273,10 @@ export class LocalSnsClient {
     const Successful: PublishBatchResultEntry[] = [];
     const Failed: BatchResultErrorEntry[] = [];
     const writes: Promise<void>[] = [];
+    const settings = this.#topicSettings(topicName);
     entries.forEach((entry, index) => {
       const Id = ids[index]!;
-      const invalid = invalidEntry(topicName, entry);
+      const invalid = invalidEntry(settings, entry);
       if (invalid !== undefined) {
         this.#stats.failedEntry(false);
         Failed.push({ Id, Code: invalid.code, Message: invalid.message, SenderFault: true });
@@ -224,11 +292,15 @@ export class LocalSnsClient {
         });
         return;
       }
-      const messageId = randomUUID();
       // Issued in entry order: the file keeps the order SNS accepted them in.
-      writes.push(this.#write(topicName, TopicArn!, operation, entry, messageId));
+      const accepted = this.#accept(topicName, settings, TopicArn!, operation, entry);
+      writes.push(accepted.written);
       this.#stats.accepted();
-      Successful.push({ Id, MessageId: messageId });
+      Successful.push({
+        Id,
+        MessageId: accepted.messageId,
+        ...(accepted.sequenceNumber === undefined ? {} : { SequenceNumber: accepted.sequenceNumber }),
+      });
     });
     await Promise.all(writes);
     return { Successful, Failed, $metadata };
@@ -241,16 +313,82 @@ export class LocalSnsClient {
     this.#stats.entries(1);
     const entry: PublishEntry = command.input;
     const topicName = this.#topic(command.input.TopicArn);
-    const invalid = invalidEntry(topicName, entry);
+    const settings = this.#topicSettings(topicName);
+    const invalid = invalidEntry(settings, entry);
     if (invalid !== undefined) {
       this.#stats.failedEntry(false);
       throw new InvalidParameterException({ message: invalid.message, $metadata: { httpStatusCode: 400 } });
     }
     this.#maybeFailCall(operation, entryKey(command.input.TopicArn ?? '', entry));
-    const messageId = randomUUID();
-    await this.#write(topicName, command.input.TopicArn!, operation, entry, messageId);
+    const accepted = this.#accept(topicName, settings, command.input.TopicArn!, operation, entry);
+    await accepted.written;
     this.#stats.accepted();
-    return { MessageId: messageId, $metadata };
+    return {
+      MessageId: accepted.messageId,
+      ...(accepted.sequenceNumber === undefined ? {} : { SequenceNumber: accepted.sequenceNumber }),
+      $metadata,
+    };
+  }
+
+  #topicSettings(topicName: string): LocalTopicSettings {
+    return this.#settings(topicName) ?? defaultTopicSettings(topicName);
+  }
+
+  /**
+   * Delivers one valid entry (appends it to the topic file), or, on a FIFO topic, drops it as a duplicate of a message
+   * with the same deduplication id accepted within the window (appends it to the duplicates file). The write is
+   * started, not awaited.
+   */
+  #accept(
+    topicName: string,
+    settings: LocalTopicSettings,
+    topicArn: string,
+    operation: LocalSnsMessage['operation'],
+    entry: PublishEntry,
+  ): Accepted {
+    const now = this.#clock();
+    const dedupKey = settings.fifo
+      ? FifoDeduplication.key(
+          deduplicationIdOf(entry.MessageDeduplicationId, entry.Message ?? ''),
+          entry.MessageGroupId,
+          settings.deduplicationScope === 'messageGroup',
+        )
+      : undefined;
+    const seen =
+      dedupKey === undefined ? undefined : this.#deduplication.duplicateOf(topicName, dedupKey, now);
+    if (seen !== undefined) {
+      this.#deduplicated.set(topicName, (this.#deduplicated.get(topicName) ?? 0) + 1);
+      const duplicate: LocalSnsDuplicate = {
+        ...this.#line(topicArn, operation, entry, seen.messageId, now),
+        duplicateOf: seen.messageId,
+      };
+      return {
+        messageId: seen.messageId,
+        sequenceNumber: seen.sequenceNumber,
+        written: this.#file(
+          this.#duplicateFiles,
+          localTopicDuplicatesPath(this.#outputDir, topicName),
+        ).append(duplicate),
+      };
+    }
+    const messageId = randomUUID();
+    const sequenceNumber = settings.fifo ? this.#deduplication.nextSequenceNumber(topicName) : undefined;
+    if (dedupKey !== undefined)
+      this.#deduplication.remember(topicName, dedupKey, { messageId, sequenceNumber, at: now });
+    return {
+      messageId,
+      sequenceNumber,
+      written: this.#write(topicName, topicArn, operation, entry, messageId),
+    };
+  }
+
+  #file(files: Map<string, JsonLinesFile>, path: string): JsonLinesFile {
+    let file = files.get(path);
+    if (file === undefined) {
+      file = new JsonLinesFile(path);
+      files.set(path, file);
+    }
+    return file;
   }
 
   /** The topic name of the call's ARN; NotFoundException, as SNS answers, for anything but a local topic. */
@@ -291,9 +429,19 @@ export class LocalSnsClient {
       this.#files.set(topicName, file);
     }
     this.#published.set(topicName, (this.#published.get(topicName) ?? 0) + 1);
-    const line: LocalSnsMessage = {
+    return file.append(this.#line(topicArn, operation, entry, messageId, this.#clock()));
+  }
+
+  #line(
+    topicArn: string,
+    operation: LocalSnsMessage['operation'],
+    entry: PublishEntry,
+    messageId: string,
+    at: number,
+  ): LocalSnsMessage {
+    return {
       messageId,
-      publishedAt: new Date(this.#clock()).toISOString(),
+      publishedAt: new Date(at).toISOString(),
       topicArn,
       operation,
       ...(entry.Id === undefined ? {} : { entryId: entry.Id }),
@@ -307,13 +455,13 @@ export class LocalSnsClient {
         ? {}
         : { messageDeduplicationId: entry.MessageDeduplicationId }),
     };
-    return file.append(line);
   }
 }
 
-/** LocalServiceStats plus the messages published per topic name. */
+/** LocalServiceStats plus the messages published (delivered) and dropped as duplicates per topic name. */
 export interface LocalSnsStats extends LocalServiceStats {
   readonly publishedByTopic: Readonly<Record<string, number>>;
+  readonly deduplicatedByTopic: Readonly<Record<string, number>>;
 }
 
 function entryKey(topicArn: string, entry: PublishEntry): string {
@@ -321,7 +469,10 @@ function entryKey(topicArn: string, entry: PublishEntry): string {
 }
 
 /** Why SNS would refuse one entry for its content (SenderFault true), if it would. */
-function invalidEntry(topicName: string, entry: PublishEntry): { code: string; message: string } | undefined {
+function invalidEntry(
+  settings: LocalTopicSettings,
+  entry: PublishEntry,
+): { code: string; message: string } | undefined {
   if (entry.Message === undefined || entry.Message === '') {
     return { code: 'InvalidParameter', message: 'Invalid parameter: Empty message' };
   }
@@ -338,11 +489,27 @@ function invalidEntry(topicName: string, entry: PublishEntry): { code: string; m
       };
     }
   }
-  const fifo = topicName.endsWith('.fifo');
+  const { fifo } = settings;
   if (fifo && (entry.MessageGroupId === undefined || entry.MessageGroupId === '')) {
     return {
       code: 'InvalidParameter',
       message: 'Invalid parameter: The MessageGroupId parameter is required for FIFO topics',
+    };
+  }
+  // Both ids: up to 128 ASCII letters, digits and punctuation (SNS API reference, PublishBatchRequestEntry).
+  for (const [name, value] of [
+    ['MessageGroupId', entry.MessageGroupId],
+    ['MessageDeduplicationId', entry.MessageDeduplicationId],
+  ] as const) {
+    if (fifo && value !== undefined && !FIFO_ID_PATTERN.test(value)) {
+      return { code: 'InvalidParameter', message: `Invalid parameter: ${name} "${value}" is not valid` };
+    }
+  }
+  if (fifo && entry.MessageDeduplicationId === undefined && !settings.contentBasedDeduplication) {
+    return {
+      code: 'InvalidParameter',
+      message:
+        'Invalid parameter: The topic should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly',
     };
   }
   if (!fifo && entry.MessageDeduplicationId !== undefined) {

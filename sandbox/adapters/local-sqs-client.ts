@@ -18,6 +18,7 @@ import {
   TooManyEntriesInBatchRequest,
 } from '@aws-sdk/client-sqs';
 import { assertInvocationAlive } from '../invocation-deadline.js';
+import { deduplicationIdOf, FIFO_DEDUPLICATION_WINDOW_MS, FifoDeduplication } from './fifo-deduplication.js';
 import { JsonLinesFile, readJsonLines } from './json-lines-file.js';
 import { type LocalQueue, type LocalQueueMessage, type LocalQueues, queueNameFromUrl } from './local-sqs.js';
 import {
@@ -43,7 +44,7 @@ import {
  */
 
 /** SQS's deduplication interval. */
-export const SQS_DEDUPLICATION_WINDOW_MS = 5 * 60 * 1000;
+export const SQS_DEDUPLICATION_WINDOW_MS = FIFO_DEDUPLICATION_WINDOW_MS;
 
 /** SQS's limits that the stand-in enforces. */
 export const SQS_LIMITS = {
@@ -116,13 +117,6 @@ interface SendEntry {
   readonly MessageDeduplicationId?: string | undefined;
 }
 
-/** A deduplication id seen, and what the first message with it got. */
-interface Seen {
-  readonly messageId: string;
-  readonly sequenceNumber: string | undefined;
-  readonly at: number;
-}
-
 type EntryResult =
   | {
       readonly kind: 'ok';
@@ -146,10 +140,8 @@ export class LocalSqsClient {
   readonly #settings: (queueName: string) => LocalQueueSettings | undefined;
   readonly #faults: ServiceFaultHook;
   readonly #clock: () => number;
-  readonly #windowMs: number;
+  readonly #deduplication: FifoDeduplication;
   readonly #stats = new ServiceStatsRecorder();
-  readonly #seen = new Map<string, Map<string, Seen>>();
-  readonly #sequence = new Map<string, bigint>();
   readonly #duplicateFiles = new Map<string, JsonLinesFile>();
   readonly #enqueued = new Map<string, number>();
   readonly #deduplicated = new Map<string, number>();
@@ -159,7 +151,10 @@ export class LocalSqsClient {
     this.#settings = options.settings ?? defaultQueueSettings;
     this.#faults = options.faults ?? NO_SERVICE_FAULTS;
     this.#clock = options.clock ?? Date.now;
-    this.#windowMs = options.deduplicationWindowMs ?? SQS_DEDUPLICATION_WINDOW_MS;
+    this.#deduplication = new FifoDeduplication(
+      options.deduplicationWindowMs ?? SQS_DEDUPLICATION_WINDOW_MS,
+      18_000_000_000_000_000_000n,
+    );
   }
 
   public send(command: SendMessageBatchCommand): Promise<SendMessageBatchCommandOutput>;
@@ -289,18 +284,17 @@ export class LocalSqsClient {
     const body = entry.MessageBody ?? '';
     const md5 = createHash('md5').update(body).digest('hex');
     const now = this.#clock();
-    const dedupId = settings.fifo
-      ? (entry.MessageDeduplicationId ?? createHash('sha256').update(body).digest('hex'))
-      : undefined;
+    const dedupId = settings.fifo ? deduplicationIdOf(entry.MessageDeduplicationId, body) : undefined;
     const dedupKey =
       dedupId === undefined
         ? undefined
-        : settings.deduplicationScope === 'messageGroup'
-          ? `${entry.MessageGroupId}\u0000${dedupId}`
-          : dedupId;
-    const seenInQueue = this.#seen.get(queue.name) ?? new Map<string, Seen>();
-    this.#seen.set(queue.name, seenInQueue);
-    const seen = dedupKey === undefined ? undefined : seenInQueue.get(dedupKey);
+        : FifoDeduplication.key(
+            dedupId,
+            entry.MessageGroupId,
+            settings.deduplicationScope === 'messageGroup',
+          );
+    const seen =
+      dedupKey === undefined ? undefined : this.#deduplication.duplicateOf(queue.name, dedupKey, now);
     const message = {
       source: SQS_API_SOURCE,
       body: parsedBody(body),
@@ -315,7 +309,7 @@ export class LocalSqsClient {
       ...(dedupId === undefined ? {} : { messageDeduplicationId: dedupId }),
     };
     this.#stats.accepted();
-    if (seen !== undefined && now - seen.at < this.#windowMs) {
+    if (seen !== undefined) {
       this.#deduplicated.set(queue.name, (this.#deduplicated.get(queue.name) ?? 0) + 1);
       const duplicate: LocalDuplicateMessage = {
         messageId: seen.messageId,
@@ -331,9 +325,10 @@ export class LocalSqsClient {
         written: this.#duplicatesFile(queue.name).append(duplicate),
       };
     }
-    const sequenceNumber = settings.fifo ? this.#nextSequenceNumber(queue.name) : undefined;
+    const sequenceNumber = settings.fifo ? this.#deduplication.nextSequenceNumber(queue.name) : undefined;
     const messageId = randomUUID();
-    if (dedupKey !== undefined) seenInQueue.set(dedupKey, { messageId, sequenceNumber, at: now });
+    if (dedupKey !== undefined)
+      this.#deduplication.remember(queue.name, dedupKey, { messageId, sequenceNumber, at: now });
     this.#enqueued.set(queue.name, (this.#enqueued.get(queue.name) ?? 0) + 1);
     return { kind: 'ok', messageId, md5, sequenceNumber, written: queue.send({ ...message, messageId }) };
   }
@@ -359,12 +354,6 @@ export class LocalSqsClient {
       Object.assign(error, { $retryable: { throttling: true } });
       throw error;
     }
-  }
-
-  #nextSequenceNumber(queueName: string): string {
-    const next = (this.#sequence.get(queueName) ?? 18_000_000_000_000_000_000n) + 1n;
-    this.#sequence.set(queueName, next);
-    return next.toString();
   }
 
   #duplicatesFile(queueName: string): JsonLinesFile {

@@ -14,7 +14,7 @@ const ENVIRONMENT = {
   ORDERS_TABLE_NAME: 'o',
   INVENTORY_TABLE_NAME: 'i',
   IDEMPOTENCY_TABLE_NAME: 'x',
-  ORDER_EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:000000000000:order-events',
+  ORDER_EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:000000000000:order-events.fifo',
   WAREHOUSE_QUEUE_URL: 'https://sqs.sandbox.localhost/000000000000/w.fifo',
   EMAIL_FROM_ADDRESS: 'orders@example.com',
   EMAIL_TEMPLATE_PLACED: 'p',

@@ -36,6 +36,7 @@ import {
   localEmailTemplates,
   localQueueNames,
   localQueueSettings,
+  localTopicSettings,
   localTopicNames,
   OutputDirError,
   percentile,
@@ -399,6 +400,37 @@ describe('localEmailTemplates', () => {
     expect(Object.fromEntries(templates)).toEqual({
       'Data/Placed1': { name: 'placed-email-template', subject: 'Hi {{orderId}}', text: 'Total {{total}}' },
       'Data/Named2': { name: 'given', html: '<p/>' },
+    });
+  });
+});
+
+describe('localTopicSettings', () => {
+  it('reads FIFO, content-based deduplication and the throughput scope by local topic name', () => {
+    // Prepare
+    const app = appWith([
+      {
+        type: 'AWS::SNS::Topic',
+        logicalId: 'Events1',
+        properties: {
+          FifoTopic: true,
+          ContentBasedDeduplication: false,
+          FifoThroughputScope: 'MessageGroup',
+        },
+      },
+      { type: 'AWS::SNS::Topic', logicalId: 'Plain2' },
+    ]);
+    const names = new Map([
+      ['Data/Events1', 'events.fifo'],
+      ['Data/Plain2', 'plain'],
+    ]);
+
+    // Act
+    const settings = localTopicSettings(app, names);
+
+    // Assess
+    expect(Object.fromEntries(settings)).toEqual({
+      'events.fifo': { fifo: true, contentBasedDeduplication: false, deduplicationScope: 'messageGroup' },
+      plain: { fifo: false, contentBasedDeduplication: false, deduplicationScope: 'topic' },
     });
   });
 });
@@ -769,7 +801,10 @@ describe('startSandboxSystem', () => {
       const warehouse = await readQueueMessages(outputDir, queueNameFromUrl(env.WAREHOUSE_QUEUE_URL!));
 
       // Assess: the topic, queue and templates resolved to local ones.
-      expect(env.ORDER_EVENTS_TOPIC_ARN).toBe('arn:aws:sns:eu-west-1:000000000000:order-events');
+      // The FIFO topic's name is the one CDK generates into the template (`<stack>-Messaging-OrderEvents-<hash>.fifo`).
+      expect(env.ORDER_EVENTS_TOPIC_ARN).toMatch(
+        /^arn:aws:sns:eu-west-1:000000000000:OrdersStreams[A-Za-z0-9]*-Messaging-OrderEvents-[0-9A-F]{8}\.fifo$/,
+      );
       expect(env.WAREHOUSE_QUEUE_URL).toMatch(/^https:\/\/sqs\.sandbox\.localhost\/000000000000\/.+\.fifo$/);
       expect(env.EMAIL_TEMPLATE_PLACED).toBe('placed-email-template');
       // Assess: two orders placed and reserved, one paid.
@@ -785,7 +820,8 @@ describe('startSandboxSystem', () => {
       expect(system.inventory).toEqual({ 'SKU-1': 10 });
       expect(system.stats()['order-fanout']).toMatchObject({ recordsProcessed: 3, dlqCount: 0 });
       const services = system.serviceStats();
-      expect(services.sns.publishedByTopic).toEqual({ 'order-events': 3 });
+      expect(services.sns.publishedByTopic).toEqual({ [topic]: 3 });
+      expect(events.every((e) => e.messageGroupId === (e.message as { orderId: string }).orderId)).toBe(true);
       expect(services.sqs.enqueued).toBe(2);
       expect(services.dynamodb['order-fanout']?.total).toBeGreaterThan(0);
     });

@@ -19,6 +19,7 @@ import {
   type FanoutState,
   type FanoutStateRequest,
   type FanoutStore,
+  type LedgerEntry,
   type Reservation,
   type ReservationWrite,
   type StockDelta,
@@ -32,8 +33,9 @@ import {
  *   key `#reservation#<orderId>` with the Reservation fields. SKUs start with a letter or a digit, so the `#` prefix
  *   never collides with one.
  * - Idempotency table (partition key `id`, Powertools' schema, shared with the API's idempotency records):
- *   `{ id: "order-fanout#<changeKey>", effects: [...], expiration }`, the effects a change has had. The prefix keeps
- *   these entries apart from the API's, whose ids Powertools derives from the function name and a hash.
+ *   `{ id: "order-fanout#<changeKey>", effects: [...], claimed: [...], expiration }`, the effects a change has had
+ *   and those claimed before a send but not confirmed (absent in entries written before claims existed: none). The
+ *   prefix keeps these entries apart from the API's, whose ids Powertools derives from the function name and a hash.
  */
 export const RESERVATION_KEY_PREFIX = '#reservation#';
 export const LEDGER_KEY_PREFIX = 'order-fanout#';
@@ -102,7 +104,11 @@ const reservationItemSchema = z.object({
   updatedAt: z.string().min(1),
 });
 
-const ledgerItemSchema = z.object({ id: z.string(), effects: z.array(z.enum(EFFECT_KINDS)) });
+const ledgerItemSchema = z.object({
+  id: z.string(),
+  effects: z.array(z.enum(EFFECT_KINDS)),
+  claimed: z.array(z.enum(EFFECT_KINDS)).optional(),
+});
 
 type Item = Record<string, unknown>;
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -153,6 +159,7 @@ export class DynamoDbFanoutStore implements FanoutStore {
     const pages = await Promise.all(chunk(refs, DYNAMODB_BATCH_GET_MAX).map((keys) => this.#batchGet(keys)));
 
     const doneEffects = new Map<string, ReadonlySet<EffectKind>>();
+    const claimedEffects = new Map<string, ReadonlySet<EffectKind>>();
     const reservations = new Map<string, Reservation>();
     const stock = new Map<string, number>();
     for (const page of pages) {
@@ -167,11 +174,13 @@ export class DynamoDbFanoutStore implements FanoutStore {
       }
       for (const item of page.get(idempotency) ?? []) {
         const id = String(item.id);
-        const { effects } = parseItem(ledgerItemSchema, idempotency, id, item);
-        doneEffects.set(id.slice(LEDGER_KEY_PREFIX.length), new Set(effects));
+        const { effects, claimed } = parseItem(ledgerItemSchema, idempotency, id, item);
+        const changeKey = id.slice(LEDGER_KEY_PREFIX.length);
+        doneEffects.set(changeKey, new Set(effects));
+        if (claimed !== undefined && claimed.length > 0) claimedEffects.set(changeKey, new Set(claimed));
       }
     }
-    return { doneEffects, reservations, stock };
+    return { doneEffects, claimedEffects, reservations, stock };
   }
 
   /**
@@ -204,38 +213,56 @@ export class DynamoDbFanoutStore implements FanoutStore {
   }
 
   /**
-   * Overwrites the ledger entry of each change with its effects so far. TransactWriteItems of unconditional Puts,
-   * DYNAMODB_TRANSACTION_MAX per call, one call after the other: a record's effects are recorded in as few calls as
-   * possible. A transactional write costs 2 WCU per item where BatchWriteItem costs 1, but BatchWriteItem takes only
-   * 25 items per call and may leave some unprocessed, to be retried; a transaction of up to 100 is written whole or
-   * not at all. Entries of the same change are merged (DynamoDB refuses two writes of one item in a transaction).
+   * Claims effects before their send: the same whole-entry writes as recordDone (the caller passes the done effects
+   * it read and the claimed ones merged with those it is about to send). When it throws, nothing may be sent.
    */
-  public async recordDone(
-    entries: readonly { readonly changeKey: string; readonly effects: readonly EffectKind[] }[],
-  ): Promise<void> {
+  public async recordClaims(entries: readonly LedgerEntry[]): Promise<void> {
+    await this.#writeLedger(entries);
+  }
+
+  /**
+   * Overwrites the ledger entry of each change with its effects so far and its unconfirmed claims. TransactWriteItems
+   * of unconditional Puts, DYNAMODB_TRANSACTION_MAX per call, one call after the other: a record's effects are
+   * recorded in as few calls as possible. A transactional write costs 2 WCU per item where BatchWriteItem costs 1,
+   * but BatchWriteItem takes only 25 items per call and may leave some unprocessed, to be retried; a transaction of up
+   * to 100 is written whole or not at all. Entries of the same change are merged (DynamoDB refuses two writes of one
+   * item in a transaction); an effect both done and claimed is stored as done only.
+   */
+  public async recordDone(entries: readonly LedgerEntry[]): Promise<void> {
+    await this.#writeLedger(entries);
+  }
+
+  async #writeLedger(entries: readonly LedgerEntry[]): Promise<void> {
     if (entries.length === 0) {
       return;
     }
-    const merged = new Map<string, Set<EffectKind>>();
-    for (const { changeKey, effects } of entries) {
-      const set = merged.get(changeKey) ?? new Set<EffectKind>();
-      for (const effect of effects) {
-        set.add(effect);
-      }
-      merged.set(changeKey, set);
+    const merged = new Map<string, { effects: Set<EffectKind>; claimed: Set<EffectKind> }>();
+    for (const { changeKey, effects, claimed } of entries) {
+      const entry = merged.get(changeKey) ?? {
+        effects: new Set<EffectKind>(),
+        claimed: new Set<EffectKind>(),
+      };
+      for (const effect of effects) entry.effects.add(effect);
+      for (const effect of claimed ?? []) entry.claimed.add(effect);
+      merged.set(changeKey, entry);
     }
     const expiration = Math.floor(this.#clock() / 1000) + LEDGER_RETENTION_SECONDS;
-    const puts: TransactItem[] = [...merged].map(([changeKey, effects]) => ({
-      Put: {
-        TableName: this.#tables.idempotency,
-        Item: {
-          id: ledgerKey(changeKey),
-          // In EFFECT_KINDS order, so that the same set is always stored the same way.
-          effects: EFFECT_KINDS.filter((kind) => effects.has(kind)),
-          [LEDGER_TTL_ATTRIBUTE]: expiration,
+    const puts: TransactItem[] = [...merged].map(([changeKey, { effects, claimed }]) => {
+      // In EFFECT_KINDS order, so that the same set is always stored the same way.
+      const pending = EFFECT_KINDS.filter((kind) => claimed.has(kind) && !effects.has(kind));
+      return {
+        Put: {
+          TableName: this.#tables.idempotency,
+          Item: {
+            id: ledgerKey(changeKey),
+            effects: EFFECT_KINDS.filter((kind) => effects.has(kind)),
+            // Left out when empty: the Put replaces the item, so an absent list is no claim, and most entries have none.
+            ...(pending.length === 0 ? {} : { claimed: pending }),
+            [LEDGER_TTL_ATTRIBUTE]: expiration,
+          },
         },
-      },
-    }));
+      };
+    });
     for (const items of chunk(puts, DYNAMODB_TRANSACTION_MAX)) {
       try {
         await this.#documentClient.send(new TransactWriteCommand({ TransactItems: items }));

@@ -6,8 +6,14 @@ import {
   type SendBulkEmailCommandOutput,
 } from '@aws-sdk/client-sesv2';
 import { Outcome, type RecordOutcome } from '../../shared/stream/stream-handler.js';
-import type { EmailKind, OrderEmail } from '../messages.js';
-import { type EmailSender, SES_BULK_EMAIL_MAX } from '../ports.js';
+import {
+  type EmailKind,
+  emailTagValue,
+  ORDER_EMAIL_ID,
+  type OrderEmail,
+  POSSIBLE_DUPLICATE,
+} from '../messages.js';
+import { type EmailSender, SES_BULK_EMAIL_MAX, type SendOptions } from '../ports.js';
 import { BatchTooLargeError } from './batch-entry-failure.js';
 
 /**
@@ -76,7 +82,10 @@ export const SES_STATUS_KINDS = {
 
 /**
  * EmailSender on SESv2: one SendBulkEmail call per sendBulk, every e-mail with the template of its kind and its
- * own template data.
+ * own template data. Each e-mail carries its id (ORDER_EMAIL_ID) as the message tag `order-email-id` (SES event
+ * publishing) and the header `X-Order-Email-Id` (the recipient's side): SES applies an entry's ReplacementHeaders to
+ * a templated e-mail, over the template's own headers of the same name (SESv2 API reference, BulkEmailEntry). A re-send
+ * of a claimed e-mail also carries the tag `possible-duplicate` = `true`.
  */
 export class SesEmailSender implements EmailSender {
   readonly #client: SesBulkEmailClient;
@@ -89,7 +98,11 @@ export class SesEmailSender implements EmailSender {
     this.#templates = { ...options.templates };
   }
 
-  public async sendBulk(kind: EmailKind, emails: readonly OrderEmail[]): Promise<RecordOutcome[]> {
+  public async sendBulk(
+    kind: EmailKind,
+    emails: readonly OrderEmail[],
+    options: SendOptions = {},
+  ): Promise<RecordOutcome[]> {
     if (emails.length > SES_BULK_EMAIL_MAX) {
       throw new BatchTooLargeError(SERVICE, emails.length, SES_BULK_EMAIL_MAX);
     }
@@ -108,7 +121,9 @@ export class SesEmailSender implements EmailSender {
         DefaultContent: {
           Template: { TemplateName: this.#templates[kind], TemplateData: DEFAULT_TEMPLATE_DATA },
         },
-        BulkEmailEntries: emails.map(toEntry),
+        BulkEmailEntries: emails.map((email, index) =>
+          toEntry(email, options.possibleDuplicates?.has(index) ?? false),
+        ),
       }),
     );
     // SES answers with one result per entry, in the order of the entries.
@@ -117,10 +132,15 @@ export class SesEmailSender implements EmailSender {
   }
 }
 
-function toEntry(email: OrderEmail): BulkEmailEntry {
+function toEntry(email: OrderEmail, possibleDuplicate: boolean): BulkEmailEntry {
   return {
     Destination: { ToAddresses: [email.to] },
     ReplacementEmailContent: { ReplacementTemplate: { ReplacementTemplateData: JSON.stringify(email.data) } },
+    ReplacementTags: [
+      { Name: ORDER_EMAIL_ID.tag, Value: emailTagValue(email.emailId) },
+      ...(possibleDuplicate ? [{ Name: POSSIBLE_DUPLICATE.tag, Value: POSSIBLE_DUPLICATE.value }] : []),
+    ],
+    ReplacementHeaders: [{ Name: ORDER_EMAIL_ID.header, Value: email.emailId }],
   };
 }
 

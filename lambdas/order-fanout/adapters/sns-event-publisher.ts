@@ -4,8 +4,8 @@ import {
   type PublishBatchRequestEntry,
 } from '@aws-sdk/client-sns';
 import type { RecordOutcome } from '../../shared/stream/stream-handler.js';
-import { ORDER_EVENT_ATTRIBUTES, type OrderEvent } from '../messages.js';
-import { type EventPublisher, SNS_PUBLISH_BATCH_MAX } from '../ports.js';
+import { ORDER_EVENT_ATTRIBUTES, type OrderEvent, POSSIBLE_DUPLICATE } from '../messages.js';
+import { type EventPublisher, type SendOptions, SNS_PUBLISH_BATCH_MAX } from '../ports.js';
 import { BatchTooLargeError, mapBatchResults } from './batch-entry-failure.js';
 
 /**
@@ -50,9 +50,13 @@ export function snsEntryId(index: number): string {
 }
 
 /**
- * EventPublisher on the `order-events` SNS topic: one PublishBatch call per publishBatch. Each event is the JSON
+ * EventPublisher on the `order-events` SNS FIFO topic: one PublishBatch call per publishBatch. Each event is the JSON
  * message of one entry, with the `eventType` and `status` message attributes that subscription filter policies
- * match on.
+ * match on, its order id as MessageGroupId (an order's events reach FIFO subscribers in order) and its eventId as
+ * MessageDeduplicationId (SNS accepts a repeat within 5 minutes and does not deliver it). An eventId is
+ * `<orderId>:<version>:<type>`: a UUID, digits, letters and `:`, about 60 characters, well within SNS's 128
+ * alphanumeric and punctuation characters; a longer or odd order id gets the entry refused (InvalidParameter,
+ * permanent) rather than mangled, which would merge two events' deduplication.
  */
 export class SnsEventPublisher implements EventPublisher {
   readonly #client: SnsPublishClient;
@@ -63,7 +67,10 @@ export class SnsEventPublisher implements EventPublisher {
     this.#topicArn = topicArn;
   }
 
-  public async publishBatch(events: readonly OrderEvent[]): Promise<RecordOutcome[]> {
+  public async publishBatch(
+    events: readonly OrderEvent[],
+    options: SendOptions = {},
+  ): Promise<RecordOutcome[]> {
     if (events.length > SNS_PUBLISH_BATCH_MAX) {
       throw new BatchTooLargeError(SERVICE, events.length, SNS_PUBLISH_BATCH_MAX);
     }
@@ -72,7 +79,9 @@ export class SnsEventPublisher implements EventPublisher {
       return [];
     }
     const ids = events.map((_event, index) => snsEntryId(index));
-    const entries = events.map((event, index) => toEntry(event, snsEntryId(index)));
+    const entries = events.map((event, index) =>
+      toEntry(event, snsEntryId(index), options.possibleDuplicates?.has(index) ?? false),
+    );
     // A whole-call failure (throttling, auth, a 5xx) propagates: the domain classifies it for every entry.
     const output = await this.#client.send(
       new PublishBatchCommand({ TopicArn: this.#topicArn, PublishBatchRequestEntries: entries }),
@@ -81,13 +90,18 @@ export class SnsEventPublisher implements EventPublisher {
   }
 }
 
-function toEntry(event: OrderEvent, id: string): PublishBatchRequestEntry {
+function toEntry(event: OrderEvent, id: string, possibleDuplicate: boolean): PublishBatchRequestEntry {
   return {
     Id: id,
     Message: JSON.stringify(event),
     MessageAttributes: {
       [ORDER_EVENT_ATTRIBUTES.eventType]: { DataType: 'String', StringValue: event.type },
       [ORDER_EVENT_ATTRIBUTES.status]: { DataType: 'String', StringValue: event.status },
+      ...(possibleDuplicate
+        ? { [POSSIBLE_DUPLICATE.attribute]: { DataType: 'String', StringValue: POSSIBLE_DUPLICATE.value } }
+        : {}),
     },
+    MessageGroupId: event.orderId,
+    MessageDeduplicationId: event.eventId,
   };
 }

@@ -4,8 +4,8 @@ import {
   type SendMessageBatchRequestEntry,
 } from '@aws-sdk/client-sqs';
 import type { RecordOutcome } from '../../shared/stream/stream-handler.js';
-import type { WarehouseMessage } from '../messages.js';
-import { SQS_SEND_BATCH_MAX, type WarehouseQueue } from '../ports.js';
+import { POSSIBLE_DUPLICATE, type WarehouseMessage } from '../messages.js';
+import { type SendOptions, SQS_SEND_BATCH_MAX, type WarehouseQueue } from '../ports.js';
 import { BatchTooLargeError, mapBatchResults } from './batch-entry-failure.js';
 
 /**
@@ -62,7 +62,10 @@ export class SqsWarehouseQueue implements WarehouseQueue {
     this.#queueUrl = queueUrl;
   }
 
-  public async sendBatch(messages: readonly WarehouseMessage[]): Promise<RecordOutcome[]> {
+  public async sendBatch(
+    messages: readonly WarehouseMessage[],
+    options: SendOptions = {},
+  ): Promise<RecordOutcome[]> {
     if (messages.length > SQS_SEND_BATCH_MAX) {
       throw new BatchTooLargeError(SERVICE, messages.length, SQS_SEND_BATCH_MAX);
     }
@@ -71,7 +74,9 @@ export class SqsWarehouseQueue implements WarehouseQueue {
       return [];
     }
     const ids = messages.map((_message, index) => sqsEntryId(index));
-    const entries = messages.map((message, index) => toEntry(message, sqsEntryId(index)));
+    const entries = messages.map((message, index) =>
+      toEntry(message, sqsEntryId(index), options.possibleDuplicates?.has(index) ?? false),
+    );
     // A whole-call failure (throttling, auth, a 5xx) propagates: the domain classifies it for every entry.
     const output = await this.#client.send(
       new SendMessageBatchCommand({ QueueUrl: this.#queueUrl, Entries: entries }),
@@ -80,11 +85,23 @@ export class SqsWarehouseQueue implements WarehouseQueue {
   }
 }
 
-function toEntry(message: WarehouseMessage, id: string): SendMessageBatchRequestEntry {
+function toEntry(
+  message: WarehouseMessage,
+  id: string,
+  possibleDuplicate: boolean,
+): SendMessageBatchRequestEntry {
   return {
     Id: id,
     MessageBody: JSON.stringify(message.body),
     MessageGroupId: message.groupId,
     MessageDeduplicationId: message.deduplicationId,
+    // Only on a re-send (SQS drops it within 5 minutes anyway; past them, the warehouse sees the mark).
+    ...(possibleDuplicate
+      ? {
+          MessageAttributes: {
+            [POSSIBLE_DUPLICATE.attribute]: { DataType: 'String', StringValue: POSSIBLE_DUPLICATE.value },
+          },
+        }
+      : {}),
   };
 }

@@ -17,7 +17,9 @@ import type {
   FanoutState,
   FanoutStateRequest,
   FanoutStore,
+  LedgerEntry,
   Reservation,
+  SendOptions,
   StockTransaction,
   StockTransactionResult,
   WarehouseQueue,
@@ -60,15 +62,27 @@ class Script {
   }
 }
 
+/** The ids of the entries a call marked as possible duplicates. */
+function markedIds<T>(
+  entries: readonly T[],
+  options: SendOptions | undefined,
+  idOf: (entry: T) => string,
+): string[] {
+  return entries.flatMap((entry, index) => (options?.possibleDuplicates?.has(index) ? [idOf(entry)] : []));
+}
+
 export class FakeEventPublisher implements EventPublisher {
   public readonly script = new Script();
   /** Every call, with the events it carried. */
   public readonly calls: OrderEvent[][] = [];
   /** Events accepted, in order. */
   public readonly published: OrderEvent[] = [];
+  /** eventIds sent marked as possible duplicates, in order. */
+  public readonly marked: string[] = [];
 
-  public async publishBatch(events: readonly OrderEvent[]): Promise<RecordOutcome[]> {
+  public async publishBatch(events: readonly OrderEvent[], options?: SendOptions): Promise<RecordOutcome[]> {
     this.calls.push([...events]);
+    this.marked.push(...markedIds(events, options, (event) => event.eventId));
     this.script.callOutcome();
     return events.map((event) => {
       const outcome = this.script.entryOutcome(event.eventId);
@@ -82,9 +96,16 @@ export class FakeEmailSender implements EmailSender {
   public readonly script = new Script();
   public readonly calls: { kind: EmailKind; emails: OrderEmail[] }[] = [];
   public readonly sent: OrderEmail[] = [];
+  /** emailIds sent marked as possible duplicates, in order. */
+  public readonly marked: string[] = [];
 
-  public async sendBulk(kind: EmailKind, emails: readonly OrderEmail[]): Promise<RecordOutcome[]> {
+  public async sendBulk(
+    kind: EmailKind,
+    emails: readonly OrderEmail[],
+    options?: SendOptions,
+  ): Promise<RecordOutcome[]> {
     this.calls.push({ kind, emails: [...emails] });
+    this.marked.push(...markedIds(emails, options, (email) => email.emailId));
     this.script.callOutcome();
     return emails.map((email) => {
       const outcome = this.script.entryOutcome(email.emailId);
@@ -98,9 +119,15 @@ export class FakeWarehouseQueue implements WarehouseQueue {
   public readonly script = new Script();
   public readonly calls: WarehouseMessage[][] = [];
   public readonly sent: WarehouseMessage[] = [];
+  /** Deduplication ids sent marked as possible duplicates, in order. */
+  public readonly marked: string[] = [];
 
-  public async sendBatch(messages: readonly WarehouseMessage[]): Promise<RecordOutcome[]> {
+  public async sendBatch(
+    messages: readonly WarehouseMessage[],
+    options?: SendOptions,
+  ): Promise<RecordOutcome[]> {
     this.calls.push([...messages]);
+    this.marked.push(...markedIds(messages, options, (message) => message.deduplicationId));
     this.script.callOutcome();
     return messages.map((message) => {
       const outcome = this.script.entryOutcome(message.deduplicationId);
@@ -112,14 +139,18 @@ export class FakeWarehouseQueue implements WarehouseQueue {
 
 /** The fan-out's DynamoDB state in memory, with the conditions the DynamoDB adapter puts on its writes. */
 export class FakeFanoutStore implements FanoutStore {
+  /** Done effects by change key. */
   public readonly ledger = new Map<string, EffectKind[]>();
+  /** Claimed, unconfirmed effects by change key (absent: none). */
+  public readonly claims = new Map<string, EffectKind[]>();
   public readonly reservations = new Map<string, Reservation>();
   public readonly stock = new Map<string, number>();
-  public readonly calls = { read: 0, applyStock: 0, recordDone: 0 };
+  public readonly calls = { read: 0, applyStock: 0, recordClaims: 0, recordDone: 0 };
   /** Runs before each applyStock, e.g. to play a concurrent writer. */
   public beforeApply: ((transaction: StockTransaction) => void) | undefined;
   #throwOnApply: unknown[] = [];
   #throwOnRecordDone: unknown[] = [];
+  #throwOnRecordClaims: unknown[] = [];
 
   public constructor(stock: Readonly<Record<string, number>> = {}) {
     for (const [sku, available] of Object.entries(stock)) this.stock.set(sku, available);
@@ -133,12 +164,19 @@ export class FakeFanoutStore implements FanoutStore {
     this.#throwOnRecordDone.push(error);
   }
 
+  public throwOnNextRecordClaims(error: unknown): void {
+    this.#throwOnRecordClaims.push(error);
+  }
+
   public async read(request: FanoutStateRequest): Promise<FanoutState> {
     this.calls.read += 1;
     const doneEffects = new Map<string, ReadonlySet<EffectKind>>();
+    const claimedEffects = new Map<string, ReadonlySet<EffectKind>>();
     for (const key of request.changeKeys) {
       const effects = this.ledger.get(key);
       if (effects !== undefined) doneEffects.set(key, new Set(effects));
+      const claimed = this.claims.get(key);
+      if (claimed !== undefined) claimedEffects.set(key, new Set(claimed));
     }
     const reservations = new Map<string, Reservation>();
     for (const orderId of request.orderIds) {
@@ -150,7 +188,7 @@ export class FakeFanoutStore implements FanoutStore {
       const available = this.stock.get(sku);
       if (available !== undefined) stock.set(sku, available);
     }
-    return { doneEffects, reservations, stock };
+    return { doneEffects, claimedEffects, reservations, stock };
   }
 
   public async applyStock(transaction: StockTransaction): Promise<StockTransactionResult> {
@@ -175,13 +213,28 @@ export class FakeFanoutStore implements FanoutStore {
     return { kind: 'committed' };
   }
 
-  public async recordDone(
-    entries: readonly { readonly changeKey: string; readonly effects: readonly EffectKind[] }[],
-  ): Promise<void> {
+  public async recordClaims(entries: readonly LedgerEntry[]): Promise<void> {
+    this.calls.recordClaims += 1;
+    const error = this.#throwOnRecordClaims.shift();
+    if (error !== undefined) throw error;
+    this.#write(entries);
+  }
+
+  public async recordDone(entries: readonly LedgerEntry[]): Promise<void> {
     this.calls.recordDone += 1;
     const error = this.#throwOnRecordDone.shift();
     if (error !== undefined) throw error;
-    for (const entry of entries) this.ledger.set(entry.changeKey, [...entry.effects]);
+    this.#write(entries);
+  }
+
+  /** Overwrites each entry whole, as the DynamoDB adapter's Puts do. */
+  #write(entries: readonly LedgerEntry[]): void {
+    for (const entry of entries) {
+      this.ledger.set(entry.changeKey, [...entry.effects]);
+      const claimed = (entry.claimed ?? []).filter((kind) => !entry.effects.includes(kind));
+      if (claimed.length > 0) this.claims.set(entry.changeKey, claimed);
+      else this.claims.delete(entry.changeKey);
+    }
   }
 }
 

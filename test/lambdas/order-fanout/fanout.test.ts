@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createOrderFanoutBatchHandler, MAX_STOCK_ATTEMPTS } from '../../../lambdas/order-fanout/fanout.js';
+import {
+  createOrderFanoutBatchHandler,
+  MAX_STOCK_ATTEMPTS,
+  ORDER_FANOUT_METRICS,
+} from '../../../lambdas/order-fanout/fanout.js';
 import type { OrderEvent } from '../../../lambdas/order-fanout/messages.js';
+import type { EffectKind } from '../../../lambdas/order-fanout/ports.js';
 import { TransientError } from '../../../lambdas/shared/errors.js';
 import type { Order, OrderStatus } from '../../../lambdas/shared/orders/order.js';
 import { type ChangeRecord, toChangeRecord } from '../../../lambdas/shared/stream/change-record.js';
@@ -20,6 +25,16 @@ import {
 } from './fakes.js';
 
 const NOW = Date.parse('2030-01-02T00:00:00.000Z');
+
+class RecordingMetrics {
+  public readonly added: { name: string; value: number }[] = [];
+  public addMetric(name: string, _unit: unknown, value: number): void {
+    this.added.push({ name, value });
+  }
+  public total(name: string): number {
+    return this.added.filter((metric) => metric.name === name).reduce((sum, metric) => sum + metric.value, 0);
+  }
+}
 
 class RecordingLogger implements StreamLogger {
   public readonly errors: string[] = [];
@@ -83,13 +98,27 @@ function setup(
     orders: new FakeOrdersRepository(orders),
   };
   const logger = new RecordingLogger();
+  const metrics = new RecordingMetrics();
   const context: StreamContext = {
     consumerName: 'order-fanout',
     lambdaContext: lambdaContext({ getRemainingTimeInMillis: remainingMs }),
     logger,
   };
-  const handle = createOrderFanoutBatchHandler({ ...ports, clock: () => NOW });
-  return { ...ports, logger, run: (records: readonly ChangeRecord[]) => handle(records, context) };
+  const handle = createOrderFanoutBatchHandler({ ...ports, clock: () => NOW, metrics });
+  return { ...ports, logger, metrics, run: (records: readonly ChangeRecord[]) => handle(records, context) };
+}
+
+/** Order 1 placed and paid, order 2 placed; order 1's placed e-mail fails transiently, which blocks its PAID change. */
+function blockedOrder(): { fanout: ReturnType<typeof setup>; placed: Order; records: ChangeRecord[] } {
+  const kit = recordKit();
+  const fanout = setup();
+  const placed = order(1);
+  const records = [kit.insert(placed), kit.modify(placed, 'PAID'), kit.insert(order(2))];
+  fanout.emails.script.failEntry(`${placed.orderId}:1:email-placed`, {
+    kind: 'transient',
+    reason: 'throttled',
+  });
+  return { fanout, placed, records };
 }
 
 function kinds(outcomes: BatchOutcomes, records: readonly ChangeRecord[]): string[] {
@@ -315,7 +344,7 @@ describe('order fan-out: status changes and deletes', () => {
     // Assess
     expect(kinds(outcomes, records)).toEqual(['ok']);
     expect(fanout.events.calls).toEqual([]);
-    expect(fanout.store.calls).toEqual({ read: 1, applyStock: 0, recordDone: 0 });
+    expect(fanout.store.calls).toEqual({ read: 1, applyStock: 0, recordClaims: 0, recordDone: 0 });
   });
 
   it('cancels a back-ordered order without a warehouse message: nothing was reserved', async () => {
@@ -552,14 +581,7 @@ describe('order fan-out: order per order', () => {
 
   it('does not send the later changes of an order whose earlier change failed; other orders go on', async () => {
     // Prepare
-    const kit = recordKit();
-    const fanout = setup();
-    const placed = order(1);
-    const records = [kit.insert(placed), kit.modify(placed, 'PAID'), kit.insert(order(2))];
-    fanout.emails.script.failEntry(`${placed.orderId}:1:email-placed`, {
-      kind: 'transient',
-      reason: 'throttled',
-    });
+    const { fanout, placed, records } = blockedOrder();
 
     // Act
     const outcomes = await fanout.run(records);
@@ -602,6 +624,110 @@ describe('order fan-out: deadline', () => {
   });
 });
 
+describe('order fan-out: claims before sends, and possible duplicates', () => {
+  it('claims a round’s effects in the ledger before sending them', async () => {
+    // Prepare
+    const kit = recordKit();
+    const fanout = setup();
+    const placed = order(1);
+    const records = [kit.insert(placed)];
+    let claimsWhenPublished: EffectKind[] | undefined;
+    fanout.events.publishBatch = (
+      (original) =>
+      async (...args: Parameters<typeof original>) => {
+        claimsWhenPublished = fanout.store.claims.get(`${placed.orderId}:INSERT:1`);
+        return original(...args);
+      }
+    )(fanout.events.publishBatch.bind(fanout.events));
+
+    // Act
+    await fanout.run(records);
+
+    // Assess: claimed before the send; once confirmed, done and no longer claimed
+    expect(claimsWhenPublished).toEqual(['event', 'email', 'warehouse']);
+    expect(fanout.store.ledger.get(`${placed.orderId}:INSERT:1`)?.sort()).toEqual([
+      'email',
+      'event',
+      'warehouse',
+    ]);
+    expect(fanout.store.claims.has(`${placed.orderId}:INSERT:1`)).toBe(false);
+    expect(fanout.store.calls).toMatchObject({ recordClaims: 1, recordDone: 1 });
+  });
+
+  it('re-sends marked, and counts, the effects whose ledger write never happened', async () => {
+    // Prepare: the sends succeed, the ledger write after them is lost (a timeout or crash between the two)
+    const kit = recordKit();
+    const fanout = setup();
+    const placed = order(1);
+    const records = [kit.insert(placed), kit.insert(order(2))];
+    fanout.store.throwOnNextRecordDone(new TransientError('invocation timed out'));
+    await fanout.run(records);
+    expect(fanout.events.marked).toEqual([]);
+
+    // Act: the re-delivery
+    const outcomes = await fanout.run(records);
+
+    // Assess
+    expect(kinds(outcomes, records)).toEqual(['ok', 'ok']);
+    expect(fanout.events.marked).toEqual([`${orderId(1)}:1:OrderPlaced`, `${orderId(2)}:1:OrderPlaced`]);
+    expect(fanout.emails.marked).toEqual([`${orderId(1)}:1:email-placed`, `${orderId(2)}:1:email-placed`]);
+    expect(fanout.warehouse.marked).toEqual([
+      `${orderId(1)}:INSERT:1:OrderPlaced`,
+      `${orderId(2)}:INSERT:1:OrderPlaced`,
+    ]);
+    expect(fanout.metrics.total(ORDER_FANOUT_METRICS.possibleDuplicates)).toBe(6);
+    expect(fanout.store.claims.size).toBe(0);
+  });
+
+  it('does not mark effects that were never sent: a failed claim write sends nothing and leaves no claim', async () => {
+    // Prepare
+    const kit = recordKit();
+    const fanout = setup();
+    const records = [kit.insert(order(1))];
+    fanout.store.throwOnNextRecordClaims(new TransientError('ledger throttled'));
+
+    // Act
+    const first = await fanout.run(records);
+    const retried = await fanout.run(records);
+
+    // Assess
+    expect(kinds(first, records)).toEqual(['transient']);
+    expect(first.get(records[0]!.sequenceNumber)).toMatchObject({
+      reason: expect.stringContaining('claiming the effects in the ledger failed'),
+    });
+    expect(kinds(retried, records)).toEqual(['ok']);
+    expect(fanout.events.calls).toHaveLength(1);
+    expect([...fanout.events.marked, ...fanout.emails.marked, ...fanout.warehouse.marked]).toEqual([]);
+    expect(fanout.metrics.total(ORDER_FANOUT_METRICS.possibleDuplicates)).toBe(0);
+  });
+
+  it('marks only the effects that were attempted: not a blocked change, not an entry the service refused', async () => {
+    // Prepare: order 1's placed e-mail fails transiently (it may have reached SES), which blocks its PAID change;
+    // order 2's e-mail is refused for its content (it did not)
+    const { fanout, placed, records } = blockedOrder();
+    fanout.emails.script.failEntry(`${orderId(2)}:1:email-placed`, {
+      kind: 'permanent',
+      reason: 'INVALID_PARAMETER',
+    });
+    const first = await fanout.run(records);
+    expect(kinds(first, records)).toEqual(['transient', 'transient', 'permanent']);
+
+    // Act: the mapping retries the failed records
+    await fanout.run(records.slice(0, 2));
+
+    // Assess
+    expect(fanout.emails.marked).toEqual([`${placed.orderId}:1:email-placed`]);
+    expect(fanout.events.marked).toEqual([]);
+    expect(eventTypes(fanout.events.published)).toEqual([
+      '01:OrderPlaced@1',
+      '02:OrderPlaced@1',
+      '01:OrderStatusChanged@2',
+    ]);
+    expect(fanout.store.claims.has(`${orderId(2)}:INSERT:1`)).toBe(false);
+    expect(fanout.metrics.total(ORDER_FANOUT_METRICS.possibleDuplicates)).toBe(1);
+  });
+});
+
 describe('order fan-out: calls per batch', () => {
   it('batches 100 placements into 10 PublishBatch, 2 SendBulkEmail and 10 SendMessageBatch calls', async () => {
     // Prepare: 100 orders over 5 SKUs; a transaction holds 100 items, so 100 reservations + 5 SKUs take two
@@ -620,7 +746,7 @@ describe('order fan-out: calls per batch', () => {
     expect(fanout.events.calls.map((call) => call.length)).toEqual(Array(10).fill(10));
     expect(fanout.emails.calls.map((call) => call.emails.length)).toEqual([50, 50]);
     expect(fanout.warehouse.calls.map((call) => call.length)).toEqual(Array(10).fill(10));
-    expect(fanout.store.calls).toEqual({ read: 1, applyStock: 2, recordDone: 1 });
+    expect(fanout.store.calls).toEqual({ read: 1, applyStock: 2, recordClaims: 1, recordDone: 1 });
     expect([...fanout.store.stock.values()]).toEqual(Array(5).fill(980));
   });
 });

@@ -1,6 +1,7 @@
 import { type CfnResource, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { CfnRole } from 'aws-cdk-lib/aws-iam';
+import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -413,9 +414,9 @@ describe('OrderFanout', () => {
       expect(fanout.warehouseDeadLetterAlarm).toBeDefined();
     });
 
-    it("has the consumer's four alarms besides", () => {
+    it("has the consumer's five alarms besides", () => {
       // Assess
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
     });
   });
 
@@ -447,6 +448,11 @@ describe('OrderFanout', () => {
         'a standard warehouse queue',
         (s) => ({ messaging: { ...s.messaging, warehouseQueue: new Queue(s.stack, 'Standard') } }),
         'messaging.warehouseQueue',
+      ],
+      [
+        'a standard order events topic',
+        (s) => ({ messaging: { ...s.messaging, orderEventsTopic: new Topic(s.stack, 'StandardTopic') } }),
+        'messaging.orderEventsTopic',
       ],
       [
         'a From address that is no address',

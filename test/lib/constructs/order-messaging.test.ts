@@ -59,18 +59,21 @@ describe('OrderMessaging', () => {
       });
     });
 
-    it('has a standard (not FIFO) order events topic encrypted with the key, with a generated name', () => {
+    it('has a high-throughput FIFO order events topic encrypted with the key, with a generated .fifo name', () => {
       // Assess
       template.resourceCountIs('AWS::SNS::Topic', 1);
       template.hasResource('AWS::SNS::Topic', {
         Properties: {
           KmsMasterKeyId: keyArn,
-          FifoTopic: Match.absent(),
-          TopicName: Match.absent(),
+          FifoTopic: true,
+          ContentBasedDeduplication: false,
+          FifoThroughputScope: 'MessageGroup',
+          TopicName: Match.stringLikeRegexp('^Data-Messaging-OrderEvents-[0-9A-F]{8}\\.fifo$'),
         },
         DeletionPolicy: 'Retain',
       });
       expect(messaging.orderEventsTopic.node.id).toBe('OrderEvents');
+      expect(messaging.orderEventsTopic.fifo).toBe(true);
     });
 
     it('refuses publishing to the topic without TLS', () => {

@@ -19,6 +19,7 @@ import { classifyError } from '../../../lambdas/shared/errors.js';
 import {
   LocalSnsClient,
   localTopicArn,
+  readTopicDuplicates,
   readTopicMessages,
   topicNameFromArn,
 } from '../../../sandbox/adapters/local-sns.js';
@@ -26,6 +27,7 @@ import { UnsupportedLocalCommandError } from '../../../sandbox/adapters/service-
 import { scriptedFaults } from '../support/scripted-faults.js';
 
 const TOPIC = localTopicArn('order-events');
+const FIFO_TOPIC = localTopicArn('order-events.fifo');
 const NOW = Date.parse('2024-05-01T12:00:00.000Z');
 
 function entry(
@@ -240,15 +242,118 @@ describe('LocalSnsClient', () => {
   it("serves the fan-out's SnsEventPublisher: per-entry outcomes, an injected entry fault transient", async () => {
     // Prepare
     const sns = new LocalSnsClient({ outputDir, faults: scriptedFaults({ entries: [0] }) });
-    const publisher = new SnsEventPublisher(sns, TOPIC);
+    const publisher = new SnsEventPublisher(sns, FIFO_TOPIC);
 
     // Act
     const outcomes = await publisher.publishBatch([event('o-1', 2), event('o-2', 2)]);
 
     // Assess
     expect(outcomes.map((o) => o.kind)).toEqual(['transient', 'ok']);
-    const lines = await readTopicMessages(outputDir, 'order-events');
+    const lines = await readTopicMessages(outputDir, 'order-events.fifo');
     expect(lines.map((l) => l.attributes)).toEqual([{ eventType: 'OrderStatusChanged', status: 'PAID' }]);
     expect(lines[0]?.message).toEqual(event('o-2', 2));
+    expect(lines[0]).toMatchObject({
+      messageGroupId: 'o-2',
+      messageDeduplicationId: 'o-2:2:OrderStatusChanged',
+    });
+  });
+
+  describe('FIFO topics', () => {
+    function fifoEntry(id: string, group: string, dedup: string | undefined): PublishBatchRequestEntry {
+      return {
+        ...entry(id, { group, dedup }),
+        MessageGroupId: group,
+        ...(dedup === undefined ? {} : { MessageDeduplicationId: dedup }),
+      };
+    }
+
+    it('accepts a repeated deduplication id within 5 minutes without delivering it, and journals the drop', async () => {
+      // Prepare
+      let now = NOW;
+      const sns = new LocalSnsClient({ outputDir, clock: () => now });
+      const first = await sns.send(
+        new PublishBatchCommand({
+          TopicArn: FIFO_TOPIC,
+          PublishBatchRequestEntries: [fifoEntry('a', 'o-1', 'd-1')],
+        }),
+      );
+
+      // Act: the same id 4:59 later (dropped), then 5:00 after the first (delivered again)
+      now = NOW + 299_999;
+      const repeated = await sns.send(
+        new PublishBatchCommand({
+          TopicArn: FIFO_TOPIC,
+          PublishBatchRequestEntries: [fifoEntry('b', 'o-1', 'd-1')],
+        }),
+      );
+      now = NOW + 300_000;
+      const later = await sns.send(
+        new PublishBatchCommand({
+          TopicArn: FIFO_TOPIC,
+          PublishBatchRequestEntries: [fifoEntry('c', 'o-1', 'd-1')],
+        }),
+      );
+
+      // Assess
+      const firstId = first.Successful?.[0]?.MessageId;
+      expect(repeated.Failed).toEqual([]);
+      expect(repeated.Successful).toEqual([
+        { Id: 'b', MessageId: firstId, SequenceNumber: first.Successful?.[0]?.SequenceNumber },
+      ]);
+      expect(later.Successful?.[0]?.MessageId).not.toBe(firstId);
+      const delivered = await readTopicMessages(outputDir, 'order-events.fifo');
+      expect(delivered.map((line) => line.entryId)).toEqual(['a', 'c']);
+      const dropped = await readTopicDuplicates(outputDir, 'order-events.fifo');
+      expect(dropped).toEqual([expect.objectContaining({ entryId: 'b', duplicateOf: firstId })]);
+      expect(sns.stats()).toMatchObject({
+        publishedByTopic: { 'order-events.fifo': 2 },
+        deduplicatedByTopic: { 'order-events.fifo': 1 },
+      });
+    });
+
+    it.each([
+      ['messageGroup', ['a', 'b']],
+      ['topic', ['a']],
+    ] as const)('deduplicates within the %s scope', async (scope, deliveredIds) => {
+      // Prepare
+      const sns = new LocalSnsClient({
+        outputDir,
+        settings: () => ({ fifo: true, contentBasedDeduplication: false, deduplicationScope: scope }),
+      });
+
+      // Act: one deduplication id in two message groups
+      await sns.send(
+        new PublishBatchCommand({
+          TopicArn: FIFO_TOPIC,
+          PublishBatchRequestEntries: [fifoEntry('a', 'o-1', 'd-1'), fifoEntry('b', 'o-2', 'd-1')],
+        }),
+      );
+
+      // Assess
+      const delivered = await readTopicMessages(outputDir, 'order-events.fifo');
+      expect(delivered.map((line) => line.entryId)).toEqual(deliveredIds);
+    });
+
+    it('refuses an entry without a deduplication id on a topic without content-based deduplication', async () => {
+      // Prepare
+      const sns = new LocalSnsClient({ outputDir });
+
+      // Act
+      const output = await sns.send(
+        new PublishBatchCommand({
+          TopicArn: FIFO_TOPIC,
+          PublishBatchRequestEntries: [
+            fifoEntry('a', 'o-1', undefined),
+            fifoEntry('b', 'o-1', 'x'.repeat(129)),
+          ],
+        }),
+      );
+
+      // Assess
+      expect(output.Failed).toEqual([
+        expect.objectContaining({ Id: 'a', Code: 'InvalidParameter', SenderFault: true }),
+        expect.objectContaining({ Id: 'b', Code: 'InvalidParameter', SenderFault: true }),
+      ]);
+    });
   });
 });

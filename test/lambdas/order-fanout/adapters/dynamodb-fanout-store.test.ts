@@ -259,7 +259,12 @@ describe('DynamoDbFanoutStore', () => {
       const state = await store.read({ changeKeys: [], orderIds: [], skus: [] });
 
       // Assess
-      expect(state).toEqual({ doneEffects: new Map(), reservations: new Map(), stock: new Map() });
+      expect(state).toEqual({
+        doneEffects: new Map(),
+        claimedEffects: new Map(),
+        reservations: new Map(),
+        stock: new Map(),
+      });
       expect(calls).toEqual([]);
     });
 
@@ -867,6 +872,86 @@ describe('DynamoDbFanoutStore', () => {
 
       // Assess
       expect(calls).toEqual([]);
+    });
+  });
+
+  describe('recordClaims', () => {
+    it('writes the whole entry with its claims in one transaction, which read returns beside the done effects', async () => {
+      // Prepare
+      const [claimedOnly, partlyDone] = [unique('c'), unique('c')];
+      const { store, calls } = harness();
+
+      // Act
+      await store.recordClaims([
+        { changeKey: claimedOnly, effects: [], claimed: ['warehouse', 'event'] },
+        { changeKey: partlyDone, effects: ['event'], claimed: ['email'] },
+      ]);
+      const state = await store.read({ changeKeys: [claimedOnly, partlyDone], orderIds: [], skus: [] });
+
+      // Assess
+      const expiration = NOW_MS / 1000 + LEDGER_RETENTION_SECONDS;
+      expect(calls[0]?.input).toEqual({
+        TransactItems: [
+          {
+            Put: {
+              TableName: tables.Idempotency,
+              Item: { id: ledgerKey(claimedOnly), effects: [], claimed: ['event', 'warehouse'], expiration },
+            },
+          },
+          {
+            Put: {
+              TableName: tables.Idempotency,
+              Item: { id: ledgerKey(partlyDone), effects: ['event'], claimed: ['email'], expiration },
+            },
+          },
+        ],
+      });
+      expect(state.claimedEffects).toEqual(
+        new Map([
+          [claimedOnly, new Set(['event', 'warehouse'])],
+          [partlyDone, new Set(['email'])],
+        ]),
+      );
+      expect(state.doneEffects).toEqual(
+        new Map([
+          [claimedOnly, new Set()],
+          [partlyDone, new Set(['event'])],
+        ]),
+      );
+    });
+
+    it('lets recordDone replace the claims: confirmed ones become done, the rest stay claimed', async () => {
+      // Prepare
+      const changeKey = unique('c');
+      const { store } = harness();
+      await store.recordClaims([{ changeKey, effects: [], claimed: ['event', 'email', 'warehouse'] }]);
+
+      // Act: the event and the e-mail were confirmed; the warehouse call threw
+      await store.recordDone([{ changeKey, effects: ['event', 'email'], claimed: ['event', 'warehouse'] }]);
+
+      // Assess: an effect both done and claimed is stored as done only
+      expect(await getItem(tables.Idempotency, { id: ledgerKey(changeKey) })).toEqual({
+        id: ledgerKey(changeKey),
+        effects: ['event', 'email'],
+        claimed: ['warehouse'],
+        [IDEMPOTENCY_TTL_ATTRIBUTE]: NOW_MS / 1000 + LEDGER_RETENTION_SECONDS,
+      });
+      const state = await store.read({ changeKeys: [changeKey], orderIds: [], skus: [] });
+      expect(state.claimedEffects).toEqual(new Map([[changeKey, new Set(['warehouse'])]]));
+    });
+
+    it('reads an entry written before claims existed as having none', async () => {
+      // Prepare
+      const changeKey = unique('c');
+      const { store } = harness();
+      await store.recordDone([{ changeKey, effects: ['event'] }]);
+
+      // Act
+      const state = await store.read({ changeKeys: [changeKey], orderIds: [], skus: [] });
+
+      // Assess
+      expect(state.claimedEffects).toEqual(new Map());
+      expect(state.doneEffects).toEqual(new Map([[changeKey, new Set(['event'])]]));
     });
   });
 });

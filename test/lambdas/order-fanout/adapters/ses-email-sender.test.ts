@@ -13,7 +13,7 @@ import {
   type SesBulkEmailClient,
   SesEmailSender,
 } from '../../../../lambdas/order-fanout/adapters/ses-email-sender.js';
-import type { OrderEmail } from '../../../../lambdas/order-fanout/messages.js';
+import { emailTagValue, type OrderEmail } from '../../../../lambdas/order-fanout/messages.js';
 import type { RecordOutcome } from '../../../../lambdas/shared/stream/stream-handler.js';
 import { placedEmail } from './factories.js';
 
@@ -89,10 +89,54 @@ describe('SesEmailSender', () => {
           ReplacementEmailContent: {
             ReplacementTemplate: { ReplacementTemplateData: JSON.stringify(email.data) },
           },
+          ReplacementTags: [{ Name: 'order-email-id', Value: email.emailId.replaceAll(':', '_') }],
+          ReplacementHeaders: [{ Name: 'X-Order-Email-Id', Value: email.emailId }],
         })),
       });
     },
   );
+
+  it('sends each e-mail id as a tag and a header, and tags only the re-sends as possible duplicates', async () => {
+    // Prepare
+    const batch = [placedEmail(1), placedEmail(2)];
+    ses.on(SendBulkEmailCommand).resolves({
+      BulkEmailEntryResults: [{ Status: 'SUCCESS' }, { Status: 'SUCCESS' }],
+    });
+
+    // Act
+    await sender().sendBulk('placed', batch, { possibleDuplicates: new Set([0]) });
+
+    // Assess
+    const entries = ses.commandCalls(SendBulkEmailCommand)[0]?.args[0].input.BulkEmailEntries;
+    expect(entries?.map((entry) => [entry.ReplacementTags, entry.ReplacementHeaders])).toStrictEqual([
+      [
+        [
+          { Name: 'order-email-id', Value: 'o-1_1_email-placed' },
+          { Name: 'possible-duplicate', Value: 'true' },
+        ],
+        [{ Name: 'X-Order-Email-Id', Value: 'o-1:1:email-placed' }],
+      ],
+      [
+        [{ Name: 'order-email-id', Value: 'o-2_1_email-placed' }],
+        [{ Name: 'X-Order-Email-Id', Value: 'o-2:1:email-placed' }],
+      ],
+    ]);
+  });
+
+  it('encodes an e-mail id into the characters SES allows in a tag value, deterministically and at most 256', () => {
+    // Act
+    const encoded = [
+      emailTagValue('3f6c1e2a-0b4d-4c8e-9f10-a1b2c3d4e5f6:12:email-shipped'),
+      emailTagValue('weird id/ü.#:1:email-placed'),
+      emailTagValue(`${'x'.repeat(300)}:1:email-placed`),
+    ];
+
+    // Assess
+    expect(encoded[0]).toBe('3f6c1e2a-0b4d-4c8e-9f10-a1b2c3d4e5f6_12_email-shipped');
+    expect(encoded[1]).toBe('weird_id_____1_email-placed');
+    expect(encoded[2]).toHaveLength(256);
+    for (const value of encoded) expect(value).toMatch(/^[A-Za-z0-9_-]{1,256}$/);
+  });
 
   it('covers every status of the SDK enum in the mapping under test', () => {
     expect(Object.keys(EXPECTED_KINDS).sort()).toEqual(Object.values(BulkEmailStatus).sort());

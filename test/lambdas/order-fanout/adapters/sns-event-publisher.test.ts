@@ -17,7 +17,7 @@ import type { OrderEvent } from '../../../../lambdas/order-fanout/messages.js';
 import type { RecordOutcome } from '../../../../lambdas/shared/stream/stream-handler.js';
 import { events, placedEvent, shippedEvent } from './factories.js';
 
-const TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:order-events';
+const TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:order-events.fifo';
 const sns = mockClient(SNSClient);
 
 function publisher(): SnsEventPublisher {
@@ -38,6 +38,8 @@ function expectedEntry(event: OrderEvent, id: string): PublishBatchRequestEntry 
       eventType: { DataType: 'String', StringValue: event.type },
       status: { DataType: 'String', StringValue: event.status },
     },
+    MessageGroupId: event.orderId,
+    MessageDeduplicationId: event.eventId,
   };
 }
 
@@ -70,6 +72,43 @@ describe('SnsEventPublisher', () => {
     expect(sns.commandCalls(PublishBatchCommand)[0]?.args[0].input).toStrictEqual({
       TopicArn: TOPIC_ARN,
       PublishBatchRequestEntries: [expectedEntry(batch[0]!, 'e0'), expectedEntry(batch[1]!, 'e1')],
+    });
+  });
+
+  it('groups by order and deduplicates by eventId, and marks only the entries it is told are re-sends', async () => {
+    // Prepare
+    const batch = [placedEvent(1), shippedEvent(2)];
+    sns.on(PublishBatchCommand).resolves({ Successful: [], Failed: [] });
+
+    // Act
+    await publisher().publishBatch(batch, { possibleDuplicates: new Set([1]) });
+
+    // Assess
+    expect(sns.commandCalls(PublishBatchCommand)[0]?.args[0].input).toStrictEqual({
+      TopicArn: TOPIC_ARN,
+      PublishBatchRequestEntries: [
+        {
+          Id: 'e0',
+          Message: JSON.stringify(batch[0]),
+          MessageAttributes: {
+            eventType: { DataType: 'String', StringValue: 'OrderPlaced' },
+            status: { DataType: 'String', StringValue: 'PLACED' },
+          },
+          MessageGroupId: 'o-1',
+          MessageDeduplicationId: 'o-1:1:OrderPlaced',
+        },
+        {
+          Id: 'e1',
+          Message: JSON.stringify(batch[1]),
+          MessageAttributes: {
+            eventType: { DataType: 'String', StringValue: 'OrderStatusChanged' },
+            status: { DataType: 'String', StringValue: 'SHIPPED' },
+            possibleDuplicate: { DataType: 'String', StringValue: 'true' },
+          },
+          MessageGroupId: 'o-2',
+          MessageDeduplicationId: 'o-2:2:OrderStatusChanged',
+        },
+      ],
     });
   });
 

@@ -77,6 +77,41 @@ describe('SqsWarehouseQueue', () => {
     });
   });
 
+  it('marks only the entries it is told are re-sends with the possibleDuplicate attribute', async () => {
+    // Prepare
+    const batch = messages(2);
+    sqs.on(SendMessageBatchCommand).resolves({
+      Successful: [
+        { Id: 'm0', MessageId: 'q-0', MD5OfMessageBody: 'x' },
+        { Id: 'm1', MessageId: 'q-1', MD5OfMessageBody: 'y' },
+      ],
+      Failed: [],
+    });
+
+    // Act
+    await queue().sendBatch(batch, { possibleDuplicates: new Set([1]) });
+
+    // Assess
+    expect(sqs.commandCalls(SendMessageBatchCommand)[0]?.args[0].input).toStrictEqual({
+      QueueUrl: QUEUE_URL,
+      Entries: [
+        {
+          Id: 'm0',
+          MessageBody: JSON.stringify(batch[0]?.body),
+          MessageGroupId: batch[0]?.groupId,
+          MessageDeduplicationId: batch[0]?.deduplicationId,
+        },
+        {
+          Id: 'm1',
+          MessageBody: JSON.stringify(batch[1]?.body),
+          MessageGroupId: batch[1]?.groupId,
+          MessageDeduplicationId: batch[1]?.deduplicationId,
+          MessageAttributes: { possibleDuplicate: { DataType: 'String', StringValue: 'true' } },
+        },
+      ],
+    });
+  });
+
   it('maps a mixed response back to each entry by Id, whatever the order of the lists', async () => {
     // Prepare
     sqs.on(SendMessageBatchCommand).resolves({
