@@ -22,7 +22,10 @@ export interface StartDynamoDbLocalOptions {
   readonly dbPath?: string;
   /** The emulator directory (holding DynamoDBLocal.jar). @default the pinned emulator, fetched when missing */
   readonly emulatorDir?: string;
-  /** How long to wait for the emulator to answer. @default 60 s: a JVM starting on a busy 2-core machine is slow */
+  /**
+   * How long to wait for the emulator to answer. @default 10 minutes: an emulator that exits is reported at once, so
+   * the bound only ends a JVM that hangs, never one starting slowly on a busy 2-core machine (or in a test run).
+   */
   readonly startTimeoutMs?: number;
 }
 
@@ -64,6 +67,8 @@ exit "$status"
 `;
 /** Enough of the emulator's output to show why it failed, without holding a long-running server's whole log. */
 const OUTPUT_TAIL_CHARS = 4_000;
+/** See StartDynamoDbLocalOptions.startTimeoutMs. */
+const DEFAULT_START_TIMEOUT_MS = 10 * 60_000;
 
 /**
  * The configuration of an SDK v3 client (DynamoDBClient, DynamoDBStreamsClient, DynamoDBDocumentClient's client)
@@ -141,7 +146,12 @@ export async function startDynamoDbLocal(options: StartDynamoDbLocalOptions = {}
   const controller = new AbortController();
   try {
     await Promise.race([
-      waitUntilAnswering(endpoint, options.startTimeoutMs ?? 60_000, controller.signal, output.tail),
+      waitUntilAnswering(
+        endpoint,
+        options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
+        controller.signal,
+        output.tail,
+      ),
       failed,
     ]);
   } catch (error) {

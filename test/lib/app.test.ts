@@ -64,11 +64,7 @@ describe('buildApp', () => {
       rmSync(outdir, { recursive: true, force: true });
     });
 
-    // Three real bundles of several MB each (the search clients are large), beside the other test files' synths on
-    // the same cores: far more than the default 30 s timeout allows when the machine is busy.
-    it('bundles every function with the local esbuild, as ESM with a source map', {
-      timeout: 180_000,
-    }, () => {
+    it('bundles every function with the local esbuild, as ESM with a source map', () => {
       // Prepare
       const app = testApp({ bundle: true, outdir });
       buildApp(app);

@@ -36,7 +36,7 @@ describe('npm start', () => {
     child?.kill('SIGKILL');
   });
 
-  it('serves the real API on DynamoDB Local and stops cleanly on Ctrl-C', { timeout: 120_000 }, async () => {
+  it('serves the real API on DynamoDB Local and stops cleanly on Ctrl-C', async () => {
     // Prepare: the same entry point as `npm start`, on a free port.
     const port = await freePort();
     const output = { stdout: '', stderr: '' };
@@ -79,7 +79,7 @@ describe('npm start', () => {
     expect(output.stderr).toContain('Stopped.');
   });
 
-  it('refuses a bad flag with a message naming it and exit code 2', { timeout: 30_000 }, async () => {
+  it('refuses a bad flag with a message naming it and exit code 2', async () => {
     // Prepare
     const output = { stdout: '', stderr: '' };
     child = spawn(process.execPath, ['--import', 'tsx', 'sandbox/start.ts', '--rate', 'fast'], {
@@ -99,9 +99,7 @@ describe('npm start', () => {
     expect(output.stderr).toContain('Usage: npm start');
   });
 
-  it('with --duration and --json runs demo traffic headless and ends with a JSON summary on stdout', {
-    timeout: 120_000,
-  }, async () => {
+  it('with --duration and --json runs demo traffic headless and ends with a JSON summary on stdout', async () => {
     // Prepare
     const port = await freePort();
     const output = { stdout: '', stderr: '' };

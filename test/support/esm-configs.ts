@@ -21,7 +21,9 @@ export function testEsmConfig(overrides: Partial<EsmConfig> = {}): EsmConfig {
     bisectBatchOnFunctionError: false,
     reportBatchItemFailures: true,
     filterPatterns: [],
-    functionTimeoutMs: 5_000,
+    // The StreamConsumer construct's default. The sandbox times an invocation out in real time, so a short value
+    // would let a busy machine turn a slow invocation into a function error in tests that do not test timeouts.
+    functionTimeoutMs: 60_000,
     ...overrides,
   };
 }

@@ -511,7 +511,7 @@ describe('search sync convergence (property test over the ESM delivery modes)', 
     ).toBeGreaterThan(10);
     expect(results.filter((result) => result.stragglers > 0).length).toBeGreaterThan(10);
     expect(results.filter((result) => result.history.deleted.size > 0).length).toBeGreaterThan(HISTORIES / 2);
-  }, 120_000);
+  });
 
   it('resurrects deleted orders under plain deletes once a stale write lands after gc_deletes (the model enforces the rule)', async () => {
     // Prepare
@@ -531,7 +531,7 @@ describe('search sync convergence (property test over the ESM delivery modes)', 
     // ...and it does (in 7 of these 200: it needs a write stuck in flight past its order's delete and past
     // gc_deletes), where the tombstone sync of the same seeds and faults stayed right (the test above).
     expect(resurrected.length).toBeGreaterThan(0);
-  }, 120_000);
+  });
 
   describe('one stale write, step by step', () => {
     /** INSERT v1, MODIFY v2, REMOVE of o1; the first bulk call (v1) is stuck in flight and lands at the end. */

@@ -185,7 +185,7 @@ describe('npm run audit:history', () => {
     expect(run.stdout).toContain('Usage: npm run audit:history -- <orderId> [options]');
   });
 
-  it('runs end to end as a child process against a local store', { timeout: 60_000 }, async () => {
+  it('runs end to end as a child process against a local store', async () => {
     // Prepare
     await seedOrder();
 

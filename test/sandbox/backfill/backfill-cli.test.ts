@@ -87,9 +87,7 @@ describe('npm run backfill:search', () => {
     expect(result.stderr).toContain('--region is required');
   });
 
-  it('backfills, then verifies without drift, then reports drift with exit code 1', {
-    timeout: 60_000,
-  }, async () => {
+  it('backfills, then verifies without drift, then reports drift with exit code 1', async () => {
     // Act: the backfill, as an operator runs it against local endpoints.
     const written = await backfill([...common(), '--segments', '2', '--json']);
 
@@ -123,7 +121,7 @@ describe('npm run backfill:search', () => {
     });
   });
 
-  it('does a dry run without writing', { timeout: 60_000 }, async () => {
+  it('does a dry run without writing', async () => {
     // Prepare
     server.resetStats();
 

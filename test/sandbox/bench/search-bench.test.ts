@@ -344,9 +344,7 @@ describe('the search benchmark, end to end on a small workload', () => {
     rmSync(outputDir, { recursive: true, force: true });
   });
 
-  it('gives every contestant the same batches and counts each one’s requests against one local server', {
-    timeout: 120_000,
-  }, async () => {
+  it('gives every contestant the same batches and counts each one’s requests against one local server', async () => {
     // Prepare: 40 orders; the 10th, 20th, 30th and 40th cancelled, the 20th and 40th deleted.
     const benchmark = searchBenchmark({
       orders: 40,

@@ -223,9 +223,7 @@ describe('the votes benchmark, end to end on a small workload', () => {
     rmSync(outputDir, { recursive: true, force: true });
   });
 
-  it('feeds every contestant the same batches and counts their aggregate writes exactly', {
-    timeout: 120_000,
-  }, async () => {
+  it('feeds every contestant the same batches and counts their aggregate writes exactly', async () => {
     // Prepare: 300 votes on one poll and on 4 polls, batches of 100, the deployed mapping at 1,000 votes/s.
     const benchmark = votesBenchmark({
       votes: 300,

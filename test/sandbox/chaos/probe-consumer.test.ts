@@ -213,9 +213,7 @@ describe('probeConsumerFactory', () => {
 });
 
 describe('addProbeConsumer', () => {
-  it("wires the probe on the Orders stream with the construct's mapping settings", {
-    timeout: 60_000,
-  }, () => {
+  it("wires the probe on the Orders stream with the construct's mapping settings", () => {
     // Act
     const app = synthesizeApp({}, { extend: addProbeConsumer });
 

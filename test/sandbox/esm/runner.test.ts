@@ -34,11 +34,12 @@ import type {
 } from '../../../sandbox/esm/types.js';
 import { localDynamoDb } from '../../support/dynamodb.js';
 import { testEsmConfig } from '../../support/esm-configs.js';
+import { HANG_TIMEOUT_MS } from '../../support/hang.js';
 import { createStreamRecordFactory, streamArn } from '../../support/stream-records.js';
 
 const STREAM_ARN = streamArn('Orders');
-/** Generous: only a broken runner gets near it; a passing run takes milliseconds to a few seconds. */
-const DRAIN = { timeoutMs: 20_000, quietMs: 200 } as const;
+/** Only a hang gets near the bound: a passing run takes milliseconds to a few seconds, more on a busy machine. */
+const DRAIN = { timeoutMs: HANG_TIMEOUT_MS, quietMs: 200 } as const;
 
 function esmConfig(overrides: Partial<EsmConfig> = {}): EsmConfig {
   return testEsmConfig({
@@ -214,7 +215,7 @@ describe('EsmRunner with an in-memory stream', () => {
 
     // Act
     started.start();
-    const drained = await started.waitUntilDrained({ timeoutMs: 20_000, quietMs: 100 });
+    const drained = await started.waitUntilDrained({ timeoutMs: HANG_TIMEOUT_MS, quietMs: 100 });
 
     // Assess
     expect(drained).toBe(true);

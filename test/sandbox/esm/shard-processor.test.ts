@@ -18,6 +18,7 @@ import {
 } from '../../../sandbox/esm/shard-processor.js';
 import type { EsmConfig, OnFailureMessage, ShardCounters, ShardReader } from '../../../sandbox/esm/types.js';
 import { testEsmConfig } from '../../support/esm-configs.js';
+import { HANG_TIMEOUT_MS } from '../../support/hang.js';
 import {
   createStreamRecordFactory,
   DEFAULT_APPROXIMATE_CREATION_DATE_TIME,
@@ -439,7 +440,7 @@ describe('ShardProcessor', () => {
       await vi.waitFor(
         () =>
           expect(mapping.source.reads.some((read) => read.after === sequenceNumberOf(before[1]!))).toBe(true),
-        { timeout: 10_000 },
+        { timeout: HANG_TIMEOUT_MS },
       );
       mapping.append(...after);
       mapping.source.close(SHARD_ID);
@@ -509,7 +510,7 @@ describe('ShardProcessor', () => {
       const mapping = setUp({}, async (_event, _context, call) => (call === 0 ? never : undefined));
       mapping.append(...records);
       const firstRun = mapping.run();
-      await vi.waitFor(() => expect(mapping.events).toHaveLength(1), { timeout: 10_000 });
+      await vi.waitFor(() => expect(mapping.events).toHaveLength(1), { timeout: HANG_TIMEOUT_MS });
 
       // Act
       mapping.controller.abort();

@@ -62,9 +62,7 @@ describe('npm run reconcile:votes', () => {
     expect(result.stderr).toContain('Usage: npm run reconcile:votes');
   });
 
-  it('reports drift with exit code 1, per poll, and says drift may be in flight', {
-    timeout: 60_000,
-  }, async () => {
+  it('reports drift with exit code 1, per poll, and says drift may be in flight', async () => {
     // Act
     const text = await reconcile([...common(), '--segments', '2']);
     const json = await reconcile([...common(), '--json']);
@@ -84,7 +82,7 @@ describe('npm run reconcile:votes', () => {
     expect(summary).toMatchObject({ checked: 2, drifting: 1, ok: false, polls: [{ pollId: 'poll-2' }, {}] });
   });
 
-  it('reports one poll without drift with exit code 0', { timeout: 60_000 }, async () => {
+  it('reports one poll without drift with exit code 0', async () => {
     // Act
     const result = await reconcile([...common(), '--poll', 'poll-1']);
 

@@ -18,6 +18,7 @@ import type { ReconcilePorts } from '../../../sandbox/reconcile/ports.js';
 import { type ReconcileSummary, runReconcile } from '../../../sandbox/reconcile/reconcile-run.js';
 import { createTestTables, localDynamoDb, type TestTables } from '../../support/dynamodb.js';
 import { testEsmConfig } from '../../support/esm-configs.js';
+import { HANG_TIMEOUT_MS } from '../../support/hang.js';
 
 /**
  * The reconcile command against DynamoDB Local, with a fake vote aggregator fed by the Votes table's real stream
@@ -121,8 +122,11 @@ class FakeAggregator {
   }
 }
 
-/** Fast waits for the tests; a broken protocol still fails within the test timeout. */
-const FIX: Omit<FixOptions, 'log'> = { waitMs: 10_000, attempts: 3, pollIntervalMs: 25 };
+/**
+ * Fast polling for the tests. The wait for a marker ends as soon as the aggregator applies it, so its bound only has
+ * to catch a hang: a slow machine must not turn a marker on its way into "not caught up".
+ */
+const FIX: Omit<FixOptions, 'log'> = { waitMs: HANG_TIMEOUT_MS, attempts: 3, pollIntervalMs: 25 };
 
 describe('npm run reconcile:votes against DynamoDB Local with a fake aggregator', () => {
   const { documentClient } = localDynamoDb();
