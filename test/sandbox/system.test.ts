@@ -36,8 +36,8 @@ import {
   localEmailTemplates,
   localQueueNames,
   localQueueSettings,
-  localTopicSettings,
   localTopicNames,
+  localTopicSettings,
   OutputDirError,
   percentile,
   prepareOutputDir,
@@ -53,6 +53,7 @@ import { TRAFFIC_SKUS } from '../../sandbox/traffic.js';
 import { DUMMY_CONSUMER_ENTRY } from '../fixtures/cdk-app.js';
 import { createTestTables, localDynamoDb, scanAll } from '../support/dynamodb.js';
 import { testEsmConfig } from '../support/esm-configs.js';
+import { HANG_TIMEOUT_MS } from '../support/hang.js';
 import { createStreamRecordFactory } from '../support/stream-records.js';
 
 const PROBE = 'test-probe';
@@ -499,7 +500,7 @@ describe('the initial inventory', () => {
     rmSync(outputDir, { recursive: true, force: true });
   });
 
-  it('writes one stock item per SKU, more than one BatchWriteItem holds', { timeout: 60_000 }, async () => {
+  it('writes one stock item per SKU, more than one BatchWriteItem holds', async () => {
     // Prepare
     const tables = await createTestTables();
     const inventory = Object.fromEntries(Array.from({ length: 30 }, (_unused, i) => [`SKU-${i}`, i]));
@@ -567,7 +568,7 @@ function addProbe(consumerName: string): (app: OrdersStreamApp) => void {
   };
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+async function until(condition: () => boolean, what: string, timeoutMs = HANG_TIMEOUT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
@@ -727,9 +728,7 @@ describe('startSandboxSystem', () => {
       return (await response.json()) as { orderId: string };
     }
 
-    it('delivers API writes to the consumer, samples their lag, and dead-letters what it rejects', {
-      timeout: 120_000,
-    }, async () => {
+    it('delivers API writes to the consumer, samples their lag, and dead-letters what it rejects', async () => {
       // Act
       const accepted = await postOrder('c-1');
       const rejected = await postOrder('reject-1');
@@ -739,7 +738,7 @@ describe('startSandboxSystem', () => {
         body: JSON.stringify({ status: 'PAID' }),
       });
       await until(() => (system.stats()[PROBE]?.recordsProcessed ?? 0) >= 3, 'three processed records');
-      const drained = await system.waitUntilDrained({ timeoutMs: 30_000, quietMs: 200 });
+      const drained = await system.waitUntilDrained({ timeoutMs: HANG_TIMEOUT_MS, quietMs: 200 });
 
       // Assess: what the consumer saw.
       expect(paid.status).toBe(200);
@@ -788,9 +787,7 @@ describe('startSandboxSystem', () => {
       );
     });
 
-    it('runs the order fan-out of the template on its stand-ins, wired from its environment', {
-      timeout: 60_000,
-    }, async () => {
+    it('runs the order fan-out of the template on its stand-ins, wired from its environment', async () => {
       // Prepare: the records of the test above have drained through every consumer.
       const env = system.environments['order-fanout']!;
       const topic = topicNameFromArn(env.ORDER_EVENTS_TOPIC_ARN!)!;
@@ -826,9 +823,7 @@ describe('startSandboxSystem', () => {
       expect(services.dynamodb['order-fanout']?.total).toBeGreaterThan(0);
     });
 
-    it('runs the vote aggregator of the template: the API serves exact results after changes and a retraction', {
-      timeout: 60_000,
-    }, async () => {
+    it('runs the vote aggregator of the template: the API serves exact results after changes and a retraction', async () => {
       // Prepare
       const vote = (voterId: string, option: string): Promise<Response> =>
         fetch(`${system.apiUrl}/polls/poll-sys/votes/${voterId}`, {
@@ -849,7 +844,7 @@ describe('startSandboxSystem', () => {
       expect((await fetch(`${system.apiUrl}/polls/poll-sys/votes/v-3`, { method: 'DELETE' })).status).toBe(
         204,
       );
-      expect(await system.waitUntilDrained({ timeoutMs: 30_000, quietMs: 200 })).toBe(true);
+      expect(await system.waitUntilDrained({ timeoutMs: HANG_TIMEOUT_MS, quietMs: 200 })).toBe(true);
       const results = await fetch(`${system.apiUrl}/polls/poll-sys/results`);
 
       // Assess: red 1 (v-1), blue 1 (v-2); v-3's vote is retracted.
@@ -862,9 +857,7 @@ describe('startSandboxSystem', () => {
       });
     });
 
-    it('runs the audit log of the template on the S3 stand-in: every change in a gzipped object of the audit bucket', {
-      timeout: 60_000,
-    }, async () => {
+    it('runs the audit log of the template on the S3 stand-in: every change in a gzipped object of the audit bucket', async () => {
       // Prepare: the records of the first test have drained through every consumer.
       const env = system.environments['audit-log']!;
       const bucket = env.AUDIT_BUCKET_NAME!;
@@ -902,9 +895,7 @@ describe('startSandboxSystem', () => {
       expect(system.serviceStats().s3).toMatchObject({ overwrites: 0, objectsCreated: keys.length });
     });
 
-    it('runs the search sync of the template against the local OpenSearch, and the API searches it', {
-      timeout: 60_000,
-    }, async () => {
+    it('runs the search sync of the template against the local OpenSearch, and the API searches it', async () => {
       // Prepare: the records of the first test have drained through every consumer.
       const env = system.environments['search-sync']!;
       const { Items: orders = [] } = await system.documentClient.send(
@@ -937,9 +928,7 @@ describe('startSandboxSystem', () => {
       expect(system.serviceStats().opensearch.byRoute['POST /{index}/_bulk']).toBeGreaterThan(0);
     });
 
-    it('stops cleanly: the API and DynamoDB Local are gone, the outputs stay', {
-      timeout: 60_000,
-    }, async () => {
+    it('stops cleanly: the API and DynamoDB Local are gone, the outputs stay', async () => {
       // Act
       await system.stop();
       await system.stop();
