@@ -12,7 +12,7 @@ import { VOTE_AGGREGATOR_CONSUMER_NAME } from '../../lambdas/vote-aggregator/nam
 import { readJsonLines } from '../adapters/json-lines-file.js';
 import { LocalS3Client, readBucketJournal } from '../adapters/local-s3.js';
 import { readOutbox } from '../adapters/local-ses.js';
-import { readTopicMessages, topicNameFromArn } from '../adapters/local-sns.js';
+import { readTopicDuplicates, readTopicMessages, topicNameFromArn } from '../adapters/local-sns.js';
 import {
   DEAD_LETTER_SOURCE,
   type LocalQueueMessage,
@@ -217,7 +217,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         `${ORDER_FANOUT_CONSUMER_NAME}: ${fanoutStats?.invocations ?? 0} invocations ` +
           `(${fanoutStats?.failedInvocations ?? 0} failed), ${fanoutStats?.recordsRedelivered ?? 0} records re-delivered; ` +
           `${fanout.events} events, ${fanout.emails} e-mails, ${fanout.warehouseMessages} warehouse messages, ` +
-          `${fanout.backorders} back-orders; ${fanout.ok ? 'every fan-out invariant holds' : 'FAN-OUT INVARIANTS VIOLATED'}`,
+          `${fanout.backorders} back-orders; duplicates after the services' deduplication: ` +
+          `${fanout.unexplainedDuplicates} unexplained, accounted (marked) SNS ${fanout.accountedDuplicates.sns}, ` +
+          `SES ${fanout.accountedDuplicates.ses}, SQS ${fanout.accountedDuplicates.sqs}; dropped by SNS ` +
+          `${fanout.eventDuplicatesDropped}, by SQS ${fanout.warehouseDuplicatesDropped}; ` +
+          `${fanout.ok ? 'every fan-out invariant holds' : 'FAN-OUT INVARIANTS VIOLATED'}`,
       );
     } else {
       options.log(`No ${ORDER_FANOUT_CONSUMER_NAME} in the template: the fan-out checks were skipped`);
@@ -387,8 +391,9 @@ function fanoutVariable(system: SandboxSystem, name: string): string {
 }
 
 /**
- * Gathers what the fan-out left behind (its topic file, the outbox, its warehouse queue and that queue's dropped
- * duplicates, its DLQ, the Inventory table) and checks it against the probe's histories.
+ * Gathers what the fan-out left behind (its topic file and the topic's dropped duplicates, the outbox, its warehouse
+ * queue and that queue's dropped duplicates, its DLQ, the Inventory table) and checks it against the probe's
+ * histories.
  */
 async function checkFanout(
   system: SandboxSystem,
@@ -437,6 +442,7 @@ async function checkFanout(
     history: effects,
     poisonOrderIds: new Set(truth.orders.filter((order) => order.poison).map((order) => order.orderId)),
     events: await readTopicMessages(system.outputDir, topicName),
+    eventDuplicates: await readTopicDuplicates(system.outputDir, topicName),
     // Other pipelines may send e-mails of their own one day; the fan-out's are those of its templates.
     emails: (await readOutbox(system.outputDir)).filter(
       (email) => email.template !== undefined && templates.has(email.template),

@@ -1,4 +1,4 @@
-import type { EmailKind } from '../../lambdas/order-fanout/messages.js';
+import { type EmailKind, ORDER_EMAIL_ID, POSSIBLE_DUPLICATE } from '../../lambdas/order-fanout/messages.js';
 import type { Reservation, ReservationState } from '../../lambdas/order-fanout/ports.js';
 import { POISON_CUSTOMER_PREFIX } from '../traffic.js';
 import { changeRank, MAX_PROBLEMS } from './invariants.js';
@@ -13,13 +13,17 @@ import type { ProbeEffect } from './probe-consumer.js';
  * by the change key `<orderId>:<eventName>:<version>`):
  * - SNS, per change: INSERT -> exactly one of OrderPlaced / OrderBackordered (at version 1); a MODIFY that changed the
  *   status -> OrderStatusChanged (its status and previousStatus those of the history), and for BACKORDERED -> PLACED
- *   an OrderBackordered when that change found stock short; REMOVE -> OrderDeleted. Each exactly once (by eventId).
+ *   an OrderBackordered when that change found stock short; REMOVE -> OrderDeleted. Each delivered (by eventId).
  * - e-mails: `placed` iff the order's stock was ever reserved (reservation RESERVED or RELEASED), `shipped` per change
- *   to SHIPPED, `cancelled` per change to CANCELLED; exactly once each. An e-mail carries no version or id, so it is
- *   identified by order and kind (each kind happens at most once per order) and mapped to its change.
+ *   to SHIPPED, `cancelled` per change to CANCELLED. Each is identified by the e-mail id it carries (header
+ *   X-Order-Email-Id, `<orderId>:<version>:email-<kind>`), which must be that of the change that calls for it.
  * - warehouse (SQS FIFO): OrderPlaced iff reserved, OrderCancelled iff released, by deduplication id
- *   `<changeKey>:<type>`; exactly one enqueued and exactly one sent (the enqueued plus the duplicates SQS dropped: a
- *   re-send that SQS's 5-minute window happened to catch is still a failure of the fan-out's own idempotency).
+ *   `<changeKey>:<type>`; enqueued (a send SQS dropped as a duplicate does not count as enqueued).
+ * - duplicates, per sink: deliveries per effect id after the service's own deduplication (SNS FIFO and SQS FIFO drop a
+ *   repeat within 5 minutes: the topic and queue files hold what was delivered; SES does not deduplicate). An effect
+ *   delivered more than once whose extra copies all carry the possible-duplicate mark (POSSIBLE_DUPLICATE: the
+ *   fan-out re-sent an effect it had claimed and not confirmed) is an accounted duplicate, reported; any other extra
+ *   copy is unexplained, a failure (`duplicates`, `unexplainedDuplicates`).
  * - order: per order and sink, in file order (first sends), the changes never go backwards.
  * - reservations: every decision names a change of the order that asks for it; a reservation that a later cancel or
  *   unshipped delete should have released is RELEASED.
@@ -45,6 +49,10 @@ export interface ObservedEvent {
 export interface ObservedEmail {
   readonly template?: string;
   readonly data?: Readonly<Record<string, unknown>>;
+  /** Message tags by name (the possible-duplicate mark). */
+  readonly tags?: Readonly<Record<string, string>>;
+  /** Custom headers by name (the e-mail id). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** The parts of a queue (or duplicates) file line the checks read. */
@@ -52,15 +60,23 @@ export interface ObservedQueueMessage {
   readonly body: unknown;
   readonly messageGroupId?: string;
   readonly messageDeduplicationId?: string;
+  /** Message attributes by name (the possible-duplicate mark). */
+  readonly attributes?: Readonly<Record<string, string>>;
 }
+
+/** The sinks whose deliveries the duplicate check counts. */
+export type Sink = 'sns' | 'ses' | 'sqs';
+export type PerSink = Readonly<Record<Sink, number>>;
 
 export interface FanoutInvariantInput {
   /** The probe's effects in file order (duplicates of an eventID included): every order's history. */
   readonly history: readonly ProbeEffect[];
   /** Orders the probe refuses (poison), from the traffic's truth. */
   readonly poisonOrderIds: ReadonlySet<string>;
-  /** The lines of the `order-events` topic file, in file order. */
+  /** The lines of the `order-events` topic file (what SNS delivered), in file order. */
   readonly events: readonly ObservedEvent[];
+  /** The events SNS accepted but did not deliver, as duplicates within its 5-minute window. */
+  readonly eventDuplicates: readonly ObservedEvent[];
   /** The lines of the SES outbox, in file order. */
   readonly emails: readonly ObservedEmail[];
   /** The SES template name of each kind (the function's EMAIL_TEMPLATE_* variables). */
@@ -89,14 +105,25 @@ export interface FanoutReport {
   readonly events: number;
   readonly emails: number;
   readonly warehouseMessages: number;
-  /** Warehouse sends SQS dropped as duplicates (each also counts in `duplicates`). */
+  /** Warehouse sends SQS dropped as duplicates (its own deduplication: not deliveries, no failure). */
   readonly warehouseDuplicatesDropped: number;
+  /** Event publishes SNS dropped as duplicates (its own deduplication: not deliveries, no failure). */
+  readonly eventDuplicatesDropped: number;
+  /** Distinct effects delivered per sink (events, e-mails, enqueued warehouse messages), poison orders left out. */
+  readonly effectsDelivered: PerSink;
+  /** Extra deliveries of an effect whose every extra copy carries the possible-duplicate mark, per sink. */
+  readonly accountedDuplicates: PerSink;
+  /** Extra deliveries of an effect not all marked: must be 0 (the same number as `duplicates`). */
+  readonly unexplainedDuplicates: number;
   /** Reservation items by state. */
   readonly reservations: Readonly<Record<ReservationState, number>>;
   /** OrderBackordered events: changes that found stock short. */
   readonly backorders: number;
   readonly skus: number;
-  /** Extra sends of an effect (raw, of any sink): each beyond the first counts. */
+  /**
+   * Unexplained extra deliveries of an effect, of any sink, after the services' deduplication: each extra copy when
+   * not every extra copy carries the possible-duplicate mark. Accounted duplicates are not counted here.
+   */
   readonly duplicates: number;
   /** Effects the history and the reservations call for that were never sent. */
   readonly missing: number;
@@ -218,6 +245,7 @@ function parseEvent(line: ObservedEvent): ParsedEvent | undefined {
 
 interface ParsedWarehouse {
   readonly deduplicationId: string;
+  readonly marked: boolean;
   readonly groupId: string | undefined;
   readonly type: string;
   readonly orderId: string;
@@ -234,6 +262,7 @@ function parseWarehouse(line: ObservedQueueMessage): ParsedWarehouse | undefined
     return undefined;
   return {
     deduplicationId: line.messageDeduplicationId,
+    marked: line.attributes?.[POSSIBLE_DUPLICATE.attribute] === POSSIBLE_DUPLICATE.value,
     groupId: line.messageGroupId,
     type,
     orderId,
@@ -252,6 +281,15 @@ function parseChangeKey(
   const version = Number(match[3]);
   const orderId = match[1]!;
   return { orderId, eventName, version, rank: changeRank({ orderId, version, eventName }) };
+}
+
+/** An order e-mail as the checks read it. */
+interface ParsedEmail {
+  readonly kind: EmailKind;
+  /** From its X-Order-Email-Id header. */
+  readonly emailId: string;
+  /** Whether it carries the possible-duplicate tag. */
+  readonly marked: boolean;
 }
 
 /** Counts occurrences by key. */
@@ -273,9 +311,40 @@ export function checkFanoutInvariants(input: FanoutInvariantInput): FanoutReport
     stockMismatches: 0,
   };
   const problems: string[] = [];
-  const problem = (counter: Counter, text: string): void => {
-    counts[counter] += 1;
+  const problem = (counter: Counter, text: string, weight = 1): void => {
+    counts[counter] += weight;
     if (problems.length < MAX_PROBLEMS) problems.push(`${counter}: ${text}`);
+  };
+  const effectsDelivered: Record<Sink, number> = { sns: 0, ses: 0, sqs: 0 };
+  const accountedDuplicates: Record<Sink, number> = { sns: 0, ses: 0, sqs: 0 };
+  /**
+   * Counts the deliveries of each effect id of one sink (in file order): an effect delivered more than once is
+   * accounted when every copy after the first carries the mark, otherwise each extra copy is an unexplained duplicate.
+   */
+  const checkDuplicates = <T>(
+    sink: Sink,
+    what: string,
+    deliveries: readonly T[],
+    idOf: (delivery: T) => string,
+    marked: (delivery: T) => boolean,
+  ): void => {
+    const byId = new Map<string, T[]>();
+    for (const delivery of deliveries)
+      byId.set(idOf(delivery), [...(byId.get(idOf(delivery)) ?? []), delivery]);
+    effectsDelivered[sink] += byId.size;
+    for (const [id, copies] of byId) {
+      const extra = copies.slice(1);
+      if (extra.length === 0) continue;
+      const unmarked = extra.filter((copy) => !marked(copy)).length;
+      if (unmarked === 0) accountedDuplicates[sink] += extra.length;
+      else {
+        problem(
+          'duplicates',
+          `${what} ${id} delivered ${copies.length} times, ${unmarked} extra ${unmarked === 1 ? 'copy' : 'copies'} without the possible-duplicate mark`,
+          extra.length,
+        );
+      }
+    }
   };
 
   const histories = historiesOf(input.history);
@@ -303,10 +372,13 @@ export function checkFanoutInvariants(input: FanoutInvariantInput): FanoutReport
     }
     return poison(parsed.orderId, parsed.customerId) ? [] : [parsed];
   });
-  const eventCounts = tally(events, (event) => event.eventId);
-  for (const [eventId, count] of eventCounts) {
-    if (count > 1) problem('duplicates', `SNS event ${eventId} published ${count} times`);
-  }
+  checkDuplicates(
+    'sns',
+    'SNS event',
+    events,
+    (event) => event.eventId,
+    (event) => event.attributes[POSSIBLE_DUPLICATE.attribute] === POSSIBLE_DUPLICATE.value,
+  );
   const eventsByOrder = new Map<string, ParsedEvent[]>();
   for (const event of events) {
     if (event.attributes.eventType !== event.type || event.attributes.status !== event.status) {
@@ -413,23 +485,42 @@ export function checkFanoutInvariants(input: FanoutInvariantInput): FanoutReport
   const kindByTemplate = new Map(
     Object.entries(input.emailTemplates).map(([kind, template]) => [template, kind as EmailKind]),
   );
-  const emailsByOrder = new Map<string, EmailKind[]>();
+  const emailsByOrder = new Map<string, ParsedEmail[]>();
+  const sentEmails: ParsedEmail[] = [];
   input.emails.forEach((email, index) => {
     const kind = email.template === undefined ? undefined : kindByTemplate.get(email.template);
     const orderId = email.data?.orderId;
     const customerId = email.data?.customerId;
-    if (kind === undefined || typeof orderId !== 'string') {
-      problem('malformed', `SES line ${index + 1} is not an order e-mail (template ${email.template})`);
+    const emailId = email.headers?.[ORDER_EMAIL_ID.header];
+    if (kind === undefined || typeof orderId !== 'string' || emailId === undefined) {
+      problem(
+        'malformed',
+        `SES line ${index + 1} is not an order e-mail with its id (template ${email.template}, id ${emailId})`,
+      );
       return;
     }
     if (poison(orderId, typeof customerId === 'string' ? customerId : undefined)) return;
+    const parsed: ParsedEmail = {
+      kind,
+      emailId,
+      marked: email.tags?.[POSSIBLE_DUPLICATE.tag] === POSSIBLE_DUPLICATE.value,
+    };
+    sentEmails.push(parsed);
     const list = emailsByOrder.get(orderId) ?? [];
-    list.push(kind);
+    list.push(parsed);
     emailsByOrder.set(orderId, list);
   });
-  for (const [orderId, kinds] of emailsByOrder) {
+  // SES does not deduplicate: every e-mail it accepted was delivered.
+  checkDuplicates(
+    'ses',
+    'e-mail',
+    sentEmails,
+    (email) => email.emailId,
+    (email) => email.marked,
+  );
+  for (const [orderId, sent] of emailsByOrder) {
     if (phantom(orderId))
-      problem('unexpected', `SES e-mails ${kinds.join(', ')} of an order with no history`);
+      problem('unexpected', `SES e-mails ${sent.map((e) => e.kind).join(', ')} of an order with no history`);
   }
   for (const [orderId, history] of histories) {
     const reservation = reservations.get(orderId);
@@ -441,24 +532,23 @@ export function checkFanoutInvariants(input: FanoutInvariantInput): FanoutReport
       if (isStatusChange(change) && change.status === 'CANCELLED') expected.set('cancelled', change);
     }
     const sent = emailsByOrder.get(orderId) ?? [];
-    const sentCounts = tally(sent, (kind) => kind);
     for (const kind of ['placed', 'shipped', 'cancelled'] as const) {
-      const count = sentCounts.get(kind) ?? 0;
+      const ids = unique(sent.filter((email) => email.kind === kind).map((email) => email.emailId));
       const change = expected.get(kind);
       const emailId =
         change === undefined ? `${orderId}:?:email-${kind}` : `${orderId}:${change.version}:email-${kind}`;
-      if (change === undefined && count > 0) {
-        problem(
-          'unexpected',
-          `e-mail ${emailId} (${count}x): the history and the reservation do not call for it`,
-        );
-      } else if (change !== undefined && count === 0) {
+      if (change === undefined && ids.length > 0) {
+        problem('unexpected', `e-mail ${ids.join(', ')}: the history and the reservation do not call for it`);
+      } else if (change !== undefined && ids.length === 0) {
         problem('missing', `e-mail ${emailId}`);
-      } else if (count > 1) {
-        problem('duplicates', `e-mail ${emailId} sent ${count} times`);
+      } else if (ids.some((id) => id !== emailId)) {
+        problem(
+          'malformed',
+          `e-mail ${kind} of order ${orderId} has id ${ids.join(', ')}, the change ${emailId}`,
+        );
       }
     }
-    const firstSends = unique(sent);
+    const firstSends = unique(sent.map((email) => email.kind));
     checkOrder(
       'SES',
       orderId,
@@ -480,12 +570,14 @@ export function checkFanoutInvariants(input: FanoutInvariantInput): FanoutReport
   const enqueued = parseAll(input.warehouse, 'warehouse queue');
   const dropped = parseAll(input.warehouseDuplicates, 'warehouse duplicates');
   const enqueuedCounts = tally(enqueued, (message) => message.deduplicationId);
-  const sentCounts = tally([...enqueued, ...dropped], (message) => message.deduplicationId);
-  for (const [id, count] of sentCounts) {
-    if (count > 1) problem('duplicates', `warehouse message ${id} sent ${count} times`);
-    const enqueuedCount = enqueuedCounts.get(id) ?? 0;
-    if (enqueuedCount > 1) problem('duplicates', `warehouse message ${id} enqueued ${enqueuedCount} times`);
-  }
+  // What SQS dropped was never delivered: only the enqueued messages count.
+  checkDuplicates(
+    'sqs',
+    'warehouse message',
+    enqueued,
+    (message) => message.deduplicationId,
+    (message) => message.marked,
+  );
   const warehouseByOrder = new Map<string, ParsedWarehouse[]>();
   for (const message of enqueued) {
     const list = warehouseByOrder.get(message.orderId) ?? [];
@@ -650,6 +742,10 @@ export function checkFanoutInvariants(input: FanoutInvariantInput): FanoutReport
     emails: input.emails.length,
     warehouseMessages: input.warehouse.length,
     warehouseDuplicatesDropped: input.warehouseDuplicates.length,
+    eventDuplicatesDropped: input.eventDuplicates.length,
+    effectsDelivered,
+    accountedDuplicates,
+    unexplainedDuplicates: counts.duplicates,
     reservations: byState,
     backorders,
     skus: skus.size,
