@@ -60,9 +60,9 @@ function tombstoneOf(record: ChangeRecord): TombstoneDocument {
   if (typeof orderId !== 'string' || orderId === '') {
     throw new PermanentError(`REMOVE record whose key attribute "${ORDER_KEY}" is not a non-empty string`);
   }
-  // Own attributes only: decodeItem (unmarshall) makes an attribute named "__proto__" the decoded image's prototype,
-  // and a version inherited from there is not the order's. toChangeRecord's parse drops such an attribute today;
-  // the tombstone must not depend on that.
+  // Own attributes only: a version inherited through the image's prototype is not the order's. decodeItem keeps an
+  // attribute named "__proto__" as an own one, but a decoder that assigns names (the SDK's unmarshall) turns it into
+  // the prototype, and the tombstone must not depend on which decoder built the image.
   if (!Object.hasOwn(oldImage, 'version')) {
     throw new PermanentError('Attribute "version" is missing from the old image of a REMOVE');
   }

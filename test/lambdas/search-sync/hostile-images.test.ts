@@ -4,10 +4,11 @@
  * (integers beyond 2^53, 38-digit decimals). DynamoDB takes any of them as an attribute, and Lambda's JSON parse
  * makes each an own property of the raw image, which is how the records here are built.
  *
- * Each record is tried twice: as toChangeRecord gives it, and with its image decoded by decodeItem alone. The two
- * differ for `__proto__`: toChangeRecord's parse drops that attribute, decodeItem (unmarshall) makes it the image's
+ * Each record is tried twice: as toChangeRecord gives it (every attribute an own property), and with its image
+ * decoded by the SDK's unmarshall, which assigns names and so turns an attribute `__proto__` into the image's
  * prototype; documentOf must be right either way.
  */
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -15,7 +16,7 @@ import { documentOf } from '../../../lambdas/search-sync/sync.js';
 import { PermanentError } from '../../../lambdas/shared/errors.js';
 import { toOrderDocument } from '../../../lambdas/shared/search/orders-index.js';
 import { type ChangeRecord, toChangeRecord } from '../../../lambdas/shared/stream/change-record.js';
-import { decodeItem } from '../../../lambdas/shared/stream/lossless.js';
+import type { DecodedItem } from '../../../lambdas/shared/stream/lossless.js';
 import { storedOrder } from '../../support/orders.js';
 import {
   createStreamRecordFactory,
@@ -23,6 +24,7 @@ import {
 } from '../../support/stream-records.js';
 
 type RawImage = Record<string, AttributeValue>;
+type UnmarshallInput = Parameters<typeof unmarshall>[0];
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -149,10 +151,10 @@ function imageOf(record: DynamoDBRecord, which: 'OldImage' | 'NewImage'): RawIma
   return image as RawImage;
 }
 
-/** The change record of `raw` as toChangeRecord gives it, and the same with `which` decoded by decodeItem alone. */
+/** The change record of `raw` as toChangeRecord gives it, and the same with `which` decoded by unmarshall. */
 function bothDecodings(raw: DynamoDBRecord, which: 'OldImage' | 'NewImage'): ChangeRecord[] {
   const record = toChangeRecord(raw);
-  const decoded = decodeItem(imageOf(raw, which));
+  const decoded = unmarshall(imageOf(raw, which) as UnmarshallInput, { wrapNumbers: true }) as DecodedItem;
   return [record, { ...record, ...(which === 'OldImage' ? { oldImage: decoded } : { newImage: decoded }) }];
 }
 

@@ -2,11 +2,12 @@
  * A REMOVE leaves a tombstone whatever else its old image holds: the tombstone needs only the key (`orderId`) and the
  * old image's `version`, so an old image that is not a fully valid order must not keep a deleted order searchable.
  */
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { documentOf } from '../../../lambdas/search-sync/sync.js';
 import { PermanentError } from '../../../lambdas/shared/errors.js';
 import { type ChangeRecord, toChangeRecord } from '../../../lambdas/shared/stream/change-record.js';
-import { decodeItem, NumberValue, type RawItem } from '../../../lambdas/shared/stream/lossless.js';
+import { type DecodedItem, NumberValue, type RawItem } from '../../../lambdas/shared/stream/lossless.js';
 import { storedOrder } from '../../support/orders.js';
 import { createStreamRecordFactory, type NativeItem } from '../../support/stream-records.js';
 
@@ -102,8 +103,8 @@ describe('documentOf for a REMOVE', () => {
   });
 
   it('does not read a version inherited through an attribute named __proto__', () => {
-    // Prepare: Lambda's JSON parse gives the raw image an own "__proto__" attribute, which decodeItem (unmarshall)
-    // turns into the decoded image's prototype; a missing version must not be read from there.
+    // Prepare: Lambda's JSON parse gives the raw image an own "__proto__" attribute, which the SDK's unmarshall (a
+    // decoder that assigns names) turns into the decoded image's prototype; a missing version must not be read there.
     const raw = createStreamRecordFactory().remove(storedOrder({ version: 4 }));
     const { version: _version, ...withoutVersion } = raw.dynamodb?.OldImage ?? {};
     // Object.fromEntries defines "__proto__" as an own attribute, as JSON.parse does.
@@ -111,7 +112,12 @@ describe('documentOf for a REMOVE', () => {
       ...Object.entries(withoutVersion),
       ['__proto__', { M: { version: { N: '9' } } }],
     ]);
-    const record = { ...toChangeRecord(raw), oldImage: decodeItem(oldImage) };
+    const record = {
+      ...toChangeRecord(raw),
+      oldImage: unmarshall(oldImage as Parameters<typeof unmarshall>[0], {
+        wrapNumbers: true,
+      }) as DecodedItem,
+    };
 
     // Act
     const error = permanentErrorOf(record);
