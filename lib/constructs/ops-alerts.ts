@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Dashboard, Stats, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
@@ -51,13 +51,22 @@ export class OpsAlerts extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
       pendingWindow: Duration.days(30),
     });
-    // CloudWatch publishes alarm notifications as itself, not as a principal of the account.
+    // CloudWatch publishes alarm notifications as itself, not as a principal of the account; only for the alarms of
+    // this account and region (the conditions keep another account's alarms from using the key: confused deputy).
+    const stack = Stack.of(this);
+    const alarmsOfThisAccount = {
+      StringEquals: { 'aws:SourceAccount': stack.account },
+      ArnLike: {
+        'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*`,
+      },
+    };
     this.topicKey.addToResourcePolicy(
       new PolicyStatement({
         sid: 'AllowCloudWatchAlarmsToPublish',
         principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
         resources: ['*'],
+        conditions: alarmsOfThisAccount,
       }),
     );
 
@@ -66,6 +75,17 @@ export class OpsAlerts extends Construct {
       masterKey: this.topicKey,
       enforceSSL: true,
     });
+    // enforceSSL creates the topic's policy, and a topic policy replaces SNS's default one (which let the account's
+    // principals publish): without this statement every ALARM and OK notification would be refused.
+    this.topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublish',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: alarmsOfThisAccount,
+      }),
+    );
 
     if (props.alarmEmail !== undefined) {
       const subscription = this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
@@ -85,7 +105,10 @@ export class OpsAlerts extends Construct {
 
 /**
  * An alarm on messages visible in a dead-letter queue: any message there is a record or an order that needs a look,
- * so the threshold is zero. An empty queue reports no data points in some periods, which is not a breach.
+ * so the threshold is zero. Missing data keeps the alarm where it is (IGNORE): SQS stops reporting a queue that has
+ * seen no API call for about six hours, and a DLQ that nobody touches is exactly such a queue. Treated as not
+ * breaching, the alarm would go back to OK with the messages still queued; kept, it stays in ALARM until a period
+ * reports the queue empty (a redrive or a purge), and an empty quiet queue stays OK the same way.
  */
 export function deadLetterQueueAlarm(
   scope: Construct,
@@ -102,6 +125,6 @@ export function deadLetterQueueAlarm(
     threshold: 0,
     comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
     evaluationPeriods: 1,
-    treatMissingData: TreatMissingData.NOT_BREACHING,
+    treatMissingData: TreatMissingData.IGNORE,
   });
 }

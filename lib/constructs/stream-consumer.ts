@@ -4,6 +4,7 @@ import {
   ComparisonOperator,
   type Dashboard,
   GraphWidget,
+  MathExpression,
   Metric,
   Stats,
   TreatMissingData,
@@ -145,6 +146,13 @@ export class StreamConsumer extends Construct {
   public readonly throttlesAlarm: Alarm;
   /** Fires on the first record that failed with an error of our own making (the runtime's InternalErrors). */
   public readonly internalErrorsAlarm: Alarm;
+  /** Records the mapping dropped, or sent to the on-failure destination: they left the stream unprocessed. */
+  public readonly droppedRecordsAlarm: Alarm;
+  public readonly onFailureDeliveredAlarm: Alarm;
+  /** A failed send to the on-failure destination: the records' positions are lost (data loss). */
+  public readonly destinationDeliveryFailuresAlarm: Alarm;
+  /** The table is written but the mapping reads nothing: a disabled or broken mapping, which reports no IteratorAge. */
+  public readonly notReadingAlarm: Alarm;
   /** The iterator age (ms) above which `iteratorAgeAlarm` fires; see {@link iteratorAgeAlarmThresholdMs}. */
   public readonly iteratorAgeThresholdMs: number;
 
@@ -217,6 +225,10 @@ export class StreamConsumer extends Construct {
     this.errorsAlarm = alarms.errors;
     this.throttlesAlarm = alarms.throttles;
     this.internalErrorsAlarm = alarms.internalErrors;
+    this.droppedRecordsAlarm = alarms.droppedRecords;
+    this.onFailureDeliveredAlarm = alarms.onFailureDelivered;
+    this.destinationDeliveryFailuresAlarm = alarms.destinationDeliveryFailures;
+    this.notReadingAlarm = alarms.notReading;
     for (const alarm of Object.values(alarms)) {
       alarm.addAlarmAction(new SnsAction(props.alarmTopic));
       alarm.addOkAction(new SnsAction(props.alarmTopic));
@@ -256,10 +268,73 @@ export class StreamConsumer extends Construct {
 
   private createAlarms(
     props: StreamConsumerProps,
-  ): Record<'iteratorAge' | 'deadLetters' | 'errors' | 'throttles' | 'internalErrors', Alarm> {
+  ): Record<
+    | 'iteratorAge'
+    | 'deadLetters'
+    | 'errors'
+    | 'throttles'
+    | 'internalErrors'
+    | 'droppedRecords'
+    | 'onFailureDelivered'
+    | 'destinationDeliveryFailures'
+    | 'notReading',
+    Alarm
+  > {
     const fn = this.function.lambdaFunction;
     const name = props.consumerName;
+    /** Any value above 0 in 5 minutes; no data is no event. */
+    const anyOf = (id: string, metric: Metric, alarmDescription: string): Alarm =>
+      new Alarm(this, id, {
+        alarmDescription,
+        metric,
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+    const fiveMinutes = Duration.minutes(5);
     return {
+      droppedRecords: anyOf(
+        'DroppedRecordsAlarm',
+        this.mappingMetric('DroppedEventCount', fiveMinutes),
+        `${name}'s mapping dropped records (retries or record age exhausted): they left the stream unprocessed. ` +
+          'Their positions are in the DLQ; replay them from the stream while it holds them (24 h).',
+      ),
+      onFailureDelivered: anyOf(
+        'OnFailureDeliveredAlarm',
+        this.mappingMetric('OnFailureDestinationDeliveredEventCount', fiveMinutes),
+        `${name}'s mapping sent records to its on-failure destination (the DLQ): they left the stream ` +
+          'unprocessed, and the DLQ holds only their shard and sequence range. Replay them within 24 h.',
+      ),
+      destinationDeliveryFailures: anyOf(
+        'DestinationDeliveryFailuresAlarm',
+        fn.metric('DestinationDeliveryFailures', { statistic: Stats.SUM, period: fiveMinutes }),
+        `${name}'s mapping failed to send dropped records to its DLQ: their positions are lost. Check the DLQ ` +
+          "(exists, the function's role may send, the key is usable) and the audit log for the lost range.",
+      ),
+      notReading: new Alarm(this, 'NotReadingAlarm', {
+        alarmDescription:
+          `${name} reads nothing from a stream whose table is being written (15 minutes): its mapping is ` +
+          'disabled or cannot poll, and a mapping that does not poll reports no iterator age at all.',
+        metric: new MathExpression({
+          // FILL: a period with writes but no poll at all has no PolledEventCount data point, and that is the case.
+          expression: 'IF(FILL(writes, 0) > 0 AND FILL(polled, 0) == 0, 1, 0)',
+          usingMetrics: {
+            writes: props.table.metricConsumedWriteCapacityUnits({
+              statistic: Stats.SUM,
+              period: fiveMinutes,
+            }),
+            polled: this.mappingMetric('PolledEventCount', fiveMinutes),
+          },
+          period: fiveMinutes,
+          label: 'Written but not read',
+        }),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 3,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
       iteratorAge: new Alarm(this, 'IteratorAgeAlarm', {
         alarmDescription:
           `${name} lags: the oldest record it is processing is older than ${formatMs(this.iteratorAgeThresholdMs)}, ` +
@@ -317,6 +392,17 @@ export class StreamConsumer extends Construct {
     };
   }
 
+  /** A metric of this consumer's event source mapping (EventCount metrics, AWS/Lambda by mapping UUID). */
+  private mappingMetric(metricName: string, period: Duration): Metric {
+    return new Metric({
+      namespace: 'AWS/Lambda',
+      metricName,
+      dimensionsMap: { EventSourceMappingUUID: this.mapping.eventSourceMappingId },
+      statistic: Stats.SUM,
+      period,
+    });
+  }
+
   private addDashboardRow(dashboard: Dashboard, consumerName: string): void {
     const fn = this.function.lambdaFunction;
     const period = Duration.minutes(1);
@@ -355,7 +441,18 @@ export class StreamConsumer extends Construct {
             label: 'DLQ depth',
           }),
         ],
-        right: [runtimeMetric(STREAM_METRICS.recordsDeadLettered, Stats.SUM, 'Sent by the runtime')],
+        right: [
+          runtimeMetric(STREAM_METRICS.recordsDeadLettered, Stats.SUM, 'Sent by the runtime'),
+          this.mappingMetric('OnFailureDestinationDeliveredEventCount', period).with({
+            label: 'Sent by the mapping',
+          }),
+          this.mappingMetric('DroppedEventCount', period).with({ label: 'Dropped by the mapping' }),
+          fn.metric('DestinationDeliveryFailures', {
+            statistic: Stats.SUM,
+            period,
+            label: 'DLQ send failures',
+          }),
+        ],
         width: 6,
       }),
       new GraphWidget({

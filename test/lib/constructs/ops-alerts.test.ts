@@ -28,12 +28,56 @@ describe('OpsAlerts', () => {
               Principal: { Service: 'cloudwatch.amazonaws.com' },
               Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
               Effect: 'Allow',
+              Condition: {
+                StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+                ArnLike: { 'aws:SourceArn': Match.anyValue() },
+              },
             }),
           ]),
         },
       },
       // It protects notifications in flight only: nothing is left to decrypt once the stack is gone.
       DeletionPolicy: 'Delete',
+    });
+  });
+
+  it('lets CloudWatch alarms of this account, and only those, publish to the topic (issue 13)', () => {
+    // Act
+    const { stack, ops, template } = synthesize();
+
+    // Assess: the topic policy replaces SNS's default one, so the Allow must be there explicitly.
+    const topic = { Ref: stack.getLogicalId(ops.topic.node.defaultChild as CfnResource) };
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'AllowCloudWatchAlarmsToPublish',
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: topic,
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+              ArnLike: {
+                'aws:SourceArn': {
+                  'Fn::Join': [
+                    '',
+                    [
+                      'arn:',
+                      { Ref: 'AWS::Partition' },
+                      ':cloudwatch:',
+                      { Ref: 'AWS::Region' },
+                      ':',
+                      { Ref: 'AWS::AccountId' },
+                      ':alarm:*',
+                    ],
+                  ],
+                },
+              },
+            },
+          },
+        ]),
+      },
     });
   });
 

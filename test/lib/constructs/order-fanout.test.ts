@@ -407,16 +407,16 @@ describe('OrderFanout', () => {
         EvaluationPeriods: 1,
         Threshold: 0,
         ComparisonOperator: 'GreaterThanThreshold',
-        TreatMissingData: 'notBreaching',
+        TreatMissingData: 'ignore',
         AlarmActions: [topic],
         OKActions: [topic],
       });
       expect(fanout.warehouseDeadLetterAlarm).toBeDefined();
     });
 
-    it("has the consumer's five alarms besides", () => {
+    it("has the consumer's nine alarms besides", () => {
       // Assess
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
     });
   });
 

@@ -178,14 +178,19 @@ describe('StreamConsumer', () => {
     });
 
     it.each([
-      ['IteratorAge', 'AWS/Lambda', 'Maximum', 60, 3, 1_800_000],
-      ['ApproximateNumberOfMessagesVisible', 'AWS/SQS', 'Maximum', 60, 1, 0],
-      ['Errors', 'AWS/Lambda', 'Sum', 300, 1, 0],
-      ['Throttles', 'AWS/Lambda', 'Sum', 300, 1, 0],
-      [STREAM_METRICS.internalErrors, METRICS_NAMESPACE, 'Sum', 300, 1, 0],
+      ['IteratorAge', 'AWS/Lambda', 'Maximum', 60, 3, 1_800_000, 'notBreaching'],
+      // Kept as it is without data: SQS stops reporting a queue nobody touches, messages still in it (issue 13).
+      ['ApproximateNumberOfMessagesVisible', 'AWS/SQS', 'Maximum', 60, 1, 0, 'ignore'],
+      ['Errors', 'AWS/Lambda', 'Sum', 300, 1, 0, 'notBreaching'],
+      ['Throttles', 'AWS/Lambda', 'Sum', 300, 1, 0, 'notBreaching'],
+      [STREAM_METRICS.internalErrors, METRICS_NAMESPACE, 'Sum', 300, 1, 0, 'notBreaching'],
+      // Records that left the stream unprocessed, and a failed send of their positions (issue 13).
+      ['DroppedEventCount', 'AWS/Lambda', 'Sum', 300, 1, 0, 'notBreaching'],
+      ['OnFailureDestinationDeliveredEventCount', 'AWS/Lambda', 'Sum', 300, 1, 0, 'notBreaching'],
+      ['DestinationDeliveryFailures', 'AWS/Lambda', 'Sum', 300, 1, 0, 'notBreaching'],
     ])(
       'alarms to the ops topic when %s (%s, %s over %i s, %i periods) exceeds %i',
-      (metricName, namespace, statistic, period, evaluationPeriods, threshold) => {
+      (metricName, namespace, statistic, period, evaluationPeriods, threshold, treatMissingData) => {
         // Prepare
         const topic = { Ref: logicalId(at.ops.topic, at.stack) };
 
@@ -198,16 +203,60 @@ describe('StreamConsumer', () => {
           EvaluationPeriods: evaluationPeriods,
           Threshold: threshold,
           ComparisonOperator: 'GreaterThanThreshold',
-          TreatMissingData: 'notBreaching',
+          TreatMissingData: treatMissingData,
           AlarmActions: [topic],
           OKActions: [topic],
         });
       },
     );
 
-    it('exposes its five alarms', () => {
+    it.each(['DroppedEventCount', 'OnFailureDestinationDeliveredEventCount'])(
+      'reads %s of its own mapping (by its UUID)',
+      (metricName) => {
+        // Assess
+        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          MetricName: metricName,
+          Dimensions: [
+            {
+              Name: 'EventSourceMappingUUID',
+              Value: { Ref: logicalId(consumer.mapping, at.stack) },
+            },
+          ],
+        });
+      },
+    );
+
+    it('alarms when the table is written for 15 minutes while the mapping polls nothing (disabled mapping)', () => {
+      // Assess: a disabled mapping reports no IteratorAge, so the iterator-age alarm cannot see it (issue 13).
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Metrics: Match.arrayWith([
+          Match.objectLike({ Expression: 'IF(FILL(writes, 0) > 0 AND FILL(polled, 0) == 0, 1, 0)' }),
+          Match.objectLike({
+            Id: 'writes',
+            MetricStat: Match.objectLike({
+              Metric: Match.objectLike({
+                MetricName: 'ConsumedWriteCapacityUnits',
+                Namespace: 'AWS/DynamoDB',
+              }),
+            }),
+          }),
+          Match.objectLike({
+            Id: 'polled',
+            MetricStat: Match.objectLike({
+              Metric: Match.objectLike({ MetricName: 'PolledEventCount', Namespace: 'AWS/Lambda' }),
+            }),
+          }),
+        ]),
+        Threshold: 1,
+        EvaluationPeriods: 3,
+        DatapointsToAlarm: 3,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      });
+    });
+
+    it('exposes its nine alarms', () => {
       // Assess
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
       expect(
         new Set([
           consumer.iteratorAgeAlarm,
@@ -215,8 +264,12 @@ describe('StreamConsumer', () => {
           consumer.errorsAlarm,
           consumer.throttlesAlarm,
           consumer.internalErrorsAlarm,
+          consumer.droppedRecordsAlarm,
+          consumer.onFailureDeliveredAlarm,
+          consumer.destinationDeliveryFailuresAlarm,
+          consumer.notReadingAlarm,
         ]).size,
-      ).toBe(5);
+      ).toBe(9);
     });
 
     it("alarms on the runtime's InternalErrors of this consumer only (its service dimension)", () => {
@@ -244,6 +297,13 @@ describe('StreamConsumer', () => {
       expect(lag).toContain('"stat":"p99"');
       expect(JSON.stringify(widgets[2]?.properties.metrics)).toContain(STREAM_METRICS.recordsDeadLettered);
       expect(JSON.stringify(widgets[1]?.properties.metrics)).toContain(STREAM_METRICS.internalErrors);
+      for (const metric of [
+        'OnFailureDestinationDeliveredEventCount',
+        'DroppedEventCount',
+        'DestinationDeliveryFailures',
+      ]) {
+        expect(JSON.stringify(widgets[2]?.properties.metrics)).toContain(metric);
+      }
     });
   });
 
