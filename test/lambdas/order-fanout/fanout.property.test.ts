@@ -5,6 +5,13 @@ import { createOrderFanoutBatchHandler } from '../../../lambdas/order-fanout/fan
 import type { Order } from '../../../lambdas/shared/orders/order.js';
 import { type ChangeRecord, toChangeRecord } from '../../../lambdas/shared/stream/change-record.js';
 import type { BatchOutcomes, StreamContext } from '../../../lambdas/shared/stream/stream-handler.js';
+import {
+  hostileName,
+  hostileWire,
+  mapJson,
+  unsafeNumberText,
+  type Wire,
+} from '../../support/hostile-attributes.js';
 import { storedOrder } from '../../support/orders.js';
 import { createStreamRecordFactory, lambdaContext } from '../../support/stream-records.js';
 import {
@@ -23,63 +30,17 @@ import {
 
 const NOW = Date.parse('2030-01-02T00:00:00.000Z');
 
-const TRICKY_NAMES = [
-  '__proto__',
-  'constructor',
-  'prototype',
-  'toString',
-  'hasOwnProperty',
-  'valueOf',
-  'then',
-  'a.b',
-  '#x',
-  '.',
-  '#',
-  'with space',
-  'ü-ñ',
-  '\u200b',
-  '😀',
-  'S',
-  'N',
-];
-
 /** Attributes of the order item itself: extras never replace them (a corrupt record does, on purpose). */
 const ORDER_FIELDS = new Set(Object.keys(storedOrder()));
 
-const extraName = fc
-  .oneof(
-    fc.constantFrom(...TRICKY_NAMES),
-    fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }),
-    fc.string({ minLength: 200, maxLength: 255 }),
-  )
-  .filter((name) => !ORDER_FIELDS.has(name));
-
-/** DynamoDB number texts past 2^53, up to 38 digits, and 38-digit decimals. */
-const bigNumberText = fc.oneof(
-  fc.bigInt({ min: 2n ** 53n + 1n, max: 10n ** 38n - 1n }).map(String),
-  fc.bigInt({ min: -(10n ** 38n) + 1n, max: -(2n ** 53n) - 1n }).map(String),
-  fc
-    .tuple(fc.bigInt({ min: 0n, max: 10n ** 19n - 1n }), fc.bigInt({ min: 0n, max: 10n ** 19n - 1n }))
-    .map(([whole, fraction]) => `${whole}.${String(fraction).padStart(19, '0')}`),
+/** Extra attributes of an image: hostile names (none of the order's own) with any values, numbers up to 38 digits. */
+const extras = fc.uniqueArray(
+  fc.tuple(
+    hostileName.filter((name) => !ORDER_FIELDS.has(name)),
+    hostileWire,
+  ),
+  { selector: ([name]) => name, maxLength: 5 },
 );
-
-/** An AttributeValue as Lambda's event JSON has it; maps are entry lists, so that `__proto__` stays a key. */
-type Wire =
-  | { readonly S: string }
-  | { readonly N: string }
-  | { readonly BOOL: boolean }
-  | { readonly M: readonly (readonly [string, Wire])[] };
-
-const leaf: fc.Arbitrary<Wire> = fc.oneof(
-  fc.string({ maxLength: 8 }).map((S) => ({ S })),
-  bigNumberText.map((N) => ({ N })),
-  fc.boolean().map((BOOL) => ({ BOOL })),
-);
-const wire: fc.Arbitrary<Wire> = fc.oneof(
-  leaf,
-  fc.uniqueArray(fc.tuple(extraName, leaf), { selector: ([name]) => name, maxLength: 3 }).map((M) => ({ M })),
-);
-const extras = fc.uniqueArray(fc.tuple(extraName, wire), { selector: ([name]) => name, maxLength: 5 });
 
 /** How one record of the batch is built: its change, the extra attributes of its images, a corrupted field. */
 interface RecordSpec {
@@ -94,7 +55,7 @@ const recordSpec: fc.Arbitrary<RecordSpec> = fc.record({
   kind: fc.constantFrom('insert', 'modify', 'remove'),
   extras,
   corrupt: fc.constantFrom('none', 'none', 'version', 'totalCents'),
-  corruptWith: bigNumberText,
+  corruptWith: unsafeNumberText,
 });
 
 function order(n: number): Order {
@@ -103,17 +64,6 @@ function order(n: number): Order {
     customerId: `cust-${n}`,
     customerEmail: `cust-${n}@example.com`,
   });
-}
-
-function entriesJson(entries: readonly (readonly [string, unknown])[]): string {
-  return `{${entries.map(([name, value]) => `${JSON.stringify(name)}:${wireJson(value)}`).join(',')}}`;
-}
-
-function wireJson(value: unknown): string {
-  const attribute = value as Wire;
-  return typeof attribute === 'object' && attribute !== null && 'M' in attribute
-    ? `{"M":${entriesJson(attribute.M)}}`
-    : JSON.stringify(value);
 }
 
 /**
@@ -135,10 +85,13 @@ function hostileRecord(n: number, spec: RecordSpec, hostile: boolean): ChangeRec
   if (!hostile) return toChangeRecord(raw);
   const rewrite = (image: Record<string, unknown> | undefined): string | undefined => {
     if (image === undefined) return undefined;
-    const own = Object.entries(image).map(([name, value]): [string, unknown] =>
-      spec.corrupt !== 'none' && name === spec.corrupt ? [name, { N: spec.corruptWith }] : [name, value],
+    // The order's own attributes hold no hostile names: plain JSON. The extras are written entry by entry.
+    const own = Object.entries(image).map(
+      ([name, value]) =>
+        `${JSON.stringify(name)}:${JSON.stringify(name === spec.corrupt ? { N: spec.corruptWith } : value)}`,
     );
-    return entriesJson([...own, ...spec.extras]);
+    const added = mapJson(spec.extras).slice(1, -1);
+    return `{${[...own, ...(added === '' ? [] : [added])].join(',')}}`;
   };
   const { NewImage, OldImage, ...dynamodb } = raw.dynamodb ?? {};
   const images = [

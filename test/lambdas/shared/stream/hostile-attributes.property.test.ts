@@ -4,82 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { changedAttributes, toAuditLine } from '../../../../lambdas/audit-log/audit-line.js';
 import { toChangeRecord } from '../../../../lambdas/shared/stream/change-record.js';
 import { type DecodedValue, NumberValue } from '../../../../lambdas/shared/stream/lossless.js';
+import { hostileImage as image, mapJson, type Wire, wireJson } from '../../../support/hostile-attributes.js';
 
 /**
  * Issue 12: attribute names are whatever a writer of the table chose, and numbers have up to 38 digits. Decoding a
  * stream record (every consumer's first step) and the audit line keep every name, at any depth, as an own property,
  * keep every number's exact digits, and pollute nothing.
  */
-
-const TRICKY_NAMES = [
-  '__proto__',
-  'constructor',
-  'prototype',
-  'toString',
-  'hasOwnProperty',
-  'valueOf',
-  '__defineSetter__',
-  'then',
-  'a.b',
-  '#x',
-  ':y',
-  '[0]',
-  'with space',
-  'ü-ñ',
-  '\u200b',
-  '😀',
-  'N',
-  'S',
-  'M',
-];
-
-const attributeName = fc.oneof(
-  fc.constantFrom(...TRICKY_NAMES),
-  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }),
-  fc.string({ minLength: 200, maxLength: 255 }),
-);
-
-/** A DynamoDB number text: integers past 2^53 up to 38 digits, and 38-digit decimals. */
-const numberText = fc.oneof(
-  fc.bigInt({ min: -(10n ** 38n) + 1n, max: 10n ** 38n - 1n }).map(String),
-  fc
-    .tuple(fc.bigInt({ min: 0n, max: 10n ** 19n - 1n }), fc.bigInt({ min: 0n, max: 10n ** 19n - 1n }))
-    .map(([whole, fraction]) => `${whole}.${String(fraction).padStart(19, '0')}`),
-);
-
-/** An AttributeValue as Lambda's event JSON has it; maps are entry lists, so that `__proto__` survives as a key. */
-type Wire =
-  | { readonly S: string }
-  | { readonly N: string }
-  | { readonly BOOL: boolean }
-  | { readonly L: readonly Wire[] }
-  | { readonly M: readonly (readonly [string, Wire])[] };
-
-const wire: fc.Arbitrary<Wire> = fc.letrec<{ value: Wire }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    fc.string({ maxLength: 8 }).map((S) => ({ S })),
-    numberText.map((N) => ({ N })),
-    fc.boolean().map((BOOL) => ({ BOOL })),
-    fc.array(tie('value'), { maxLength: 3 }).map((L) => ({ L })),
-    fc
-      .uniqueArray(fc.tuple(attributeName, tie('value')), { selector: ([name]) => name, maxLength: 4 })
-      .map((M) => ({ M })),
-  ),
-})).value;
-
-const image = fc.uniqueArray(fc.tuple(attributeName, wire), { selector: ([name]) => name, maxLength: 8 });
-
-/** The JSON text of a value, maps written entry by entry: JSON.parse then keeps every name an own key. */
-function jsonOf(value: Wire): string {
-  if ('M' in value) return `{"M":${mapJson(value.M)}}`;
-  if ('L' in value) return `{"L":[${value.L.map(jsonOf).join(',')}]}`;
-  return JSON.stringify(value);
-}
-
-function mapJson(entries: readonly (readonly [string, Wire])[]): string {
-  return `{${entries.map(([name, value]) => `${JSON.stringify(name)}:${jsonOf(value)}`).join(',')}}`;
-}
 
 function record(
   oldImage: readonly (readonly [string, Wire])[],
@@ -153,8 +84,8 @@ describe('stream records with any attribute names and numbers', () => {
         expect(JSON.stringify(line.newImage)).toBe(JSON.stringify(raw.dynamodb?.NewImage));
         expect(JSON.stringify(line.oldImage)).toBe(JSON.stringify(raw.dynamodb?.OldImage));
         expect(JSON.stringify(JSON.parse(text))).toBe(text);
-        const before = new Map(oldImage.map(([name, value]) => [name, jsonOf(value)]));
-        const after = new Map(newImage.map(([name, value]) => [name, jsonOf(value)]));
+        const before = new Map(oldImage.map(([name, value]) => [name, wireJson(value)]));
+        const after = new Map(newImage.map(([name, value]) => [name, wireJson(value)]));
         const names = new Set([...before.keys(), ...after.keys()]);
         const differing = [...names].filter((name) => before.get(name) !== after.get(name));
         // Equal texts are equal values; different texts may still be equal numbers ("1.50" and "1.5"), which
