@@ -105,9 +105,13 @@ const stageConfigSchema = z
      */
     searchMultiAzWithStandby: z.boolean(),
     /**
-     * Reserved concurrency of the search-sync function: at most this many `_bulk` requests reach the domain at once.
+     * Reserved concurrency of the search-sync function, off by default. A reservation caps the `_bulk` requests the
+     * domain sees at once, but a new account whose concurrency quota is 10 refuses any reservation (Lambda keeps the
+     * unreserved concurrency at its minimum), and one below the Orders stream's shard count throttles the sync for
+     * good (at parallelization factor 1 every active shard needs one concurrent invocation). Set it only with
+     * concurrency to spare and at least as many as the stream has shards.
      */
-    searchSyncReservedConcurrency: z.number().int().min(1).max(1_000),
+    searchSyncReservedConcurrency: z.number().int().min(1).max(1_000).optional(),
     /**
      * The IAM role (or user) that is the search domain's master user under fine-grained access control. Absent means
      * the stateful stack creates one, assumable by the account's principals that IAM allows to.

@@ -90,11 +90,12 @@ export interface SearchSyncProps {
  * the domain access its code uses, granted together with OPENSEARCH_ENDPOINT, and SEARCH_INDEX_REPLICAS for the
  * index bootstrap.
  *
- * Reserved concurrency (`searchSyncReservedConcurrency`) protects the domain: at parallelization factor 1 one shard
- * needs one concurrent invocation, so the reservation caps the load on the domain to that many concurrent `_bulk`
- * requests, whatever the write rate on the table. When the Orders stream has more shards than the reservation, the
- * excess batches are throttled and wait (the iterator age and throttles alarms show it): raise the reservation
- * together with the domain's capacity.
+ * The load on the domain is bounded without a reservation: at parallelization factor 1 the mapping runs one batch
+ * per shard at a time, so the domain sees at most as many concurrent `_bulk` requests as the Orders stream has
+ * active shards. A reserved concurrency (`searchSyncReservedConcurrency`) is off by default: a new account with a
+ * concurrency quota of 10 refuses any reservation, and one below the shard count would throttle the sync for good
+ * (the iterator age and throttles alarms would show it). A stage that sets one must keep it at or above the shard
+ * count and raise it with the domain's capacity.
  *
  * The role gets its OpenSearch permissions only once mapped to the `orders_writer` role (fine-grained access
  * control): see SearchDomain; its ARN is this construct's `RoleArn` output.

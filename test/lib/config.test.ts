@@ -219,7 +219,6 @@ describe('parseStageConfig', () => {
     'searchVolumeGb',
     'searchDedicatedMasterCount',
     'searchMultiAzWithStandby',
-    'searchSyncReservedConcurrency',
     'auditRetentionMode',
     'auditRetentionDays',
     'auditColdStorageAfterDays',
@@ -382,7 +381,6 @@ describe('loadStageConfig', () => {
         searchZoneAwareness: 1,
         searchDedicatedMasterCount: 0,
         searchMultiAzWithStandby: false,
-        searchSyncReservedConcurrency: 2,
       },
     ],
     [
@@ -394,7 +392,6 @@ describe('loadStageConfig', () => {
         searchDedicatedMasterCount: 3,
         searchDedicatedMasterInstanceType: 'm6g.large.search',
         searchMultiAzWithStandby: true,
-        searchSyncReservedConcurrency: 5,
       },
     ],
   ])('gives the %s stage its search cluster', (stage, search) => {
@@ -404,6 +401,19 @@ describe('loadStageConfig', () => {
     // Assess
     expect(config).toMatchObject(search);
     expect(config).not.toHaveProperty('searchAdminRoleArn');
+    // No reservation: a new account with a concurrency quota of 10 refuses any (issue 13).
+    expect(config).not.toHaveProperty('searchSyncReservedConcurrency');
+  });
+
+  it('leaves the search-sync reservation optional', () => {
+    // Prepare
+    const { searchSyncReservedConcurrency: _omitted, ...withoutReservation } = VALID;
+
+    // Act
+    const config = parseStageConfig(withoutReservation);
+
+    // Assess
+    expect(config.searchSyncReservedConcurrency).toBeUndefined();
   });
 
   it.each([

@@ -116,10 +116,28 @@ describe('SearchSync', () => {
     expect(SEARCH_SYNC_MAPPING.maxBatchingWindow.toSeconds()).toBe(1);
   });
 
-  it("reserves the stage's search-sync concurrency, the cap on concurrent _bulk requests", () => {
+  it('reserves no concurrency by default: a new account with a quota of 10 would refuse the deploy (issue 13)', () => {
     // Assess
     template.hasResourceProperties('AWS::Lambda::Function', {
-      ReservedConcurrentExecutions: 2,
+      ReservedConcurrentExecutions: Match.absent(),
+      Environment: { Variables: Match.objectLike({ [ENV.CONSUMER_NAME]: 'search-sync' }) },
+    });
+  });
+
+  it('reserves the concurrency a stage sets', () => {
+    // Prepare
+    const at = syncStack();
+
+    // Act
+    new SearchSync(
+      at.stack,
+      'Sync',
+      syncProps(at, { config: testConfig({ searchSyncReservedConcurrency: 4 }) }),
+    );
+
+    // Assess
+    Template.fromStack(at.stack).hasResourceProperties('AWS::Lambda::Function', {
+      ReservedConcurrentExecutions: 4,
       Environment: { Variables: Match.objectLike({ [ENV.CONSUMER_NAME]: 'search-sync' }) },
     });
   });
@@ -191,10 +209,10 @@ describe('SearchSync', () => {
   });
 
   describe.each([
-    { stage: 'dev', reserved: 2, replicas: '0' },
-    { stage: 'prod', reserved: 5, replicas: '2' },
+    { stage: 'dev', reserved: undefined, replicas: '0' },
+    { stage: 'prod', reserved: undefined, replicas: '2' },
   ])('in the $stage stage of the app', ({ stage, reserved, replicas }) => {
-    it(`reserves ${reserved} executions and creates the index with ${replicas} replica(s)`, () => {
+    it(`reserves ${reserved ?? 'no'} executions and creates the index with ${replicas} replica(s)`, () => {
       // Prepare
       const { stateless } = buildApp(testApp({ context: { stage } }));
 
@@ -245,7 +263,7 @@ describe('SearchSync', () => {
         'domain.domainName',
       ],
       [
-        'no reserved concurrency',
+        'a reserved concurrency of 0',
         () => ({ config: testConfig({ searchSyncReservedConcurrency: 0 }) }),
         'reservedConcurrentExecutions',
       ],
