@@ -31,6 +31,7 @@ import { logRetention, type StageConfig } from '../config.js';
 import {
   BaseFunction,
   type BaseFunctionProps,
+  type DynamoDbItemAction,
   type SearchDomainAccess,
   type SearchDomainTarget,
   validateBaseFunctionProps,
@@ -48,6 +49,21 @@ export interface OrdersApiTables {
   readonly pollResults: ITable;
   readonly idempotency: ITable;
 }
+
+/**
+ * Exactly the table actions the API's code calls (the repositories in lambdas/orders-api/adapters and
+ * lambdas/shared/orders, and Powertools' idempotency layer): no Scan, Query, BatchWriteItem or ConditionCheckItem.
+ */
+export const ORDERS_API_TABLE_ACTIONS = {
+  /** Get (read, conditional writes' checks), Put (create), Update (status change), Delete. */
+  orders: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  /** Get (the vote held), Put (cast or change, conditional), Delete (retract). */
+  votes: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+  /** One GetItem per results request; the vote aggregator alone writes the table. */
+  pollResults: ['dynamodb:GetItem'],
+  /** Powertools' DynamoDB persistence layer: Get, Put (in progress), Update (completed), Delete (failed). */
+  idempotency: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+} as const satisfies Record<keyof OrdersApiTables, readonly DynamoDbItemAction[]>;
 
 /**
  * What the API may do on the search domain: search the `orders` index, nothing else. A search body is POSTed (GET
@@ -136,10 +152,10 @@ export class OrdersApi extends Construct {
     const retention = logRetention(props.config);
 
     this.handler = new BaseFunction(this, 'Handler', handlerProps)
-      .bindTable(ENV.ORDERS_TABLE_NAME, props.tables.orders, 'readWrite')
-      .bindTable(ENV.VOTES_TABLE_NAME, props.tables.votes, 'readWrite')
-      .bindTable(ENV.POLL_RESULTS_TABLE_NAME, props.tables.pollResults, 'read')
-      .bindTable(ENV.IDEMPOTENCY_TABLE_NAME, props.tables.idempotency, 'readWrite')
+      .bindTable(ENV.ORDERS_TABLE_NAME, props.tables.orders, ORDERS_API_TABLE_ACTIONS.orders)
+      .bindTable(ENV.VOTES_TABLE_NAME, props.tables.votes, ORDERS_API_TABLE_ACTIONS.votes)
+      .bindTable(ENV.POLL_RESULTS_TABLE_NAME, props.tables.pollResults, ORDERS_API_TABLE_ACTIONS.pollResults)
+      .bindTable(ENV.IDEMPOTENCY_TABLE_NAME, props.tables.idempotency, ORDERS_API_TABLE_ACTIONS.idempotency)
       .bindSearchDomain(ENV.OPENSEARCH_ENDPOINT, props.search, ORDERS_API_SEARCH_ACCESS);
     // The role reaches the index only once mapped to the orders_reader role of the domain (see SearchDomain).
     new CfnOutput(this, 'HandlerRoleArn', {

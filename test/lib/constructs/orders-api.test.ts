@@ -386,30 +386,32 @@ describe('OrdersApi', () => {
   });
 
   it.each([
-    ['orders', true],
-    ['votes', true],
-    ['idempotency', true],
-    ['pollResults', false],
-  ] as const)('lets the handler read the %s table, and write it: %s', (table, writes) => {
-    // Prepare
-    const roleId = at.stack.getLogicalId(at.api.handler.role.node.defaultChild as CfnRole);
-    const tableArn = { 'Fn::GetAtt': [logicalId(at.tables[table], at.stack), 'Arn'] };
-    const statements = Object.values(at.template.findResources('AWS::IAM::Policy'))
-      .filter((policy) => JSON.stringify(policy.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
-      .flatMap(
-        (policy) =>
-          policy.Properties.PolicyDocument.Statement as Array<{ Action: string[]; Resource: unknown }>,
-      );
+    ['orders', ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']],
+    ['votes', ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']],
+    ['idempotency', ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']],
+    ['pollResults', ['dynamodb:GetItem']],
+  ] as const)(
+    'lets the handler call on the %s table exactly %j, what its code calls (issue 13)',
+    (table, expected) => {
+      // Prepare
+      const roleId = at.stack.getLogicalId(at.api.handler.role.node.defaultChild as CfnRole);
+      const tableArn = { 'Fn::GetAtt': [logicalId(at.tables[table], at.stack), 'Arn'] };
+      const statements = Object.values(at.template.findResources('AWS::IAM::Policy'))
+        .filter((policy) => JSON.stringify(policy.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
+        .flatMap(
+          (policy) =>
+            policy.Properties.PolicyDocument.Statement as Array<{ Action: string[]; Resource: unknown }>,
+        );
 
-    // Act
-    const actions = statements
-      .filter((statement) => JSON.stringify([statement.Resource].flat()).includes(JSON.stringify(tableArn)))
-      .flatMap((statement) => statement.Action);
+      // Act
+      const actions = statements
+        .filter((statement) => JSON.stringify([statement.Resource].flat()).includes(JSON.stringify(tableArn)))
+        .flatMap((statement) => statement.Action);
 
-    // Assess
-    expect(actions).toContain('dynamodb:GetItem');
-    expect(actions.includes('dynamodb:PutItem')).toBe(writes);
-  });
+      // Assess: no Scan, Query, BatchWriteItem or ConditionCheckItem anywhere.
+      expect([...actions].sort()).toStrictEqual(expected);
+    },
+  );
 
   it.each(['', 'v 1', 'v1/beta', 'x'.repeat(129)])(
     'rejects the stage name %j before creating anything',
