@@ -148,6 +148,9 @@ export function createPerRecordFanoutHandler(options: PerRecordFanoutOptions): S
               [ORDER_EVENT_ATTRIBUTES.eventType]: { DataType: 'String', StringValue: effect.event.type },
               [ORDER_EVENT_ATTRIBUTES.status]: { DataType: 'String', StringValue: effect.event.status },
             },
+            // The topic is FIFO: the same group and deduplication id as the batched publisher's.
+            MessageGroupId: effect.event.orderId,
+            MessageDeduplicationId: effect.event.eventId,
           }),
         );
         return;
