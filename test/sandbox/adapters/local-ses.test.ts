@@ -184,22 +184,51 @@ describe('LocalSesClient', () => {
       templates: TEMPLATES,
       faults: scriptedFaults({ entries: [1] }),
     });
-    const sender = new SesEmailSender(ses, {
-      fromAddress: 'orders@example.com',
-      templates: { placed: 'placed', shipped: 'shipped', cancelled: 'cancelled' },
-    });
-    const email = (orderId: string): OrderEmail => ({
-      emailId: `${orderId}:1:email-placed`,
-      kind: 'placed',
-      to: `${orderId}@example.com`,
-      data: { orderId, customerId: 'c-1', total: '1.00 EUR', lineCount: '1' },
-    });
+    const sender = fanoutSender(ses);
 
     // Act
-    const outcomes = await sender.sendBulk('placed', [email('o-1'), email('o-2')]);
+    const outcomes = await sender.sendBulk('placed', [orderEmail('o-1'), orderEmail('o-2')]);
 
     // Assess
     expect(outcomes.map((o) => o.kind)).toEqual(['ok', 'transient']);
     expect((await readOutbox(outputDir)).map((e) => e.subject)).toEqual(['Order o-1']);
   });
+
+  it("records the e-mail id and the possible-duplicate mark the fan-out's SesEmailSender sends", async () => {
+    // Prepare
+    const ses = new LocalSesClient({ outputDir });
+    const sender = fanoutSender(ses);
+
+    // Act
+    await sender.sendBulk('placed', [orderEmail('o-1'), orderEmail('o-2')], {
+      possibleDuplicates: new Set([1]),
+    });
+
+    // Assess
+    expect((await readOutbox(outputDir)).map((e) => [e.headers, e.tags])).toEqual([
+      [{ 'X-Order-Email-Id': 'o-1:1:email-placed' }, { 'order-email-id': 'o-1_1_email-placed' }],
+      [
+        { 'X-Order-Email-Id': 'o-2:1:email-placed' },
+        { 'order-email-id': 'o-2_1_email-placed', 'possible-duplicate': 'true' },
+      ],
+    ]);
+  });
 });
+
+/** The fan-out's sender on the stand-in, with templates named after their kinds. */
+function fanoutSender(ses: LocalSesClient): SesEmailSender {
+  return new SesEmailSender(ses, {
+    fromAddress: 'orders@example.com',
+    templates: { placed: 'placed', shipped: 'shipped', cancelled: 'cancelled' },
+  });
+}
+
+/** A placed e-mail of order `orderId`. */
+function orderEmail(orderId: string): OrderEmail {
+  return {
+    emailId: `${orderId}:1:email-placed`,
+    kind: 'placed',
+    to: `${orderId}@example.com`,
+    data: { orderId, customerId: 'c-1', total: '1.00 EUR', lineCount: '1' },
+  };
+}
