@@ -1,5 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { describeError, PermanentError } from '../shared/errors.js';
+import { describeError, isInternalError, PermanentError } from '../shared/errors.js';
 import type { OrdersRepository } from '../shared/orders/orders-repository.js';
 import type { ChangeRecord } from '../shared/stream/change-record.js';
 import {
@@ -122,7 +122,14 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 function combine(outcomes: readonly RecordOutcome[]): RecordOutcome {
   const transient = outcomes.filter((outcome) => outcome.kind === 'transient');
   if (transient.length > 0) {
-    return { kind: 'transient', reason: transient.map((outcome) => outcome.reason).join('; ') };
+    // The error goes along, an internal one first, so that the runtime counts a bug in InternalErrors.
+    const errors = transient.flatMap((outcome) => (outcome.error === undefined ? [] : [outcome.error]));
+    const error = errors.find((candidate) => isInternalError(candidate)) ?? errors[0];
+    return {
+      kind: 'transient',
+      reason: transient.map((outcome) => outcome.reason).join('; '),
+      ...(error === undefined ? {} : { error }),
+    };
   }
   const permanent = outcomes.filter((outcome) => outcome.kind === 'permanent');
   if (permanent.length > 0) {

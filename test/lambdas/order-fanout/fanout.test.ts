@@ -543,6 +543,21 @@ describe('order fan-out: re-delivery', () => {
     expect(fanout.store.ledger.get(`${orderId(1)}:INSERT:1`)).toEqual(['event', 'email']);
   });
 
+  it('carries an error of our own making to the outcome, so that the runtime counts it in InternalErrors', async () => {
+    // Prepare: issue 12. The marshaller or a deserializer failing inside the SQS call.
+    const kit = recordKit();
+    const fanout = setup();
+    const records = [kit.insert(order(1))];
+    const bug = new TypeError("Cannot read properties of undefined (reading 'MessageId')");
+    fanout.warehouse.script.throwOnNextCall(bug);
+
+    // Act
+    const outcomes = await fanout.run(records);
+
+    // Assess
+    expect(outcomes.get(records[0]!.sequenceNumber)).toMatchObject({ kind: 'transient', error: bug });
+  });
+
   it('reports the records done even when the ledger write fails, and logs it', async () => {
     // Prepare
     const kit = recordKit();
