@@ -240,6 +240,9 @@ export class SearchDomain extends Construct {
           }),
         },
       });
+      // Kept with the domain: a retained domain whose master user was deleted can only be administered again
+      // after AWS support or a master user change through the console.
+      this.adminRole.applyRemovalPolicy(removalPolicy);
       Validations.of(this.adminRole).acknowledge({
         id: iamWildcardResourceFinding(this, `${this.domainArn}/*`),
         reason:

@@ -302,12 +302,29 @@ describe('SearchDomain', () => {
     });
   });
 
-  it('applies another removal policy to the domain, its key and its log groups', () => {
+  it('retains the admin role it creates with the domain (issue 13)', () => {
+    // Act
+    const { search, stack, template } = synthesize({ config: testConfig() });
+
+    // Assess: a retained domain whose master user is gone cannot be administered.
+    const roleId = stack.getLogicalId(search.adminRole!.node.defaultChild as CfnResource);
+    expect(template.toJSON().Resources[roleId]).toMatchObject({
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+
+  it('applies another removal policy to the domain, its key, its log groups and its admin role', () => {
     // Act
     const { template } = synthesize({ config: testConfig(), removalPolicy: RemovalPolicy.DESTROY });
 
     // Assess
-    for (const type of ['AWS::OpenSearchService::Domain', 'AWS::KMS::Key', 'AWS::Logs::LogGroup']) {
+    for (const type of [
+      'AWS::OpenSearchService::Domain',
+      'AWS::KMS::Key',
+      'AWS::Logs::LogGroup',
+      'AWS::IAM::Role',
+    ]) {
       const policies = Object.values(template.findResources(type)).map((resource) => resource.DeletionPolicy);
       expect(policies.length).toBeGreaterThan(0);
       expect(new Set(policies)).toEqual(new Set(['Delete']));
