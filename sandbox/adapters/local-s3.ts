@@ -172,6 +172,8 @@ export class LocalS3Client {
   readonly #clock: () => number;
   readonly #stats = new ServiceStatsRecorder();
   readonly #journals = new Map<string, JsonLinesFile>();
+  /** Per bucket and key, the put under way: see #exclusively. */
+  readonly #puts = new Map<string, Promise<unknown>>();
   #objectsCreated = 0;
   #preconditionFailed = 0;
   #overwrites = 0;
@@ -226,7 +228,7 @@ export class LocalS3Client {
     this.#stats.call(operation);
     assertInvocationAlive(`S3 ${operation}`);
     this.#stats.entries(1);
-    const { Bucket, IfNoneMatch, ContentType, ContentEncoding } = command.input;
+    const { Bucket, IfNoneMatch } = command.input;
     const bucket = this.#bucket(Bucket);
     const key = checkKey(command.input.Key);
     if (IfNoneMatch !== undefined && IfNoneMatch !== '*') {
@@ -252,6 +254,45 @@ export class LocalS3Client {
       throw s3Error('SlowDown', 503, 'Please reduce your request rate (injected by the sandbox)');
     }
 
+    const stored = await this.#exclusively(`${bucket}/${key}`, () =>
+      this.#store(bucket, key, body, sha256, command.input, journal),
+    );
+    if (this.#faults.failEntry({ service: 's3', operation, key: faultKey })) {
+      this.#lostResponses += 1;
+      throw new LocalS3ResponseLostError(key);
+    }
+    return { ETag: stored.etag, ChecksumSHA256: sha256, $metadata: { httpStatusCode: 200 } };
+  }
+
+  /**
+   * Runs the puts of one object one after the other. S3 decides a put (and a conditional create) atomically: an
+   * object, its metadata and its journal line appear together, and a second put of the key sees all of them or
+   * none. The files written here take several awaits, and a put of an abandoned invocation may still be under way
+   * when its retry puts the same key (a CPU-starved run makes that common): without this, the retry's 412 could be
+   * journaled before the create it met.
+   */
+  async #exclusively<T>(objectKey: string, work: () => Promise<T>): Promise<T> {
+    const before = this.#puts.get(objectKey) ?? Promise.resolve();
+    const mine = before.then(work, work);
+    const settled = mine.catch(() => undefined);
+    this.#puts.set(objectKey, settled);
+    try {
+      return await mine;
+    } finally {
+      if (this.#puts.get(objectKey) === settled) this.#puts.delete(objectKey);
+    }
+  }
+
+  /** Writes the object, its metadata and its journal line; throws 412 for a conditional create of an existing key. */
+  async #store(
+    bucket: string,
+    key: string,
+    body: Buffer,
+    sha256: string,
+    input: PutObjectCommand['input'],
+    journal: (result: LocalPutResult, reason?: string) => Promise<void>,
+  ): Promise<{ etag: string }> {
+    const { IfNoneMatch, ContentType, ContentEncoding } = input;
     const path = join(localBucketDir(this.#outputDir, bucket), ...key.split('/'));
     await mkdir(dirname(path), { recursive: true });
     let result: LocalPutResult;
@@ -293,11 +334,7 @@ export class LocalS3Client {
     await writeFile(metaPath, JSON.stringify(metadata));
     this.#stats.accepted();
     await journal(result);
-    if (this.#faults.failEntry({ service: 's3', operation, key: faultKey })) {
-      this.#lostResponses += 1;
-      throw new LocalS3ResponseLostError(key);
-    }
-    return { ETag: etag, ChecksumSHA256: sha256, $metadata: { httpStatusCode: 200 } };
+    return { etag };
   }
 
   async #get(command: GetObjectCommand): Promise<GetObjectCommandOutput> {

@@ -112,6 +112,29 @@ describe('LocalS3Client', () => {
       expect(s3.stats()).toMatchObject({ objectsCreated: 1, preconditionFailed: 1 });
     });
 
+    it('settles concurrent conditional creates of one key one after the other, as S3 does', async () => {
+      // Prepare: an invocation's put still under way when its retry puts the same key (a CPU-starved run). S3's
+      // conditional create is atomic: the 412 can only follow the create, in the journal too.
+      const s3 = client();
+
+      // Act
+      const results = await Promise.allSettled(
+        ['first', 'second', 'third'].map((text) =>
+          s3.send(put({ Body: Buffer.from(text), IfNoneMatch: '*' })),
+        ),
+      );
+      await s3.flush();
+
+      // Assess
+      expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
+      expect((await readBucketJournal(outputDir, BUCKET)).map((entry) => entry.result)).toEqual([
+        'created',
+        'precondition-failed',
+        'precondition-failed',
+      ]);
+      expect(readFileSync(join(localBucketDir(outputDir, BUCKET), ...KEY.split('/')), 'utf8')).toBe('first');
+    });
+
     it('overwrites on an unconditional put and journals it as overwritten', async () => {
       // Prepare
       const s3 = client();
