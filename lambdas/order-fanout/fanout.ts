@@ -31,6 +31,7 @@ import {
   type EventPublisher,
   type FanoutStore,
   type LedgerEntry,
+  ORDER_FANOUT_METRICS,
   type Reservation,
   SES_BULK_EMAIL_MAX,
   type SendOptions,
@@ -40,7 +41,7 @@ import {
 } from './ports.js';
 import { planStock, type StockDecision } from './stock-plan.js';
 
-export { ORDER_FANOUT_CONSUMER_NAME } from './ports.js';
+export { ORDER_FANOUT_CONSUMER_NAME, ORDER_FANOUT_METRICS } from './ports.js';
 
 /**
  * How often a batch's stock step is planned again after another writer changed the stock or a reservation under it.
@@ -57,15 +58,6 @@ export const MAX_STOCK_ATTEMPTS = 3;
  */
 export const DEADLINE_MARGIN_SHARE = 0.25;
 export const MAX_DEADLINE_MARGIN_MS = 5_000;
-
-/** The fan-out's own metrics, added to the runtime's Metrics instance. */
-export const ORDER_FANOUT_METRICS = {
-  /**
-   * Effects re-sent although an earlier invocation claimed them and may have delivered them (each carries the
-   * possible-duplicate mark). Normally 0; it grows with timeouts, crashes and failed ledger writes.
-   */
-  possibleDuplicates: 'PossibleDuplicateEffects',
-} as const;
 
 /** The adapters the fan-out works through. */
 export interface OrderFanoutPorts {

@@ -16,6 +16,15 @@ import type { EmailKind, OrderEmail, OrderEvent, WarehouseMessage } from './mess
  */
 export const ORDER_FANOUT_CONSUMER_NAME = 'order-fanout';
 
+/** The fan-out's own metrics, added to the runtime's Metrics instance (and charted by the CDK app, hence here). */
+export const ORDER_FANOUT_METRICS = {
+  /**
+   * Effects re-sent although an earlier invocation claimed them and may have delivered them (each carries the
+   * possible-duplicate mark). Normally 0; it grows with timeouts, crashes and failed ledger writes.
+   */
+  possibleDuplicates: 'PossibleDuplicateEffects',
+} as const;
+
 /** Most entries in one SNS PublishBatch call. */
 export const SNS_PUBLISH_BATCH_MAX = 10;
 /** Most entries in one SQS SendMessageBatch call. */

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
-import type { Alarm, Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
+import { type Alarm, type Dashboard, GraphWidget, Metric, Stats } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { FilterCriteria, FilterRule } from 'aws-cdk-lib/aws-lambda';
@@ -9,8 +9,9 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EMAIL_KINDS, type EmailKind, type EmailTemplateData } from '../../lambdas/order-fanout/messages.js';
-import { ORDER_FANOUT_CONSUMER_NAME } from '../../lambdas/order-fanout/ports.js';
-import { ENV, type EnvName } from '../../lambdas/shared/env.js';
+import { ORDER_FANOUT_CONSUMER_NAME, ORDER_FANOUT_METRICS } from '../../lambdas/order-fanout/ports.js';
+import { ENV, type EnvName, METRICS_NAMESPACE } from '../../lambdas/shared/env.js';
+import { streamMetricDimensions } from '../../lambdas/shared/stream/metrics.js';
 import type { StageConfig } from '../config.js';
 import type { DynamoDbItemAction } from './base-function.js';
 import { deadLetterQueueAlarm } from './ops-alerts.js';
@@ -223,6 +224,25 @@ export class OrderFanout extends Construct {
     );
     this.warehouseDeadLetterAlarm.addAlarmAction(new SnsAction(props.alarmTopic));
     this.warehouseDeadLetterAlarm.addOkAction(new SnsAction(props.alarmTopic));
+
+    // Charted, not alarmed: a re-send after a timeout or crash is expected now and then, and SNS and SQS drop it
+    // within 5 minutes; the chart shows how often subscribers may see a marked repeat (e-mails above all).
+    props.dashboard.addWidgets(
+      new GraphWidget({
+        title: `${ORDER_FANOUT_CONSUMER_NAME}: possible duplicate effects (marked re-sends)`,
+        left: [
+          new Metric({
+            namespace: METRICS_NAMESPACE,
+            metricName: ORDER_FANOUT_METRICS.possibleDuplicates,
+            dimensionsMap: streamMetricDimensions(ORDER_FANOUT_CONSUMER_NAME),
+            statistic: Stats.SUM,
+            period: Duration.minutes(5),
+            label: 'Re-sent, marked possibleDuplicate',
+          }),
+        ],
+        width: 24,
+      }),
+    );
   }
 }
 

@@ -414,6 +414,14 @@ describe('OrderFanout', () => {
       expect(fanout.warehouseDeadLetterAlarm).toBeDefined();
     });
 
+    it('charts the marked re-sends (PossibleDuplicateEffects) on the dashboard', () => {
+      // Assess
+      const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+      const body = JSON.stringify(dashboard?.Properties.DashboardBody);
+      expect(body).toContain('PossibleDuplicateEffects');
+      expect(body).toContain('possible duplicate effects');
+    });
+
     it("has the consumer's nine alarms besides", () => {
       // Assess
       template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
