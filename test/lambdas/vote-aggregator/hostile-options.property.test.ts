@@ -8,6 +8,7 @@ import { DynamoDbPollResultsStore } from '../../../lambdas/vote-aggregator/adapt
 import { createVoteBatchHandler } from '../../../lambdas/vote-aggregator/aggregator.js';
 import { responseJson } from '../../support/api-events.js';
 import { createTestTables, localDynamoDb } from '../../support/dynamodb.js';
+import { HOSTILE_NAMES } from '../../support/hostile-attributes.js';
 import { type ApiHarness, createApiHarness } from '../orders-api/api-harness.js';
 import { changeRecords, recordingLogger, streamContext, voteRecords } from './records.js';
 
@@ -18,33 +19,25 @@ import { changeRecords, recordingLogger, streamContext, voteRecords } from './re
  * by something other than the API), and never stalls a poll.
  */
 
-/** Names JavaScript objects treat specially, names DynamoDB expressions treat specially, and edge lengths. */
+/**
+ * The shared hostile names, and what an option meets besides: the PollResults layout's own names in expressions, a
+ * name that is empty, a path step, or one character past the API's length limit.
+ */
 const TRICKY_NAMES = [
-  '__proto__',
-  'constructor',
-  'prototype',
-  'toString',
-  'hasOwnProperty',
-  'valueOf',
-  'isPrototypeOf',
-  '__defineGetter__',
-  'then',
-  'a.b',
-  'counts.total',
-  'total',
-  'ADD',
-  '#x',
-  ':y',
-  '[0]',
-  'with space',
-  'ü-ñ',
-  'red\u200b',
-  '',
-  '.',
-  '..',
-  '-x',
-  'a'.repeat(128),
-  'a'.repeat(129),
+  ...new Set<string>([
+    ...HOSTILE_NAMES,
+    'isPrototypeOf',
+    '__defineGetter__',
+    'counts.total',
+    'total',
+    'ADD',
+    'red\u200b',
+    '',
+    '..',
+    '-x',
+    'a'.repeat(128),
+    'a'.repeat(129),
+  ]),
 ];
 
 /** Any option a client could send: tricky names, anything of the identifier alphabet, and arbitrary text. */
