@@ -1,6 +1,15 @@
 import { join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
-import { type Alarm, type Dashboard, GraphWidget, Metric, Stats } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  Alarm,
+  ComparisonOperator,
+  type Dashboard,
+  GraphWidget,
+  MathExpression,
+  Metric,
+  Stats,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { FilterCriteria, FilterRule } from 'aws-cdk-lib/aws-lambda';
@@ -14,7 +23,6 @@ import { ENV, type EnvName, METRICS_NAMESPACE } from '../../lambdas/shared/env.j
 import { streamMetricDimensions } from '../../lambdas/shared/stream/metrics.js';
 import type { StageConfig } from '../config.js';
 import type { DynamoDbItemAction } from './base-function.js';
-import { deadLetterQueueAlarm } from './ops-alerts.js';
 import { InvalidPropsError } from './props-validation.js';
 import { StreamConsumer } from './stream-consumer.js';
 
@@ -127,10 +135,11 @@ export interface OrderFanoutTables {
 export interface OrderFanoutMessaging {
   /** Must be a FIFO topic: events are published with a message group (the order) and a deduplication id. */
   readonly orderEventsTopic: ITopic;
-  /** Must be a FIFO queue: warehouse messages carry a message group (the order) and a deduplication id. */
+  /**
+   * Must be a FIFO queue: warehouse messages carry a message group (the order) and a deduplication id. Its health is
+   * alarmed on here (see `warehouseStuckAlarm`, `warehouseBacklogAlarm`).
+   */
   readonly warehouseQueue: IQueue;
-  /** The warehouse queue's DLQ, whose depth the fan-out alarms on. */
-  readonly warehouseDeadLetterQueue: IQueue;
 }
 
 export interface OrderFanoutProps {
@@ -168,7 +177,14 @@ export class OrderFanout extends Construct {
   /** The e-mail templates by kind. */
   public readonly templates: Readonly<Record<EmailKind, CfnTemplate>>;
   /** Fires when a warehouse message has exhausted its deliveries and sits in the warehouse DLQ. */
-  public readonly warehouseDeadLetterAlarm: Alarm;
+  /**
+   * A warehouse message is received again and again without being deleted (12 periods of 5 minutes in a row): the
+   * warehouse cannot process it, and its order's later messages wait behind it. The queue has no DLQ (it would break
+   * the order), so this is where such a message shows.
+   */
+  public readonly warehouseStuckAlarm: Alarm;
+  /** The oldest warehouse message is older than an hour: the warehouse is not consuming. */
+  public readonly warehouseBacklogAlarm: Alarm;
 
   public constructor(scope: Construct, id: string, props: OrderFanoutProps) {
     super(scope, id);
@@ -215,15 +231,43 @@ export class OrderFanout extends Construct {
         })),
       });
 
-    this.warehouseDeadLetterAlarm = deadLetterQueueAlarm(
-      this,
-      'WarehouseDeadLetterAlarm',
-      props.messaging.warehouseDeadLetterQueue,
-      'Warehouse messages exhausted their deliveries and sit in the warehouse DLQ: the warehouse has not ' +
-        'received those orders or cancellations. Fix the consumer, then redrive the DLQ to the warehouse queue.',
-    );
-    this.warehouseDeadLetterAlarm.addAlarmAction(new SnsAction(props.alarmTopic));
-    this.warehouseDeadLetterAlarm.addOkAction(new SnsAction(props.alarmTopic));
+    const queue = props.messaging.warehouseQueue;
+    const fiveMinutes = Duration.minutes(5);
+    this.warehouseStuckAlarm = new Alarm(this, 'WarehouseStuckAlarm', {
+      alarmDescription:
+        'The warehouse keeps receiving messages it does not delete (an hour in a row): it cannot process one, and ' +
+        "that order's later messages wait behind it (the FIFO queue has no DLQ, which would break their order). " +
+        'Find the message in the warehouse logs and fix the warehouse; messages expire after 14 days.',
+      metric: new MathExpression({
+        expression: 'IF(FILL(received, 0) > FILL(deleted, 0), 1, 0)',
+        usingMetrics: {
+          received: queue.metricNumberOfMessagesReceived({ statistic: Stats.SUM, period: fiveMinutes }),
+          deleted: queue.metricNumberOfMessagesDeleted({ statistic: Stats.SUM, period: fiveMinutes }),
+        },
+        period: fiveMinutes,
+        label: 'Received more than deleted',
+      }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 12,
+      datapointsToAlarm: 12,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.warehouseBacklogAlarm = new Alarm(this, 'WarehouseBacklogAlarm', {
+      alarmDescription:
+        'The oldest warehouse message waits for more than an hour: the warehouse is not consuming. Messages ' +
+        'expire after 14 days.',
+      metric: queue.metricApproximateAgeOfOldestMessage({ statistic: Stats.MAXIMUM, period: fiveMinutes }),
+      threshold: Duration.hours(1).toSeconds(),
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      // SQS stops reporting a queue nobody touches: keep the state rather than report a waiting message as gone.
+      treatMissingData: TreatMissingData.IGNORE,
+    });
+    for (const alarm of [this.warehouseStuckAlarm, this.warehouseBacklogAlarm]) {
+      alarm.addAlarmAction(new SnsAction(props.alarmTopic));
+      alarm.addOkAction(new SnsAction(props.alarmTopic));
+    }
 
     // Charted, not alarmed: a re-send after a timeout or crash is expected now and then, and SNS and SQS drop it
     // within 5 minutes; the chart shows how often subscribers may see a marked repeat (e-mails above all).

@@ -3,19 +3,8 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import { FifoThroughputScope, Topic } from 'aws-cdk-lib/aws-sns';
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { requireIntegerInRange } from './props-validation.js';
 
-/** The defaults of {@link OrderMessagingProps}, each with its reason. */
-export const ORDER_MESSAGING_DEFAULTS = {
-  /**
-   * Deliveries of one warehouse message before SQS moves it to the dead-letter queue: enough for a consumer to ride
-   * out a restart or a short outage of its own, few enough that a poison message stops blocking its order's message
-   * group (FIFO holds back the rest of the group while it is in flight) within minutes rather than hours.
-   */
-  warehouseMaxReceiveCount: 5,
-} as const;
-
-/** How long SQS keeps a message at most: the warehouse queue and its DLQ keep theirs that long. */
+/** How long SQS keeps a message at most: the warehouse queue keeps its messages that long. */
 const SQS_MAX_RETENTION = Duration.days(14);
 
 export interface OrderMessagingProps {
@@ -25,17 +14,19 @@ export interface OrderMessagingProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
-  /**
-   * Deliveries of a warehouse message before it goes to the warehouse DLQ (1 to 1,000).
-   * @default ORDER_MESSAGING_DEFAULTS.warehouseMaxReceiveCount (5)
-   */
-  readonly warehouseMaxReceiveCount?: number;
 }
 
 /**
  * What the order fan-out sends to, in the stateful stack: the `order-events` SNS FIFO topic (construct id
- * `OrderEvents`) and the warehouse SQS FIFO queue with its own FIFO dead-letter queue, all encrypted with one
- * customer-managed key and reachable over TLS only.
+ * `OrderEvents`) and the warehouse SQS FIFO queue, both encrypted with one customer-managed key and reachable over
+ * TLS only.
+ *
+ * The warehouse queue has no dead-letter queue, on purpose. A DLQ breaks a FIFO queue's order (the SQS developer
+ * guide says not to use one where order matters): after `maxReceiveCount` failed deliveries an order's
+ * `OrderPlaced` would move aside while its `OrderCancelled` is delivered. Without one, a message the warehouse cannot
+ * process holds back only its own order's later messages (each order is its own message group) and is retried until
+ * the warehouse handles it; the fan-out's warehouse alarms (a message received again and again, messages waiting)
+ * tell the operators long before the 14 days of retention run out.
  *
  * They live here rather than next to the function because other parties hold on to them: subscribers subscribe to
  * the topic, and the warehouse integration is configured with the queue and may have messages waiting in it. A
@@ -57,22 +48,12 @@ export class OrderMessaging extends Construct {
   public readonly orderEventsTopic: Topic;
   /** The warehouse's FIFO queue: one message group per order, so an order's messages arrive in order. */
   public readonly warehouseQueue: Queue;
-  /** Where warehouse messages go after `warehouseMaxReceiveCount` failed deliveries. */
-  public readonly warehouseDeadLetterQueue: Queue;
-
   public constructor(scope: Construct, id: string, props: OrderMessagingProps = {}) {
     super(scope, id);
-    const maxReceiveCount =
-      props.warehouseMaxReceiveCount ?? ORDER_MESSAGING_DEFAULTS.warehouseMaxReceiveCount;
-    requireIntegerInRange(this.node.path, 'warehouseMaxReceiveCount', maxReceiveCount, {
-      min: 1,
-      max: 1_000,
-      hint: 'SQS limits',
-    });
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
     this.key = new Key(this, 'Key', {
-      description: 'Encrypts the order events topic and the warehouse queues',
+      description: 'Encrypts the order events topic and the warehouse queue',
       enableKeyRotation: true,
       rotationPeriod: Duration.days(365),
       removalPolicy,
@@ -95,23 +76,6 @@ export class OrderMessaging extends Construct {
     });
     this.orderEventsTopic.applyRemovalPolicy(removalPolicy);
 
-    this.warehouseDeadLetterQueue = new Queue(this, 'WarehouseDeadLetterQueue', {
-      fifo: true,
-      contentBasedDeduplication: false,
-      encryption: QueueEncryption.KMS,
-      encryptionMasterKey: this.key,
-      enforceSSL: true,
-      retentionPeriod: SQS_MAX_RETENTION,
-      removalPolicy,
-    });
-    // AwsSolutions-SQS3 sees the redrive policy below and accepts this queue as a DLQ; the Serverless pack does not.
-    Validations.of(this.warehouseDeadLetterQueue).acknowledge({
-      id: 'Serverless-SQSRedrivePolicy',
-      reason:
-        'This queue is itself the dead-letter queue of the warehouse queue; a DLQ behind it would only move the ' +
-        'messages nobody processed. Its depth alarms the operators instead.',
-    });
-
     this.warehouseQueue = new Queue(this, 'WarehouseQueue', {
       fifo: true,
       // The fan-out sends an explicit deduplication id derived from the stream record, so a re-delivered record
@@ -130,8 +94,16 @@ export class OrderMessaging extends Construct {
       enforceSSL: true,
       // An order the warehouse has not picked up yet must survive a long outage of the warehouse side.
       retentionPeriod: SQS_MAX_RETENTION,
-      deadLetterQueue: { queue: this.warehouseDeadLetterQueue, maxReceiveCount },
       removalPolicy,
     });
+    for (const ruleId of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
+      Validations.of(this.warehouseQueue).acknowledge({
+        id: ruleId,
+        reason:
+          "A dead-letter queue would break the FIFO order of an order's warehouse messages (a cancellation " +
+          'delivered while its placement sits aside). A message the warehouse cannot process holds back only its ' +
+          "own order's group, and the fan-out's warehouse alarms report it.",
+      });
+    }
   }
 }

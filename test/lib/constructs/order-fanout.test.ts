@@ -386,32 +386,62 @@ describe('OrderFanout', () => {
   });
 
   describe('alarms', () => {
-    it('alarms to the ops topic while the warehouse DLQ holds a message', () => {
+    it('alarms when the warehouse receives messages it does not delete for an hour (its queue has no DLQ)', () => {
+      // Prepare
+      const topic = { Ref: logicalId(at.ops.topic, at.stack) };
+      const queueName = { 'Fn::GetAtt': [logicalId(at.messaging.warehouseQueue, at.stack), 'QueueName'] };
+
+      // Assess
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Metrics: Match.arrayWith([
+          Match.objectLike({ Expression: 'IF(FILL(received, 0) > FILL(deleted, 0), 1, 0)' }),
+          Match.objectLike({
+            Id: 'received',
+            MetricStat: Match.objectLike({
+              Metric: {
+                Namespace: 'AWS/SQS',
+                MetricName: 'NumberOfMessagesReceived',
+                Dimensions: [{ Name: 'QueueName', Value: queueName }],
+              },
+            }),
+          }),
+          Match.objectLike({
+            Id: 'deleted',
+            MetricStat: Match.objectLike({
+              Metric: Match.objectLike({ MetricName: 'NumberOfMessagesDeleted' }),
+            }),
+          }),
+        ]),
+        EvaluationPeriods: 12,
+        DatapointsToAlarm: 12,
+        Threshold: 1,
+        AlarmActions: [topic],
+        OKActions: [topic],
+      });
+      expect(fanout.warehouseStuckAlarm).toBeDefined();
+    });
+
+    it('alarms when the oldest warehouse message waits for more than an hour, keeping its state without data', () => {
       // Prepare
       const topic = { Ref: logicalId(at.ops.topic, at.stack) };
 
       // Assess
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/SQS',
-        MetricName: 'ApproximateNumberOfMessagesVisible',
+        MetricName: 'ApproximateAgeOfOldestMessage',
         Dimensions: [
           {
             Name: 'QueueName',
-            Value: {
-              'Fn::GetAtt': [logicalId(at.messaging.warehouseDeadLetterQueue, at.stack), 'QueueName'],
-            },
+            Value: { 'Fn::GetAtt': [logicalId(at.messaging.warehouseQueue, at.stack), 'QueueName'] },
           },
         ],
         Statistic: 'Maximum',
-        Period: 60,
-        EvaluationPeriods: 1,
-        Threshold: 0,
-        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 3600,
         TreatMissingData: 'ignore',
         AlarmActions: [topic],
         OKActions: [topic],
       });
-      expect(fanout.warehouseDeadLetterAlarm).toBeDefined();
+      expect(fanout.warehouseBacklogAlarm).toBeDefined();
     });
 
     it('charts the marked re-sends (PossibleDuplicateEffects) on the dashboard', () => {
@@ -424,7 +454,7 @@ describe('OrderFanout', () => {
 
     it("has the consumer's nine alarms besides", () => {
       // Assess
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 11);
     });
   });
 

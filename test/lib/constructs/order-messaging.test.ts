@@ -2,9 +2,8 @@ import { type CfnResource, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../../lib/app.js';
-import { ORDER_MESSAGING_DEFAULTS, OrderMessaging } from '../../../lib/constructs/order-messaging.js';
-import { InvalidPropsError } from '../../../lib/constructs/props-validation.js';
-import { testApp, thrownBy } from '../../fixtures/cdk-app.js';
+import { OrderMessaging } from '../../../lib/constructs/order-messaging.js';
+import { testApp } from '../../fixtures/cdk-app.js';
 
 const FOURTEEN_DAYS_SECONDS = 14 * 24 * 60 * 60;
 
@@ -93,43 +92,43 @@ describe('OrderMessaging', () => {
       });
     });
 
-    describe.each([
-      ['warehouse queue', (m: OrderMessaging) => m.warehouseQueue],
-      ['warehouse DLQ', (m: OrderMessaging) => m.warehouseDeadLetterQueue],
-    ])('the %s', (_name, queueOf) => {
-      it('is FIFO without content-based deduplication, encrypted with the key, kept 14 days, retained', () => {
-        // Assess
-        const queue = template.toJSON().Resources[logicalId(queueOf(messaging), stack)];
-        expect(queue).toMatchObject({
-          Type: 'AWS::SQS::Queue',
-          Properties: {
-            FifoQueue: true,
-            ContentBasedDeduplication: false,
-            KmsMasterKeyId: keyArn,
-            MessageRetentionPeriod: FOURTEEN_DAYS_SECONDS,
-          },
-          DeletionPolicy: 'Retain',
+    describe.each([['warehouse queue', (m: OrderMessaging) => m.warehouseQueue]])(
+      'the %s',
+      (_name, queueOf) => {
+        it('is FIFO without content-based deduplication, encrypted with the key, kept 14 days, retained', () => {
+          // Assess
+          const queue = template.toJSON().Resources[logicalId(queueOf(messaging), stack)];
+          expect(queue).toMatchObject({
+            Type: 'AWS::SQS::Queue',
+            Properties: {
+              FifoQueue: true,
+              ContentBasedDeduplication: false,
+              KmsMasterKeyId: keyArn,
+              MessageRetentionPeriod: FOURTEEN_DAYS_SECONDS,
+            },
+            DeletionPolicy: 'Retain',
+          });
+          // CloudFormation generates the name (with the .fifo suffix FIFO queues need).
+          expect(queue.Properties.QueueName).toBeUndefined();
         });
-        // CloudFormation generates the name (with the .fifo suffix FIFO queues need).
-        expect(queue.Properties.QueueName).toBeUndefined();
-      });
 
-      it('refuses every request without TLS', () => {
-        // Assess
-        template.hasResourceProperties('AWS::SQS::QueuePolicy', {
-          Queues: [{ Ref: logicalId(queueOf(messaging), stack) }],
-          PolicyDocument: {
-            Statement: [
-              Match.objectLike({
-                Effect: 'Deny',
-                Action: 'sqs:*',
-                Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-              }),
-            ],
-          },
+        it('refuses every request without TLS', () => {
+          // Assess
+          template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+            Queues: [{ Ref: logicalId(queueOf(messaging), stack) }],
+            PolicyDocument: {
+              Statement: [
+                Match.objectLike({
+                  Effect: 'Deny',
+                  Action: 'sqs:*',
+                  Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+                }),
+              ],
+            },
+          });
         });
-      });
-    });
+      },
+    );
 
     it('scales the warehouse queue per message group (high-throughput FIFO)', () => {
       // Assess
@@ -139,30 +138,19 @@ describe('OrderMessaging', () => {
       });
     });
 
-    it('moves a warehouse message to the DLQ after 5 failed deliveries', () => {
+    it("has no dead-letter queue: one would break the order of an order's warehouse messages (issue 13)", () => {
       // Assess
-      expect(ORDER_MESSAGING_DEFAULTS.warehouseMaxReceiveCount).toBe(5);
-      template.hasResourceProperties('AWS::SQS::Queue', {
-        RedrivePolicy: {
-          deadLetterTargetArn: {
-            'Fn::GetAtt': [logicalId(messaging.warehouseDeadLetterQueue, stack), 'Arn'],
-          },
-          maxReceiveCount: 5,
-        },
-      });
-      template.resourceCountIs('AWS::SQS::Queue', 2);
+      template.resourceCountIs('AWS::SQS::Queue', 1);
+      template.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.absent() });
     });
   });
 
-  it('takes the removal policy and the receive count from its props', () => {
+  it('takes the removal policy from its props', () => {
     // Prepare
     const stack = new Stack(testApp(), 'Data');
 
     // Act
-    new OrderMessaging(stack, 'Messaging', {
-      removalPolicy: RemovalPolicy.DESTROY,
-      warehouseMaxReceiveCount: 3,
-    });
+    new OrderMessaging(stack, 'Messaging', { removalPolicy: RemovalPolicy.DESTROY });
 
     // Assess
     const template = Template.fromStack(stack);
@@ -171,28 +159,7 @@ describe('OrderMessaging', () => {
         expect(resource.DeletionPolicy, type).toBe('Delete');
       }
     }
-    template.hasResourceProperties('AWS::SQS::Queue', {
-      RedrivePolicy: Match.objectLike({ maxReceiveCount: 3 }),
-    });
   });
-
-  it.each([0, 1_001, 2.5])(
-    'refuses a warehouseMaxReceiveCount of %d, naming it, before creating anything',
-    (count) => {
-      // Prepare
-      const stack = new Stack(testApp(), 'Data');
-
-      // Act
-      const error = thrownBy(
-        () => new OrderMessaging(stack, 'Messaging', { warehouseMaxReceiveCount: count }),
-      );
-
-      // Assess
-      expect(error).toBeInstanceOf(InvalidPropsError);
-      expect(error.message).toMatch(/^Data\/Messaging: invalid "warehouseMaxReceiveCount": /);
-      expect(stack.node.findChild('Messaging').node.children).toHaveLength(0);
-    },
-  );
 
   it('lives in the stateful stack, so pipeline redeploys leave subscribers and the warehouse alone', () => {
     // Act
@@ -203,7 +170,7 @@ describe('OrderMessaging', () => {
     expect(Stack.of(stateful.messaging)).toBe(stateful);
     const data = Template.fromStack(stateful);
     data.resourceCountIs('AWS::SNS::Topic', 1);
-    data.resourceCountIs('AWS::SQS::Queue', 2);
+    data.resourceCountIs('AWS::SQS::Queue', 1);
     const pipelineQueues = Object.values(Template.fromStack(stateless).findResources('AWS::SQS::Queue'));
     expect(pipelineQueues.filter((queue) => queue.Properties?.FifoQueue === true)).toEqual([]);
   });
