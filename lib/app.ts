@@ -31,6 +31,7 @@ export function buildApp(app: App): OrdersStreamApp {
     messaging: stateful.messaging,
     search: stateful.search,
     audit: stateful.audit,
+    deadLetterQueues: stateful.deadLetterQueues,
     description: `Order pipelines (${config.stageName}): API, stream consumers, alarms`,
   });
   stateless.addStackDependency(stateful);

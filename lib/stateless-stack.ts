@@ -1,5 +1,10 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { AUDIT_LOG_CONSUMER_NAME } from '../lambdas/audit-log/names.js';
+import { ORDER_FANOUT_CONSUMER_NAME } from '../lambdas/order-fanout/ports.js';
+import { SEARCH_SYNC_CONSUMER_NAME } from '../lambdas/search-sync/names.js';
+import { VOTE_AGGREGATOR_CONSUMER_NAME } from '../lambdas/vote-aggregator/names.js';
 import type { StageConfig } from './config.js';
 import { AuditLog, type AuditLogStorage } from './constructs/audit-log.js';
 import type { DataTables } from './constructs/data-tables.js';
@@ -9,6 +14,7 @@ import { OrdersApi } from './constructs/orders-api.js';
 import { type OrdersSearchDomain, SearchSync } from './constructs/search-sync.js';
 import { StreamConsumer, type StreamConsumerProps } from './constructs/stream-consumer.js';
 import { VoteAggregator } from './constructs/vote-aggregator.js';
+import type { StreamConsumerName } from './stateful-stack.js';
 
 export interface StatelessStackProps extends StackProps {
   /** The validated stage configuration. */
@@ -21,6 +27,11 @@ export interface StatelessStackProps extends StackProps {
   readonly search: OrdersSearchDomain;
   /** The audit bucket and its writer policy (`StatefulStack.audit`). */
   readonly audit: AuditLogStorage;
+  /**
+   * Per consumer its DLQ (`StatefulStack.deadLetterQueues`), so that failed records survive a destroy of this stack.
+   * @default - each consumer creates its own, which goes with this stack
+   */
+  readonly deadLetterQueues?: Readonly<Partial<Record<StreamConsumerName, IQueue>>>;
 }
 
 /** What a pipeline passes to {@link StatelessStack.addStreamConsumer}: everything the stack cannot fill in itself. */
@@ -60,6 +71,7 @@ export class StatelessStack extends Stack {
       messaging: props.messaging,
       alarmTopic: this.opsAlerts.topic,
       dashboard: this.opsAlerts.dashboard,
+      deadLetterQueue: props.deadLetterQueues?.[ORDER_FANOUT_CONSUMER_NAME],
     });
     this.searchSync = new SearchSync(this, 'SearchSync', {
       config: props.config,
@@ -67,6 +79,7 @@ export class StatelessStack extends Stack {
       search: props.search,
       alarmTopic: this.opsAlerts.topic,
       dashboard: this.opsAlerts.dashboard,
+      deadLetterQueue: props.deadLetterQueues?.[SEARCH_SYNC_CONSUMER_NAME],
     });
     this.auditLog = new AuditLog(this, 'AuditLog', {
       config: props.config,
@@ -74,6 +87,7 @@ export class StatelessStack extends Stack {
       storage: props.audit,
       alarmTopic: this.opsAlerts.topic,
       dashboard: this.opsAlerts.dashboard,
+      deadLetterQueue: props.deadLetterQueues?.[AUDIT_LOG_CONSUMER_NAME],
     });
     this.voteAggregator = new VoteAggregator(this, 'VoteAggregator', {
       config: props.config,
@@ -81,6 +95,7 @@ export class StatelessStack extends Stack {
       pollResultsTable: props.tables.pollResults,
       alarmTopic: this.opsAlerts.topic,
       dashboard: this.opsAlerts.dashboard,
+      deadLetterQueue: props.deadLetterQueues?.[VOTE_AGGREGATOR_CONSUMER_NAME],
     });
   }
 

@@ -4,6 +4,7 @@ import type { Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IManagedPolicy } from 'aws-cdk-lib/aws-iam';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { AUDIT_LOG_CONSUMER_NAME } from '../../lambdas/audit-log/names.js';
 import { ENV } from '../../lambdas/shared/env.js';
@@ -75,6 +76,12 @@ export interface AuditLogProps {
   /** The dashboard the consumer adds its row to. */
   readonly dashboard: Dashboard;
   /**
+   * The consumer's DLQ, from the stateful stack (StatefulStack.deadLetterQueues), so that failed records outlive a
+   * destroy of the pipelines stack.
+   * @default - a queue of the consumer's own, in this construct's stack (StreamConsumerProps.deadLetterQueue)
+   */
+  readonly deadLetterQueue?: IQueue;
+  /**
    * Absolute path of the handler's TypeScript file; it must export `handler`.
    * @default AUDIT_LOG_ENTRY
    */
@@ -101,6 +108,7 @@ export class AuditLog extends Construct {
       consumerName: AUDIT_LOG_CONSUMER_NAME,
       alarmTopic: props.alarmTopic,
       dashboard: props.dashboard,
+      deadLetterQueue: props.deadLetterQueue,
       ...AUDIT_LOG_MAPPING,
     });
     this.consumer.function.bindBucketWriter(ENV.AUDIT_BUCKET_NAME, {

@@ -154,6 +154,12 @@ export interface OrderFanoutProps {
   /** The dashboard the consumer adds its row to. */
   readonly dashboard: Dashboard;
   /**
+   * The consumer's DLQ, from the stateful stack (StatefulStack.deadLetterQueues), so that failed records outlive a
+   * destroy of the pipelines stack.
+   * @default - a queue of the consumer's own, in this construct's stack (StreamConsumerProps.deadLetterQueue)
+   */
+  readonly deadLetterQueue?: IQueue;
+  /**
    * Absolute path of the handler's TypeScript file; it must export `handler`.
    * @default ORDER_FANOUT_ENTRY
    */
@@ -198,6 +204,7 @@ export class OrderFanout extends Construct {
       consumerName: ORDER_FANOUT_CONSUMER_NAME,
       alarmTopic: props.alarmTopic,
       dashboard: props.dashboard,
+      deadLetterQueue: props.deadLetterQueue,
       batchSize: ORDER_FANOUT_MAPPING.batchSize,
       maxBatchingWindow: ORDER_FANOUT_MAPPING.maxBatchingWindow,
       parallelizationFactor: ORDER_FANOUT_MAPPING.parallelizationFactor,

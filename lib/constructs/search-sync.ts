@@ -3,6 +3,7 @@ import { CfnOutput, Duration } from 'aws-cdk-lib';
 import type { Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { SEARCH_SYNC_CONSUMER_NAME } from '../../lambdas/search-sync/names.js';
 import { ENV } from '../../lambdas/shared/env.js';
@@ -78,6 +79,12 @@ export interface SearchSyncProps {
   /** The dashboard the consumer adds its row to. */
   readonly dashboard: Dashboard;
   /**
+   * The consumer's DLQ, from the stateful stack (StatefulStack.deadLetterQueues), so that failed records outlive a
+   * destroy of the pipelines stack.
+   * @default - a queue of the consumer's own, in this construct's stack (StreamConsumerProps.deadLetterQueue)
+   */
+  readonly deadLetterQueue?: IQueue;
+  /**
    * Absolute path of the handler's TypeScript file; it must export `handler`.
    * @default SEARCH_SYNC_ENTRY
    */
@@ -120,6 +127,7 @@ export class SearchSync extends Construct {
       consumerName: SEARCH_SYNC_CONSUMER_NAME,
       alarmTopic: props.alarmTopic,
       dashboard: props.dashboard,
+      deadLetterQueue: props.deadLetterQueue,
       batchSize: SEARCH_SYNC_MAPPING.batchSize,
       maxBatchingWindow: SEARCH_SYNC_MAPPING.maxBatchingWindow,
       parallelizationFactor: SEARCH_SYNC_MAPPING.parallelizationFactor,

@@ -1,4 +1,4 @@
-import { Annotations, Duration, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import {
   Alarm,
   ComparisonOperator,
@@ -15,7 +15,7 @@ import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { EventSourceMapping, MetricType, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import { ENV, METRICS_NAMESPACE } from '../../lambdas/shared/env.js';
 import { SQS_MAX_MESSAGE_BYTES } from '../../lambdas/shared/limits.js';
@@ -127,6 +127,13 @@ export interface StreamConsumerProps {
    * @default - no reservation
    */
   readonly reservedConcurrentExecutions?: number;
+  /**
+   * The consumer's DLQ: the mapping's on-failure destination and the runtime's target for permanent failures. Pass
+   * one of the stateful stack (createConsumerDeadLetterQueue): the letters are the only copy of failed records (kept
+   * 14 days; the stream keeps 24 h) and must survive a destroy of the stack this construct lives in.
+   * @default - a queue of this construct's own (createConsumerDeadLetterQueue), which goes with its stack
+   */
+  readonly deadLetterQueue?: IQueue;
 }
 
 /**
@@ -138,7 +145,7 @@ export interface StreamConsumerProps {
  */
 export class StreamConsumer extends Construct {
   public readonly function: BaseFunction;
-  public readonly deadLetterQueue: Queue;
+  public readonly deadLetterQueue: IQueue;
   public readonly mapping: EventSourceMapping;
   public readonly iteratorAgeAlarm: Alarm;
   public readonly deadLetterAlarm: Alarm;
@@ -171,22 +178,8 @@ export class StreamConsumer extends Construct {
     const settings = validateStreamConsumerProps(this.node.path, props);
     validateBaseFunctionProps(`${this.node.path}/Consumer`, functionProps);
 
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      // The AWS managed key needs no key policy for the mapping (which sends as the function's role) or the
-      // function itself to send; nothing outside the account ever reads these messages.
-      encryption: QueueEncryption.KMS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      maxMessageSizeBytes: SQS_MAX_MESSAGE_BYTES,
-    });
-    for (const ruleId of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
-      Validations.of(this.deadLetterQueue).acknowledge({
-        id: ruleId,
-        reason:
-          'This queue is itself the dead-letter queue (on-failure destination of the event source mapping and ' +
-          'target of permanent failures); a DLQ behind it would only move the messages nobody processed.',
-      });
-    }
+    this.deadLetterQueue =
+      props.deadLetterQueue ?? createConsumerDeadLetterQueue(this, 'DeadLetterQueue', RemovalPolicy.DESTROY);
 
     this.function = new BaseFunction(this, 'Consumer', functionProps);
     this.function.addEnvironment(ENV.CONSUMER_NAME, props.consumerName);
@@ -480,6 +473,36 @@ export class StreamConsumer extends Construct {
       );
     }
   }
+}
+
+/**
+ * A stream consumer's DLQ (SQS, the AWS managed key, TLS only, 14 days, 256 KiB messages). Created in the stateful
+ * stack, retained, for each consumer (StatefulStack.deadLetterQueues), and passed to the consumer: the letters (full
+ * records of permanent failures, positions of records the mapping gave up on) are the only copy of what failed.
+ */
+export function createConsumerDeadLetterQueue(
+  scope: Construct,
+  id: string,
+  removalPolicy: RemovalPolicy = RemovalPolicy.RETAIN,
+): Queue {
+  const queue = new Queue(scope, id, {
+    // The AWS managed key needs no key policy for the mapping (which sends as the function's role) or the function
+    // itself to send; nothing outside the account ever reads these messages.
+    encryption: QueueEncryption.KMS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+    maxMessageSizeBytes: SQS_MAX_MESSAGE_BYTES,
+    removalPolicy,
+  });
+  for (const ruleId of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
+    Validations.of(queue).acknowledge({
+      id: ruleId,
+      reason:
+        'This queue is itself the dead-letter queue (on-failure destination of the event source mapping and ' +
+        'target of permanent failures); a DLQ behind it would only move the messages nobody processed.',
+    });
+  }
+  return queue;
 }
 
 /**

@@ -3,6 +3,7 @@ import { Duration } from 'aws-cdk-lib';
 import type { Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../../lambdas/shared/env.js';
 import { VOTE_AGGREGATOR_CONSUMER_NAME } from '../../lambdas/vote-aggregator/names.js';
@@ -64,6 +65,12 @@ export interface VoteAggregatorProps {
   /** The dashboard the consumer adds its row to. */
   readonly dashboard: Dashboard;
   /**
+   * The consumer's DLQ, from the stateful stack (StatefulStack.deadLetterQueues), so that failed records outlive a
+   * destroy of the pipelines stack.
+   * @default - a queue of the consumer's own, in this construct's stack (StreamConsumerProps.deadLetterQueue)
+   */
+  readonly deadLetterQueue?: IQueue;
+  /**
    * Absolute path of the handler's TypeScript file; it must export `handler`.
    * @default VOTE_AGGREGATOR_ENTRY
    */
@@ -88,6 +95,7 @@ export class VoteAggregator extends Construct {
       consumerName: VOTE_AGGREGATOR_CONSUMER_NAME,
       alarmTopic: props.alarmTopic,
       dashboard: props.dashboard,
+      deadLetterQueue: props.deadLetterQueue,
       ...VOTE_AGGREGATOR_MAPPING,
     });
     this.consumer.function.bindTable(ENV.POLL_RESULTS_TABLE_NAME, props.pollResultsTable, [

@@ -50,6 +50,37 @@ describe('StatelessStack', () => {
     expect(stateless.voteAggregator).toBeInstanceOf(VoteAggregator);
   });
 
+  it("keeps every consumer's DLQ in the stateful stack, retained, so that destroying this stack loses no letter (issue 13)", () => {
+    // Prepare
+    const { stateful, stateless } = buildApp(testApp());
+    const data = Template.fromStack(stateful).toJSON().Resources as Record<string, Record<string, unknown>>;
+    const consumers = [
+      stateless.orderFanout,
+      stateless.searchSync,
+      stateless.auditLog,
+      stateless.voteAggregator,
+    ];
+
+    // Act
+    const queues = consumers.map(({ consumer }) => consumer.deadLetterQueue);
+
+    // Assess
+    Template.fromStack(stateless).resourceCountIs('AWS::SQS::Queue', 0);
+    expect(new Set(queues).size).toBe(4);
+    for (const [name, queue] of Object.entries(stateful.deadLetterQueues)) {
+      expect(queues).toContain(queue);
+      expect(data[stateful.getLogicalId(queue.node.defaultChild as CfnResource)], name).toMatchObject({
+        Type: 'AWS::SQS::Queue',
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+      });
+    }
+    expect(stateless.orderFanout.consumer.deadLetterQueue).toBe(stateful.deadLetterQueues['order-fanout']);
+    expect(stateless.voteAggregator.consumer.deadLetterQueue).toBe(
+      stateful.deadLetterQueues['vote-aggregator'],
+    );
+  });
+
   it('tells the search sync and the API the URL of the domain of the stateful stack', () => {
     // Prepare
     const { stateful, stateless } = buildApp(testApp());

@@ -170,7 +170,8 @@ describe('OrderMessaging', () => {
     expect(Stack.of(stateful.messaging)).toBe(stateful);
     const data = Template.fromStack(stateful);
     data.resourceCountIs('AWS::SNS::Topic', 1);
-    data.resourceCountIs('AWS::SQS::Queue', 1);
+    // The warehouse queue and the four consumers' DLQs.
+    data.resourceCountIs('AWS::SQS::Queue', 5);
     const pipelineQueues = Object.values(Template.fromStack(stateless).findResources('AWS::SQS::Queue'));
     expect(pipelineQueues.filter((queue) => queue.Properties?.FifoQueue === true)).toEqual([]);
   });
