@@ -11,6 +11,7 @@ import type { DataTables } from './constructs/data-tables.js';
 import { OpsAlerts } from './constructs/ops-alerts.js';
 import { OrderFanout, type OrderFanoutMessaging } from './constructs/order-fanout.js';
 import { OrdersApi } from './constructs/orders-api.js';
+import { SearchRoleMapping, type SearchRoleMappingDomain } from './constructs/search-role-mapping.js';
 import { type OrdersSearchDomain, SearchSync } from './constructs/search-sync.js';
 import { StreamConsumer, type StreamConsumerProps } from './constructs/stream-consumer.js';
 import { VoteAggregator } from './constructs/vote-aggregator.js';
@@ -23,8 +24,8 @@ export interface StatelessStackProps extends StackProps {
   readonly tables: DataTables;
   /** The order events topic and warehouse queues of the stateful stack (`StatefulStack.messaging`). */
   readonly messaging: OrderFanoutMessaging;
-  /** The search domain of the stateful stack (`StatefulStack.search`). */
-  readonly search: OrdersSearchDomain;
+  /** The search domain of the stateful stack (`StatefulStack.search`), with its master user. */
+  readonly search: OrdersSearchDomain & SearchRoleMappingDomain;
   /** The audit bucket and its writer policy (`StatefulStack.audit`). */
   readonly audit: AuditLogStorage;
   /**
@@ -54,6 +55,8 @@ export class StatelessStack extends Stack {
   public readonly auditLog: AuditLog;
   /** The vote aggregator: the one reader of the Votes stream, writing PollResults. */
   public readonly voteAggregator: VoteAggregator;
+  /** Maps the search sync's and the API's roles in the search domain's security plugin on deploy. */
+  public readonly searchRoleMapping: SearchRoleMapping;
 
   public constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
@@ -96,6 +99,12 @@ export class StatelessStack extends Stack {
       alarmTopic: this.opsAlerts.topic,
       dashboard: this.opsAlerts.dashboard,
       deadLetterQueue: props.deadLetterQueues?.[VOTE_AGGREGATOR_CONSUMER_NAME],
+    });
+    this.searchRoleMapping = new SearchRoleMapping(this, 'SearchRoleMapping', {
+      config: props.config,
+      search: props.search,
+      writerRole: this.searchSync.consumer.function.role,
+      readerRole: this.ordersApi.handler.role,
     });
   }
 

@@ -157,9 +157,10 @@ export class OrdersApi extends Construct {
       .bindTable(ENV.POLL_RESULTS_TABLE_NAME, props.tables.pollResults, ORDERS_API_TABLE_ACTIONS.pollResults)
       .bindTable(ENV.IDEMPOTENCY_TABLE_NAME, props.tables.idempotency, ORDERS_API_TABLE_ACTIONS.idempotency)
       .bindSearchDomain(ENV.OPENSEARCH_ENDPOINT, props.search, ORDERS_API_SEARCH_ACCESS);
-    // The role reaches the index only once mapped to the orders_reader role of the domain (see SearchDomain).
+    // The role reaches the index only once mapped to the orders_reader role of the domain (SearchRoleMapping).
     new CfnOutput(this, 'HandlerRoleArn', {
-      description: 'The orders API function role: map it to the orders_reader role of the search domain',
+      description:
+        'The orders API function role, mapped to the orders_reader role of the search domain on deploy',
       value: this.handler.role.roleArn,
     });
     Validations.of(this.handler.lambdaFunction.node.defaultChild!).acknowledge({

@@ -11,7 +11,6 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, ResourcePolicy } from 'aws-cdk-lib/aws-logs';
 import { type CfnDomain, Domain, EngineVersion, TLSSecurityPolicy } from 'aws-cdk-lib/aws-opensearchservice';
 import { Construct } from 'constructs';
-import { ORDERS_INDEX } from '../../lambdas/shared/search/orders-index.js';
 import {
   logRetention,
   type SearchClusterConfig,
@@ -66,36 +65,8 @@ export function ordersIndexReplicas(
   return cluster.searchInstanceCount > 1 ? 1 : 0;
 }
 
-/**
- * The OpenSearch security plugin roles the functions are mapped to (fine-grained access control), as the bodies of
- * `PUT _plugins/_security/api/roles/<name>`. IAM decides who reaches the domain at which URL paths; these roles
- * decide, inside OpenSearch, what a mapped principal may do, and both must allow a request.
- *
- * - `orders_writer` (the search-sync function; also the principal that runs the backfill): `_bulk` (a cluster-level
- *   action in OpenSearch), writing documents, creating the index with its mappings (`create_index`), and the index
- *   existence check and mapping read of the idempotent bootstrap (`HEAD /orders` is `indices:admin/get`).
- * - `orders_reader` (the orders API): searches only.
- */
-export const SEARCH_SECURITY_ROLES = {
-  writer: {
-    name: 'orders_writer',
-    permissions: {
-      cluster_permissions: ['indices:data/write/bulk'],
-      index_permissions: [
-        {
-          index_patterns: [ORDERS_INDEX],
-          allowed_actions: ['create_index', 'write', 'indices:admin/get', 'indices:admin/mappings/get'],
-        },
-      ],
-    },
-  },
-  reader: {
-    name: 'orders_reader',
-    permissions: {
-      index_permissions: [{ index_patterns: [ORDERS_INDEX], allowed_actions: ['search'] }],
-    },
-  },
-} as const;
+/** The security plugin roles, defined with the handler that applies them; re-exported for the constructs. */
+export { SEARCH_SECURITY_ROLES } from '../../lambdas/shared/search/security-roles.js';
 
 export interface SearchDomainProps {
   /**
@@ -134,25 +105,9 @@ export interface SearchDomainProps {
  * this construct creates (`adminRole`), assumable by the account's principals whose IAM policies allow it. The master
  * user administers the security plugin. The functions' roles get no OpenSearch permission until they are mapped to a
  * role of {@link SEARCH_SECURITY_ROLES}; that mapping lives in the domain's security index and is made through the
- * security plugin's REST API, which CloudFormation cannot call. After the first deploy of both stacks (and whenever a
- * function's role is replaced, e.g. after the pipelines stack was destroyed and deployed again), an operator runs,
- * signed (SigV4, service `es`) as the master user, e.g. with
- * `aws sts assume-role --role-arn <SearchAdminRoleArn output> --role-session-name search-admin` and
- * `awscurl --service es --region <region> -X PUT -H 'Content-Type: application/json' -d '<body>' <url>`:
- *
- * 1. `PUT <SearchEndpoint>/_plugins/_security/api/roles/orders_writer`, body `SEARCH_SECURITY_ROLES.writer.permissions`
- * 2. `PUT <SearchEndpoint>/_plugins/_security/api/roles/orders_reader`, body `SEARCH_SECURITY_ROLES.reader.permissions`
- * 3. `PUT <SearchEndpoint>/_plugins/_security/api/rolesmapping/orders_writer`,
- *    body `{"backend_roles": ["<SearchSyncRoleArn output of the pipelines stack>"]}` (add the ARN of whoever runs the
- *    backfill: a PUT replaces the whole mapping)
- * 4. `PUT <SearchEndpoint>/_plugins/_security/api/rolesmapping/orders_reader`,
- *    body `{"backend_roles": ["<OrdersApiRoleArn output of the pipelines stack>"]}`
- *
- * Each step is idempotent. Until they are done, the sync's requests fail with 403 (its records are retried and then
- * dead-lettered) and searches answer 403. Automating them would take a custom resource whose Lambda signs requests as
- * the master user (so that role, or one that can assume it, becomes part of the deployment machinery) and retries
- * until the new domain's security index is ready; for a mapping that changes only when a role is replaced, a
- * documented, idempotent step was judged the smaller risk.
+ * security plugin's REST API, which CloudFormation cannot call natively. The pipelines stack makes it during the
+ * deploy with a custom resource (SearchRoleMapping) that assumes the master user role; that is why the master user
+ * must be assumable by that function's role (the created AdminRole trusts the account, whose IAM policies decide).
  *
  * Logs. aws-cdk-lib would create the CloudWatch Logs resource policy OpenSearch needs with a Lambda-backed custom
  * resource; here it is a native `AWS::Logs::ResourcePolicy` instead (no Lambda to run, patch or acknowledge),

@@ -105,7 +105,7 @@ export interface SearchSyncProps {
  * count and raise it with the domain's capacity.
  *
  * The role gets its OpenSearch permissions only once mapped to the `orders_writer` role (fine-grained access
- * control): see SearchDomain; its ARN is this construct's `RoleArn` output.
+ * control), which the pipelines stack's SearchRoleMapping does on deploy; its ARN is this construct's `RoleArn` output.
  */
 export class SearchSync extends Construct {
   public readonly consumer: StreamConsumer;
@@ -137,7 +137,8 @@ export class SearchSync extends Construct {
     this.consumer.function.bindSearchDomain(ENV.OPENSEARCH_ENDPOINT, props.search, SEARCH_SYNC_INDEX_ACCESS);
 
     new CfnOutput(this, 'RoleArn', {
-      description: 'The search-sync function role: map it to the orders_writer role of the search domain',
+      description:
+        'The search-sync function role, mapped to the orders_writer role of the search domain on deploy',
       value: this.consumer.function.role.roleArn,
     });
   }

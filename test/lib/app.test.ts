@@ -91,6 +91,7 @@ describe('buildApp', () => {
         'audit-log/handler.ts',
         'order-fanout/handler.ts',
         'orders-api/handler.ts',
+        'search-role-mapping/handler.ts',
         'search-sync/handler.ts',
         'vote-aggregator/handler.ts',
       ]);

@@ -225,6 +225,9 @@ describe('StatelessStack', () => {
               )
             ),
         )
+        // A custom resource's properties are its handler's input, not a physical name: the role mapping names the
+        // domain it maps in.
+        .filter(([, resource]) => !String(resource.Type).startsWith('Custom::'))
         .map(
           ([logicalId, resource]) => `${resource.Type} ${logicalId} ${JSON.stringify(resource.Properties)}`,
         ),
