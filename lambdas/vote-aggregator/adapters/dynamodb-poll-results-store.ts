@@ -245,8 +245,9 @@ export class DynamoDbPollResultsStore implements PollResultsStore {
       '#asOf': A.asOf,
     };
     const values: Record<string, unknown> = {
-      // A Map: the marshaller refuses a plain object with an own `constructor` (see the class comment).
-      ':counts': new Map(delta.counts),
+      // The delta's Map as it is: the marshaller refuses a plain object with an own `constructor` (see the class
+      // comment), never a Map.
+      ':counts': delta.counts,
       ':t': delta.total,
       ':r': delta.records,
       ':last': delta.lastSequence,
