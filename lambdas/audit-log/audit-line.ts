@@ -30,7 +30,7 @@ export interface AuditLine {
   readonly approximateCreationTime: string;
   /**
    * The Orders table's key `orderId` as plain text, when the record has one: Athena's JSON SerDe maps only top-level
-   * fields to columns, and `WHERE order_id = '...'` needs one. Absent for records of other tables.
+   * fields to columns, and `WHERE orderid = '...'` needs one. Absent for records of other tables.
    */
   readonly orderId?: string;
   readonly keys: AuditImage;

@@ -19,7 +19,8 @@ import { InvalidPropsError, requireIntegerInRange } from './props-validation.js'
 /** The defaults of {@link AuditStorageProps}, each with its reason. */
 export const AUDIT_STORAGE_DEFAULTS = {
   /**
-   * The Athena table over the Orders table's audit objects: `SELECT * FROM audit WHERE dt = ... AND order_id = ...`.
+   * The Athena table over the Orders table's audit objects: `SELECT * FROM audit WHERE dt = ... AND orderid = ...`.
+   * Its companion `<tableName>_lines` holds each whole line as text, images included.
    */
   tableName: 'audit',
   /**
@@ -34,8 +35,29 @@ export const AUDIT_STORAGE_DEFAULTS = {
   accessLogsRetentionDays: 365,
 } as const;
 
-/** The SerDe of the audit table: the only JSON SerDe in Athena with `mapping.<column>` properties. */
-export const AUDIT_SERDE = 'org.openx.data.jsonserde.JsonSerDe';
+/**
+ * The SerDe of the audit table: the Hive JSON SerDe. Not the OpenX JSON SerDe, whose Athena documentation warns that
+ * row counts and values can be non-deterministic. The Hive SerDe matches columns to the line's top-level keys without
+ * regard to case (so the columns are the keys in lowercase: it has no `mapping.<column>` properties) and fails a query
+ * on a nested object in a `string` column, so the audit table declares the scalar fields only; the images are read
+ * through the lines table.
+ */
+export const AUDIT_SERDE = 'org.apache.hive.hcatalog.data.JsonSerDe';
+
+/**
+ * The SerDe of the lines table: plain text, one row per line, one column. Its field delimiter is U+0001, a character
+ * that a serialized audit line never holds (JSON escapes every control character), so each line is one whole field;
+ * no escape character is set, so nothing in the line is rewritten.
+ */
+export const AUDIT_LINES_SERDE = 'org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe';
+
+/** The field delimiter of the lines table; {@link AUDIT_LINES_SERDE} says why it never splits a line. */
+export const AUDIT_LINES_DELIMITER = '\u0001';
+
+/** The lines table of an audit table: `<tableName>_lines`. */
+export function auditLinesTableName(tableName: string): string {
+  return `${tableName}_lines`;
+}
 
 /** The S3 key prefix of one source table's audit objects, as the audit-log consumer writes them. */
 export function auditTablePrefix(tableName: string): string {
@@ -98,12 +120,14 @@ export interface AuditStorageProps {
  * public access blocked, written by the S3 logging service through its bucket policy; logs expire after
  * `accessLogsRetentionDays` and their noncurrent versions 30 days later.
  *
- * Athena. The Glue table (`audit`) reads the gzipped JSON Lines objects under `table=<Orders table name>/` with the
- * OpenX JSON SerDe and partition projection on `dt` (date, yyyy-MM-dd) and `hour` (00-23), so no crawler and no
- * `MSCK REPAIR` is needed. Each line must carry a top-level `orderId` (the `order_id` column); `keys`, `old_image` and
- * `new_image` are the raw DynamoDB AttributeValue JSON as text (`json_extract_scalar(new_image, '$.status.S')`), and
- * `approximate_creation_time` the ISO-8601 text (`from_iso8601_timestamp(...)`). Readers need s3:GetObject on the
- * bucket and kms:Decrypt on {@link key} through IAM; the key policy is CDK's default (the account, through IAM).
+ * Athena. Two Glue tables read the gzipped JSON Lines objects under `table=<Orders table name>/`, both with partition
+ * projection on `dt` (date, yyyy-MM-dd) and `hour` (00-23), so no crawler and no `MSCK REPAIR` is needed:
+ * - `audit` ({@link AUDIT_SERDE}): the line's scalar fields as columns named by their keys in lowercase (`orderid`,
+ *   `eventname`, `changedattributes`, ...); `approximatecreationtime` is ISO-8601 text (`from_iso8601_timestamp`);
+ * - `audit_lines` ({@link AUDIT_LINES_SERDE}): one column `line`, the whole line as text, read with `json_extract`
+ *   (`json_extract_scalar(line, '$.newImage.status.S')`).
+ * Readers need s3:GetObject on the bucket and kms:Decrypt on {@link key} through IAM; the key policy is CDK's default
+ * (the account, through IAM).
  */
 export class AuditStorage extends Construct {
   /** The audit bucket (Object Lock, SSE-KMS). */
@@ -115,11 +139,16 @@ export class AuditStorage extends Construct {
   /** Receives the audit bucket's server access logs (SSE-S3). */
   public readonly accessLogsBucket: Bucket;
   public readonly glueDatabase: CfnDatabase;
+  /** The audit table: the scalar fields of each line as columns. */
   public readonly glueTable: CfnTable;
+  /** The lines table: each whole line as one text column. */
+  public readonly linesGlueTable: CfnTable;
   /** The Glue (Athena) database name, a literal. */
   public readonly databaseName: string;
   /** The Glue (Athena) table name of the Orders table's audit log, a literal. */
   public readonly tableName: string;
+  /** The Glue (Athena) name of the lines table, `<tableName>_lines`, a literal. */
+  public readonly linesTableName: string;
   /** The key prefix of the Orders table's audit objects, `table=<Orders table name>/`. */
   public readonly ordersPrefix: string;
   /**
@@ -135,6 +164,7 @@ export class AuditStorage extends Construct {
     const { config } = props;
     this.databaseName = props.databaseName ?? auditDatabaseName(config.stageName);
     this.tableName = props.tableName ?? AUDIT_STORAGE_DEFAULTS.tableName;
+    this.linesTableName = auditLinesTableName(this.tableName);
     const projectionStartDate = props.projectionStartDate ?? AUDIT_STORAGE_DEFAULTS.projectionStartDate;
     const accessLogsRetentionDays =
       props.accessLogsRetentionDays ?? AUDIT_STORAGE_DEFAULTS.accessLogsRetentionDays;
@@ -227,54 +257,69 @@ export class AuditStorage extends Construct {
       },
     });
 
+    const partitioned = (
+      name: string,
+      description: string,
+      serdeInfo: CfnTable.SerdeInfoProperty,
+      columns: readonly CfnTable.ColumnProperty[],
+    ): CfnTable.TableInputProperty => ({
+      name,
+      description,
+      tableType: 'EXTERNAL_TABLE',
+      parameters: {
+        classification: 'json',
+        compressionType: 'gzip',
+        'projection.enabled': 'true',
+        'projection.dt.type': 'date',
+        'projection.dt.format': 'yyyy-MM-dd',
+        'projection.dt.range': `${projectionStartDate},NOW`,
+        'projection.dt.interval': '1',
+        'projection.dt.interval.unit': 'DAYS',
+        'projection.hour.type': 'integer',
+        'projection.hour.range': '0,23',
+        'projection.hour.digits': '2',
+        'storage.location.template': `${location}dt=\${dt}/hour=\${hour}/`,
+      },
+      partitionKeys: [
+        { name: 'dt', type: 'string', comment: 'UTC day of the batch, yyyy-MM-dd' },
+        { name: 'hour', type: 'string', comment: 'UTC hour of the batch, 00-23' },
+      ],
+      storageDescriptor: {
+        location,
+        inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+        outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+        compressed: true,
+        serdeInfo,
+        columns: [...columns],
+      },
+    });
+
     this.glueTable = new CfnTable(this, 'OrdersTable', {
       catalogId: stack.account,
       // The reference (not the literal) orders the table after its database.
       databaseName: this.glueDatabase.ref,
-      tableInput: {
-        name: this.tableName,
-        description: 'Every change of the Orders table, one row per stream record (audit-log consumer)',
-        tableType: 'EXTERNAL_TABLE',
-        parameters: {
-          classification: 'json',
-          compressionType: 'gzip',
-          'projection.enabled': 'true',
-          'projection.dt.type': 'date',
-          'projection.dt.format': 'yyyy-MM-dd',
-          'projection.dt.range': `${projectionStartDate},NOW`,
-          'projection.dt.interval': '1',
-          'projection.dt.interval.unit': 'DAYS',
-          'projection.hour.type': 'integer',
-          'projection.hour.range': '0,23',
-          'projection.hour.digits': '2',
-          'storage.location.template': `${location}dt=\${dt}/hour=\${hour}/`,
-        },
-        partitionKeys: [
-          { name: 'dt', type: 'string', comment: 'UTC day of the batch, yyyy-MM-dd' },
-          { name: 'hour', type: 'string', comment: 'UTC hour of the batch, 00-23' },
-        ],
-        storageDescriptor: {
-          location,
-          inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
-          outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
-          compressed: true,
-          serdeInfo: {
-            serializationLibrary: AUDIT_SERDE,
-            parameters: {
-              'ignore.malformed.json': 'false',
-              // Keys are matched as written: the line's camelCase fields map to snake_case columns below.
-              'case.insensitive': 'false',
-              ...Object.fromEntries(
-                AUDIT_COLUMNS.filter((column) => column.field !== column.name).map((column) => [
-                  `mapping.${column.name}`,
-                  column.field,
-                ]),
-              ),
-            },
+      tableInput: partitioned(
+        this.tableName,
+        'Every change of the Orders table, one row per stream record (audit-log consumer); images in the lines table',
+        { serializationLibrary: AUDIT_SERDE },
+        AUDIT_COLUMNS.map(({ field, type, comment }) => ({ name: field.toLowerCase(), type, comment })),
+      ),
+    });
+    this.linesGlueTable = new CfnTable(this, 'OrdersLinesTable', {
+      catalogId: stack.account,
+      databaseName: this.glueDatabase.ref,
+      tableInput: partitioned(
+        this.linesTableName,
+        'Every change of the Orders table, one whole JSON line per stream record, images included',
+        {
+          serializationLibrary: AUDIT_LINES_SERDE,
+          parameters: {
+            'field.delim': AUDIT_LINES_DELIMITER,
+            'serialization.format': AUDIT_LINES_DELIMITER,
           },
-          columns: AUDIT_COLUMNS.map(({ name, type, comment }) => ({ name, type, comment })),
         },
-      },
+        [{ name: 'line', type: 'string', comment: 'The audit line, JSON: read it with json_extract' }],
+      ),
     });
 
     new CfnOutput(this, 'BucketName', {
@@ -288,6 +333,10 @@ export class AuditStorage extends Construct {
     new CfnOutput(this, 'AthenaTable', {
       description: "The Athena table of the Orders table's audit log",
       value: this.tableName,
+    });
+    new CfnOutput(this, 'AthenaLinesTable', {
+      description: "The Athena table of the Orders table's audit lines as whole JSON text, images included",
+      value: this.linesTableName,
     });
   }
 
@@ -331,41 +380,35 @@ export class AuditStorage extends Construct {
 }
 
 /**
- * The columns of the audit table and the line fields they are read from. `keys`, `old_image` and `new_image` hold
- * JSON objects in the line: a `string` column gets them as JSON text from the OpenX SerDe, which Athena's
- * `json_extract` functions read; a struct or map type could not describe AttributeValue images of any shape.
+ * The columns of the audit table: the line's scalar fields (and the array of changed names), each column named by its
+ * field in lowercase, which is how the Hive JSON SerDe matches them. `keys`, `oldImage` and `newImage` are JSON
+ * objects of any shape, which no Hive column type describes and the SerDe refuses in a `string` column: they are read
+ * from the lines table.
  */
 export const AUDIT_COLUMNS: ReadonlyArray<{
-  readonly name: string;
   readonly field: string;
   readonly type: string;
   readonly comment: string;
 }> = [
   {
-    name: 'event_id',
     field: 'eventId',
     type: 'string',
     comment: 'The stream record eventID; drop duplicates by it',
   },
-  { name: 'event_name', field: 'eventName', type: 'string', comment: 'INSERT, MODIFY or REMOVE' },
-  { name: 'sequence_number', field: 'sequenceNumber', type: 'string', comment: 'The stream sequence number' },
+  { field: 'eventName', type: 'string', comment: 'INSERT, MODIFY or REMOVE' },
+  { field: 'sequenceNumber', type: 'string', comment: 'The stream sequence number' },
   {
-    name: 'approximate_creation_time',
     field: 'approximateCreationTime',
     type: 'string',
     comment: 'ISO-8601; from_iso8601_timestamp() makes it a timestamp',
   },
-  { name: 'order_id', field: 'orderId', type: 'string', comment: 'The orderId key, top-level in the line' },
-  { name: 'keys', field: 'keys', type: 'string', comment: 'The item keys, DynamoDB AttributeValue JSON' },
-  { name: 'old_image', field: 'oldImage', type: 'string', comment: 'The old image, AttributeValue JSON' },
-  { name: 'new_image', field: 'newImage', type: 'string', comment: 'The new image, AttributeValue JSON' },
+  { field: 'orderId', type: 'string', comment: 'The orderId key, top-level in the line' },
   {
-    name: 'changed_attributes',
     field: 'changedAttributes',
     type: 'array<string>',
     comment: 'Names of the attributes the change set, altered or removed',
   },
-  { name: 'actor', field: 'actor', type: 'string', comment: 'user, or ttl for a TTL delete' },
+  { field: 'actor', type: 'string', comment: 'user, or ttl for a TTL delete' },
 ];
 
 function objectLockRetention(config: StageConfig): ObjectLockRetention {
@@ -411,6 +454,8 @@ function validateAuditStorageProps(
   for (const [prop, name] of [
     ['databaseName', resolved.databaseName],
     ['tableName', resolved.tableName],
+    // The lines table's name must be a Glue name as well: this bounds the table name to 249 characters.
+    ['tableName', auditLinesTableName(resolved.tableName)],
   ] as const) {
     if (!GLUE_NAME.test(name)) {
       throw new InvalidPropsError(

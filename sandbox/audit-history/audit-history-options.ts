@@ -46,14 +46,15 @@ Without --bucket it reads the sandbox's local store (.sandbox/s3/, written by np
 
 The command reads every object in the range (one GetObject each) and parses all of their lines, whatever order they
 belong to: narrow it with --table, --since and --until. A long history over a large bucket is a job for Athena,
-which reads the same objects with partition projection (database orders_audit_<stage>, table audit):
+which reads the same objects with partition projection (database orders_audit_<stage>, tables audit and
+audit_lines, the latter with the images):
 
   SELECT * FROM audit
-  WHERE dt BETWEEN '2026-11-01' AND '2026-11-30' AND order_id = '<orderId>'
-  ORDER BY length(sequence_number), sequence_number;
+  WHERE dt BETWEEN '2026-11-01' AND '2026-11-30' AND orderid = '<orderId>'
+  ORDER BY length(sequencenumber), sequencenumber;
 
-(ORDER BY sequence_number alone compares the digit strings as text; the length first makes it numeric. Athena
-keeps duplicate lines: drop them by event_id.)
+(ORDER BY sequencenumber alone compares the digit strings as text; the length first makes it numeric. Athena
+keeps duplicate lines: drop them by eventid.)
 
 Exit code: 0 when at least one change was found, 1 when none was (or the run failed, or the log has a malformed line
 or two different lines with one eventId: reported after what could be printed), 2 for bad usage.`;

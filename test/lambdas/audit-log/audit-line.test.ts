@@ -1,15 +1,18 @@
 import { gunzipSync } from 'node:zlib';
 import type { AttributeValue } from 'aws-lambda';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   type AuditLine,
   auditObjectKey,
   encodeAuditObject,
+  serializeAuditLine,
   tableNameFromStreamArn,
   toAuditLine,
 } from '../../../lambdas/audit-log/audit-line.js';
 import { PermanentError } from '../../../lambdas/shared/errors.js';
 import { toChangeRecord } from '../../../lambdas/shared/stream/change-record.js';
+import { hostileName } from '../../support/hostile-attributes.js';
 import { changeRecord, ORDER_KEYS, type RawImage, type RawRecordInput, rawRecord } from './records.js';
 
 /** One attribute of every AttributeValue type, as Lambda delivers it (binary as base64). */
@@ -338,5 +341,37 @@ describe('toAuditLine: the order id column', () => {
 
     // Assess
     expect(line).not.toHaveProperty('orderId');
+  });
+});
+
+describe('serializeAuditLine: what the Athena tables rely on', () => {
+  /** Any text at all, control characters and lone surrogates included. */
+  const anyText = fc.string({ unit: 'binary', maxLength: 40 });
+
+  it('never writes a line break or the lines table delimiter U+0001, whatever the item holds', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.tuple(fc.oneof(hostileName, anyText), anyText), {
+          selector: ([name]) => name,
+          minLength: 1,
+          maxLength: 6,
+        }),
+        (attributes) => {
+          // Prepare
+          const image: RawImage = { ...ORDER_KEYS };
+          for (const [name, text] of attributes) {
+            Object.defineProperty(image, name, { value: { S: text }, enumerable: true, writable: true });
+          }
+
+          // Act
+          const text = serializeAuditLine(
+            toAuditLine(changeRecord({ eventName: 'INSERT', newImage: image })),
+          );
+
+          // Assess: one line per record (TextInputFormat splits on \n and \r), one field per line.
+          for (const forbidden of ['\n', '\r', '\u0001']) expect(text).not.toContain(forbidden);
+        },
+      ),
+    );
   });
 });

@@ -1,8 +1,10 @@
 import { App, type CfnResource, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { toAuditLine } from '../../../lambdas/audit-log/audit-line.js';
 import { loadStageConfig, type StageConfig } from '../../../lib/config.js';
 import {
+  AUDIT_COLUMNS,
   AUDIT_SERDE,
   AuditStorage,
   type AuditStorageProps,
@@ -17,6 +19,7 @@ import {
   testConfig,
   thrownBy,
 } from '../../fixtures/cdk-app.js';
+import { changeRecord } from '../../lambdas/audit-log/records.js';
 
 /** The stage preset of cdk.json, validated as the app validates it. */
 function presetConfig(stage: string): StageConfig {
@@ -288,44 +291,81 @@ describe('AuditStorage', () => {
     });
   });
 
-  it('reads the lines with the OpenX SerDe, strictly, mapping camelCase fields to snake_case columns', () => {
+  it('reads the scalar fields with the Hive JSON SerDe, each column named by its line key in lowercase', () => {
     // Prepare
     const { template } = synthesize({ config: testConfig() });
 
     // Act
-    const table = Object.values(template.findResources('AWS::Glue::Table'))[0];
-    const descriptor = table?.Properties.TableInput.StorageDescriptor;
+    const tables = Object.values(template.findResources('AWS::Glue::Table'));
+    const audit = tables.find((table) => table.Properties.TableInput.Name === 'audit');
+    const descriptor = audit?.Properties.TableInput.StorageDescriptor;
 
     // Assess
-    expect(descriptor.SerdeInfo).toEqual({
-      SerializationLibrary: AUDIT_SERDE,
-      Parameters: {
-        'ignore.malformed.json': 'false',
-        'case.insensitive': 'false',
-        'mapping.event_id': 'eventId',
-        'mapping.event_name': 'eventName',
-        'mapping.sequence_number': 'sequenceNumber',
-        'mapping.approximate_creation_time': 'approximateCreationTime',
-        'mapping.order_id': 'orderId',
-        'mapping.old_image': 'oldImage',
-        'mapping.new_image': 'newImage',
-        'mapping.changed_attributes': 'changedAttributes',
-      },
-    });
+    expect(descriptor.SerdeInfo).toEqual({ SerializationLibrary: 'org.apache.hive.hcatalog.data.JsonSerDe' });
+    expect(AUDIT_SERDE).not.toContain('openx');
     expect(
       descriptor.Columns.map((column: { Name: string; Type: string }) => `${column.Name} ${column.Type}`),
     ).toEqual([
-      'event_id string',
-      'event_name string',
-      'sequence_number string',
-      'approximate_creation_time string',
-      'order_id string',
-      'keys string',
-      'old_image string',
-      'new_image string',
-      'changed_attributes array<string>',
+      'eventid string',
+      'eventname string',
+      'sequencenumber string',
+      'approximatecreationtime string',
+      'orderid string',
+      'changedattributes array<string>',
       'actor string',
     ]);
+  });
+
+  it('declares only columns the Hive SerDe can fill from a line: a scalar key for each string column', () => {
+    // Prepare: a MODIFY line of the Orders table, with both images and a nested attribute.
+    const line = toAuditLine(
+      changeRecord({
+        eventName: 'MODIFY',
+        oldImage: { orderId: { S: 'o-1' }, items: { L: [{ M: { sku: { S: 'a' } } }] }, version: { N: '1' } },
+        newImage: { orderId: { S: 'o-1' }, items: { L: [] }, version: { N: '2' } },
+      }),
+    );
+    const keys = new Map(Object.entries(line).map(([key, value]) => [key.toLowerCase(), value]));
+
+    // Act
+    const { template } = synthesize({ config: testConfig() });
+    const audit = Object.values(template.findResources('AWS::Glue::Table')).find(
+      (table) => table.Properties.TableInput.Name === 'audit',
+    );
+    const columns: { Name: string; Type: string }[] = audit?.Properties.TableInput.StorageDescriptor.Columns;
+
+    // Assess: a nested object in a string column fails the whole query under the Hive SerDe.
+    for (const column of columns) {
+      const value = keys.get(column.Name);
+      if (column.Type === 'string') expect(typeof value, column.Name).toBe('string');
+      else expect(Array.isArray(value), column.Name).toBe(true);
+    }
+    expect(AUDIT_COLUMNS.map((column) => column.field)).not.toEqual(
+      expect.arrayContaining(['keys', 'oldImage', 'newImage']),
+    );
+  });
+
+  it('offers each whole line, images included, as one text column of the lines table', () => {
+    // Prepare
+    const { audit, template } = synthesize({ config: testConfig() });
+
+    // Act
+    const tables = Object.values(template.findResources('AWS::Glue::Table'));
+    const lines = tables.find((table) => table.Properties.TableInput.Name === 'audit_lines');
+    const auditTable = tables.find((table) => table.Properties.TableInput.Name === 'audit');
+
+    // Assess
+    expect(audit.linesTableName).toBe('audit_lines');
+    expect(lines?.Properties.TableInput.StorageDescriptor).toMatchObject({
+      Location: auditTable?.Properties.TableInput.StorageDescriptor.Location,
+      SerdeInfo: {
+        SerializationLibrary: 'org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe',
+        Parameters: { 'field.delim': '\u0001', 'serialization.format': '\u0001' },
+      },
+      Columns: [{ Name: 'line', Type: 'string', Comment: expect.any(String) }],
+    });
+    expect(lines?.Properties.TableInput.Parameters).toEqual(auditTable?.Properties.TableInput.Parameters);
+    template.hasOutput('*', { Value: 'audit_lines' });
   });
 
   it('names the database after a stage with hyphens in Athena-safe underscores', () => {
@@ -381,6 +421,12 @@ describe('AuditStorage', () => {
       { config: testConfig(), databaseName: 'Orders-Audit' },
       'databaseName',
       'must be 1-255 lowercase letters, digits or underscores (Athena), got "Orders-Audit"',
+    ],
+    [
+      'a table name whose lines table Glue cannot name',
+      { config: testConfig(), tableName: 'a'.repeat(250) },
+      'tableName',
+      `must be 1-255 lowercase letters, digits or underscores (Athena), got "${'a'.repeat(250)}_lines"`,
     ],
     [
       'an impossible projection start date',

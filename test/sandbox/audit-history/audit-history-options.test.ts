@@ -142,9 +142,9 @@ describe('parseAuditHistoryArgs', () => {
     }
     expect(AUDIT_HISTORY_USAGE).toContain('reads every object in the range');
     expect(AUDIT_HISTORY_USAGE).toMatch(
-      /SELECT \* FROM .*audit\s+WHERE dt BETWEEN .* AND order_id = '<orderId>'/,
+      /SELECT \* FROM .*audit\s+WHERE dt BETWEEN .* AND orderid = '<orderId>'/,
     );
-    expect(AUDIT_HISTORY_USAGE).toContain('ORDER BY length(sequence_number), sequence_number');
+    expect(AUDIT_HISTORY_USAGE).toContain('ORDER BY length(sequencenumber), sequencenumber');
     expect(AUDIT_HISTORY_USAGE).toContain('Exit code: 0');
   });
 });
