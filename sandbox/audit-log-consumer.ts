@@ -2,7 +2,7 @@ import { createAuditHandler } from '../lambdas/audit-log/audit.js';
 import { createAuditAdapters } from '../lambdas/audit-log/compose.js';
 import { AUDIT_LOG_CONSUMER_NAME } from '../lambdas/audit-log/names.js';
 import { ENV } from '../lambdas/shared/env.js';
-import type { ConsumerFactory } from './consumers.js';
+import type { ConsumerFactory } from './consumer-factory.js';
 
 /**
  * The local twin of `lambdas/audit-log/handler.ts`: the same composition (createAuditAdapters, then

@@ -1,7 +1,7 @@
 import { createFanoutAdapters } from '../lambdas/order-fanout/compose.js';
 import { createOrderFanoutHandler, ORDER_FANOUT_CONSUMER_NAME } from '../lambdas/order-fanout/fanout.js';
 import { ENV } from '../lambdas/shared/env.js';
-import type { ConsumerFactory } from './consumers.js';
+import type { ConsumerFactory } from './consumer-factory.js';
 
 /**
  * The local twin of `lambdas/order-fanout/handler.ts`: the same composition (createFanoutAdapters, then

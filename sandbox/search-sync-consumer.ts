@@ -2,7 +2,7 @@ import { createSearchSyncAdapters } from '../lambdas/search-sync/compose.js';
 import { SEARCH_SYNC_CONSUMER_NAME } from '../lambdas/search-sync/names.js';
 import { createSearchSyncHandler } from '../lambdas/search-sync/sync.js';
 import { ENV } from '../lambdas/shared/env.js';
-import type { ConsumerFactory } from './consumers.js';
+import type { ConsumerFactory } from './consumer-factory.js';
 
 /**
  * The local twin of `lambdas/search-sync/handler.ts`: the same composition (createSearchSyncAdapters, then

@@ -1,4 +1,4 @@
-import { parseFlags, UsageError } from './cli-flags.js';
+import { parseFlags, UsageError } from '../ops/cli/flags.js';
 export interface StartOptions {
   readonly port: number;
   /** Send seeded demo traffic through the API. */

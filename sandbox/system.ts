@@ -42,7 +42,8 @@ import {
   type LocalApiServer,
   startLocalApiServer,
 } from './api-server.js';
-import { type ConsumerFactory, factoriesForMappings, type LocalAdapters } from './consumers.js';
+import type { ConsumerFactory, LocalAdapters } from './consumer-factory.js';
+import { factoriesForMappings } from './consumers.js';
 import { localClientConfig, startDynamoDbLocal } from './dynamodb-local/server.js';
 import { createTables, tableDefinitionsFromTemplate } from './dynamodb-local/tables.js';
 import { DynamoDbStreamSource, latestStreamArn } from './esm/dynamodb-stream-source.js';

@@ -2,7 +2,7 @@ import { ENV } from '../lambdas/shared/env.js';
 import { createVoteAggregatorHandler } from '../lambdas/vote-aggregator/aggregator.js';
 import { createVoteAggregatorAdapters } from '../lambdas/vote-aggregator/compose.js';
 import { VOTE_AGGREGATOR_CONSUMER_NAME } from '../lambdas/vote-aggregator/names.js';
-import type { ConsumerFactory } from './consumers.js';
+import type { ConsumerFactory } from './consumer-factory.js';
 
 /**
  * The local twin of `lambdas/vote-aggregator/handler.ts`: the same composition (createVoteAggregatorAdapters, then

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { type EmulatorClientConfig, emulatorClientConfig } from '../../ops/cli/emulator.js';
 import { ensureDynamoDbLocal } from './fetch.js';
 
 /** A running DynamoDB Local. */
@@ -30,11 +31,8 @@ export interface StartDynamoDbLocalOptions {
 }
 
 /** The client configuration for a local endpoint; the credentials and region are dummies DynamoDB Local accepts. */
-export interface LocalClientConfig {
-  readonly endpoint: string;
-  readonly region: string;
-  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
-}
+/** The configuration of a client of DynamoDB Local (ops/cli/emulator.ts). */
+export type LocalClientConfig = EmulatorClientConfig;
 
 /** Thrown when DynamoDB Local cannot be started or does not become ready. */
 export class DynamoDbLocalStartError extends Error {
@@ -44,7 +42,6 @@ export class DynamoDbLocalStartError extends Error {
   }
 }
 
-const LOCAL_REGION = 'eu-west-1';
 /** The shell's exit code for "command not found", used by the watchdog when there is no java. */
 const JAVA_NOT_FOUND_EXIT_CODE = 127;
 
@@ -75,7 +72,7 @@ const DEFAULT_START_TIMEOUT_MS = 10 * 60_000;
  * talking to a local endpoint.
  */
 export function localClientConfig(endpoint: string): LocalClientConfig {
-  return { endpoint, region: LOCAL_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+  return emulatorClientConfig(endpoint);
 }
 
 /**

@@ -11,7 +11,8 @@ import {
   AuditLogWiringError,
   auditLogConsumerFactory,
 } from '../../sandbox/audit-log-consumer.js';
-import { CONSUMER_FACTORIES, type LocalAdapters } from '../../sandbox/consumers.js';
+import type { LocalAdapters } from '../../sandbox/consumer-factory.js';
+import { CONSUMER_FACTORIES } from '../../sandbox/consumers.js';
 
 const BUCKET = 'audit-bucket';
 const STREAM_ARN =

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../sandbox/cli-flags.js';
+import { UsageError } from '../../ops/cli/flags.js';
 import { parseStartArgs, type StartOptions } from '../../sandbox/start-options.js';
 
 const DEFAULTS: StartOptions = {

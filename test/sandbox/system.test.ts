@@ -18,11 +18,8 @@ import { LocalS3Client } from '../../sandbox/adapters/local-s3.js';
 import { readOutbox } from '../../sandbox/adapters/local-ses.js';
 import { readTopicMessages, topicNameFromArn } from '../../sandbox/adapters/local-sns.js';
 import { queueNameFromUrl, readQueueMessages } from '../../sandbox/adapters/local-sqs.js';
-import {
-  type ConsumerFactory,
-  factoriesForMappings,
-  MissingConsumerFactoryError,
-} from '../../sandbox/consumers.js';
+import type { ConsumerFactory } from '../../sandbox/consumer-factory.js';
+import { factoriesForMappings, MissingConsumerFactoryError } from '../../sandbox/consumers.js';
 import { localClientConfig } from '../../sandbox/dynamodb-local/server.js';
 import type { EsmConfig, StreamFunction } from '../../sandbox/esm/types.js';
 import type { SynthesizedApp } from '../../sandbox/synth.js';

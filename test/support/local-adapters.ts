@@ -1,4 +1,4 @@
-import type { LocalAdapters } from '../../sandbox/consumers.js';
+import type { LocalAdapters } from '../../sandbox/consumer-factory.js';
 
 export interface RecordingAdaptersOptions {
   /** Write each argument as JSON (`logger("x")`) rather than as text (`logger(x)`). @default false */

@@ -1,0 +1,69 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Client as OpenSearchClient } from '@opensearch-project/opensearch';
+import type { DeadLetterQueue } from '../lambdas/shared/stream/dead-letter.js';
+import type { StreamLogger, StreamMetrics } from '../lambdas/shared/stream/stream-handler.js';
+import type { CountingDynamoDb } from './adapters/counting-dynamodb.js';
+import type { LocalS3Client } from './adapters/local-s3.js';
+import type { LocalSesClient } from './adapters/local-ses.js';
+import type { LocalSnsClient } from './adapters/local-sns.js';
+import type { LocalQueue } from './adapters/local-sqs.js';
+import type { LocalSqsClient } from './adapters/local-sqs-client.js';
+import type { StreamFunction } from './esm/types.js';
+import type { LocalOpenSearchClientOptions } from './opensearch/local-client.js';
+import type { LocalOpenSearch } from './opensearch/local-opensearch.js';
+
+/**
+ * The local stand-ins a consumer factory wires its handler with: the same ports the Lambda composition root fills
+ * with AWS clients, here filled with DynamoDB Local, the local OpenSearch and file-backed adapters under `outputDir`.
+ */
+export interface LocalAdapters {
+  /** A document client of DynamoDB Local (removeUndefinedValues on, as the app's own clients). */
+  readonly documentClient: DynamoDBDocumentClient;
+  /** The sandbox's output directory, where every adapter writes its files. */
+  readonly outputDir: string;
+  /** The DeadLetterQueue behind a local queue URL (the consumer's DEAD_LETTER_QUEUE_URL, resolved from the template). */
+  deadLetterQueue(queueUrl: string): DeadLetterQueue;
+  /** The local queue behind a queue URL, for consumers that send to other queues. */
+  queue(queueUrl: string): LocalQueue;
+  /** A logger writing to `<outputDir>/logs/<service>.jsonl`; stdout stays the user's. */
+  logger(service: string): StreamLogger;
+  /** Metrics written to `<outputDir>/metrics/<service>.jsonl` instead of EMF on stdout. */
+  metrics(service: string): StreamMetrics;
+  /** The clock the sandbox runs on. */
+  readonly clock: () => number;
+  /** The SNS stand-in: Publish and PublishBatch to local topic ARNs, written to `sns/<topic>.jsonl`. */
+  readonly sns: LocalSnsClient;
+  /** The SESv2 stand-in: SendEmail and SendBulkEmail with the template's SES templates, to `ses/outbox.jsonl`. */
+  readonly ses: LocalSesClient;
+  /** The SQS stand-in: SendMessage and SendMessageBatch to local queue URLs (FIFO groups and deduplication). */
+  readonly sqs: LocalSqsClient;
+  /**
+   * The S3 stand-in: PutObject (with If-None-Match), GetObject and ListObjectsV2 on the template's buckets (each
+   * bucket's `Ref` resolves to its local name), stored under `s3/<bucket>/<key>`.
+   */
+  readonly s3: LocalS3Client;
+  /**
+   * A DynamoDB Local client of the consumer's own (`owner`, usually its name; the same owner gets the same client),
+   * whose calls are counted in the system's serviceStats().dynamodb[owner] and refused past an invocation's
+   * deadline, as Lambda freezes a timed-out function.
+   */
+  dynamoDb(owner: string): CountingDynamoDb;
+  /** The local OpenSearch (sandbox/opensearch/local-opensearch.ts): its URL, documents and request counters. */
+  readonly openSearch: LocalOpenSearch;
+  /**
+   * An unsigned client of the OpenSearch at `endpoint` (the function's OPENSEARCH_ENDPOINT, resolved to the local
+   * server), built by the project's createOpenSearchClient; its requests are refused past an invocation's deadline,
+   * and the system closes it at stop.
+   */
+  openSearchClient(endpoint: string, options?: LocalOpenSearchClientOptions): OpenSearchClient;
+}
+
+/**
+ * Builds one consumer's handler for the sandbox, the local twin of its `handler.ts` composition root: `env` is the
+ * function's environment from the synthesized template (table names, local queue URLs, CONSUMER_NAME, ...), so a
+ * variable CDK forgets to set is missing here too.
+ */
+export type ConsumerFactory = (
+  env: Readonly<Record<string, string>>,
+  adapters: LocalAdapters,
+) => StreamFunction;

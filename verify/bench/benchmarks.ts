@@ -1,0 +1,53 @@
+import { auditBenchmark } from './audit-bench.js';
+import { fanoutBenchmark } from './fanout-bench.js';
+import type { Benchmark, BenchmarkSettings, LagFigures } from './harness.js';
+import { lagBenchmark } from './lag.js';
+import { searchBenchmark } from './search-bench.js';
+import { votesBenchmark } from './votes-bench.js';
+
+/**
+ * The registry of named benchmarks behind `npm run bench`. A benchmark runs on its own (a fresh sandbox system if it
+ * needs one) and contributes to sections of the report: `lag` (end-to-end lag per consumer) or `comparisons` (named
+ * A/B figures, added by later issues). Adding one is one entry in BENCHMARKS.
+ */
+
+/** Every benchmark, run in this order. */
+export const BENCHMARKS: readonly Benchmark[] = [
+  lagBenchmark,
+  fanoutBenchmark(),
+  searchBenchmark(),
+  auditBenchmark(),
+  votesBenchmark(),
+];
+
+/** The report `npm run bench -- --json` prints as its last line. */
+export interface BenchReport {
+  /** CPU model, cores, memory and Node.js version: figures mean little without the machine. */
+  readonly machine: string;
+  readonly lag: Readonly<Record<string, LagFigures>>;
+  readonly comparisons: Readonly<Record<string, unknown>>;
+  /** The load the figures were measured under. */
+  readonly settings: { readonly ratePerSecond: number; readonly seconds: number; readonly seed: number };
+}
+
+/** Runs the benchmarks one after the other and merges their sections into one report. */
+export async function runBenchmarks(
+  benchmarks: readonly Benchmark[],
+  settings: BenchmarkSettings,
+  machine: string,
+): Promise<BenchReport> {
+  const lag: Record<string, LagFigures> = {};
+  const comparisons: Record<string, unknown> = {};
+  for (const benchmark of benchmarks) {
+    settings.log(`Benchmark ${benchmark.name}: ${benchmark.description}`);
+    const result = await benchmark.run(settings);
+    Object.assign(lag, result.lag);
+    Object.assign(comparisons, result.comparisons);
+  }
+  return {
+    machine,
+    lag,
+    comparisons,
+    settings: { ratePerSecond: settings.ratePerSecond, seconds: settings.seconds, seed: settings.seed },
+  };
+}
