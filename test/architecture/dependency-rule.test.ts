@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
@@ -27,6 +29,14 @@ describe('the layout by audience (docs/architecture.md)', () => {
   it('keeps every import within what its layer may import', () => {
     // Assess
     expect(layerViolations(graph)).toEqual([]);
+  });
+
+  it('type-checks every layer: tsconfig includes each folder, since an entry point is imported by nothing', () => {
+    // Prepare
+    const tsconfig = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8')) as { include: string[] };
+
+    // Assess
+    expect(tsconfig.include).toEqual(expect.arrayContaining([...LAYERS, 'test']));
   });
 
   it('has no import cycle anywhere, tests included', () => {
