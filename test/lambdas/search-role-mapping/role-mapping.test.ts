@@ -335,7 +335,7 @@ describe('the table in docs/pipelines/search-sync.md', () => {
   it('shows the role bodies the handler PUTs', () => {
     // Prepare
     const page = readFileSync(
-      join(import.meta.dirname, '..', '..', '..', 'docs', 'pipelines', 'search-sync.md'),
+      join(import.meta.dirname, '..', '..', '..', 'docs/pipelines/search-sync.md'),
       'utf8',
     );
 
