@@ -3,7 +3,7 @@ import { PermanentError } from '../shared/errors.js';
 import type { ChangeEventName, ChangeRecord } from '../shared/stream/change-record.js';
 import { normalizeDecimal } from '../shared/stream/lossless.js';
 
-/** Who made a change (DESIGN.md, contract 6): a user's write, or DynamoDB's TTL process deleting an expired item. */
+/** Who made a change (docs/architecture.md, contract 6): a user's write, or DynamoDB's TTL process deleting an expired item. */
 export type AuditActor = 'user' | 'ttl';
 
 /** A JSON value as it appears in an audit line. */

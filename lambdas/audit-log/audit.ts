@@ -39,7 +39,7 @@ export interface AuditBatchHandlerOptions {
 }
 
 /**
- * The audit log's batch logic (DESIGN.md, audit log): every record of the batch becomes one line, in stream order, of
+ * The audit log's batch logic (docs/pipelines/audit-log.md): every record of the batch becomes one line, in stream order, of
  * one gzipped JSON Lines object, stored with one conditional put under a key derived from the batch's content.
  *
  * - 'created' or 'exists' (a retry of a batch already stored): every record is ok.

@@ -152,7 +152,7 @@ function placementEffects(change: OrderChange, decision: StockDecision, primary:
 }
 
 /**
- * Every effect of a change (DESIGN.md, order fan-out). `decision` is the stock decision of the change's stock intent
+ * Every effect of a change (docs/pipelines/order-fanout.md). `decision` is the stock decision of the change's stock intent
  * (see stockIntentOf); it is required exactly when the change has one.
  */
 export function planEffects(change: OrderChange, decision: StockDecision | undefined): PlannedEffect[] {

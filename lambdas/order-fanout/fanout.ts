@@ -233,7 +233,7 @@ interface RoundEntry<T> {
 }
 
 /**
- * The fan-out's batch logic (DESIGN.md, order fan-out), for the stream runtime's per-batch mode. Per batch:
+ * The fan-out's batch logic (docs/pipelines/order-fanout.md), for the stream runtime's per-batch mode. Per batch:
  *
  * 1. Decode every record into an OrderChange (a record that is not an order change is a permanent failure).
  * 2. One read of everything the batch needs (BatchGetItem): the ledger entries of its changes (effects already

@@ -3,7 +3,7 @@ import type { OrderStatus } from '../shared/orders/order.js';
 /**
  * What the order fan-out sends out: the events on the `order-events` SNS topic, the order e-mails (SES templates) and
  * the warehouse messages (SQS FIFO). These shapes are a public contract: subscribers parse them, so fields are only
- * ever added. The README documents them.
+ * ever added. docs/pipelines/order-fanout.md documents them.
  */
 
 /** Version of the event and warehouse message shapes, in every message. */
@@ -110,7 +110,7 @@ export interface OrderStatusChangedEvent extends OrderEventBase {
 
 export interface OrderDeletedEvent extends OrderEventBase {
   readonly type: 'OrderDeleted';
-  /** `ttl` when DynamoDB's TTL process removed the order, `user` for a DeleteItem (DESIGN.md, contract 6). */
+  /** `ttl` when DynamoDB's TTL process removed the order, `user` for a DeleteItem (docs/architecture.md, contract 6). */
   readonly removedBy: 'user' | 'ttl';
 }
 

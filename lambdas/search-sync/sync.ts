@@ -89,7 +89,7 @@ export type SearchSyncBatchHandler = (
 ) => Promise<BatchOutcomes>;
 
 /**
- * The search sync's batch logic (DESIGN.md, search sync): one `_bulk` request per batch.
+ * The search sync's batch logic (docs/pipelines/search-sync.md): one `_bulk` request per batch.
  *
  * Records of one order are coalesced to the document of its last record in the batch: with external_gte versioning
  * only the highest version can stay in the index, so the earlier ones need not travel. Every record of the order

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * How a failed stream record is treated (DESIGN.md, contract 4):
+ * How a failed stream record is treated (docs/architecture.md, contract 4):
  * - `permanent`: the record can never succeed; it goes to the consumer's DLQ and counts as handled, so it never
  *   blocks the shard.
  * - `transient`: retrying may succeed; the record is reported as a batch item failure and the ESM retries it.

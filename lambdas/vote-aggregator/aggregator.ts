@@ -92,7 +92,7 @@ function pollFailure(pollId: string, error: unknown): RecordOutcome {
 }
 
 /**
- * The vote aggregator's batch logic (DESIGN.md, vote aggregation; issue 7). Per batch:
+ * The vote aggregator's batch logic (docs/pipelines/vote-aggregation.md; issue 7). Per batch:
  *
  * 1. Every record becomes a VoteChange (toVoteChange). A record that cannot (a missing key, image or option) is a
  *    permanent failure: it goes to the DLQ and counts nothing, while the other records of its poll proceed. When it

@@ -1,5 +1,5 @@
 /**
- * The vote aggregator's ports and the shapes its domain and adapters share (DESIGN.md, vote aggregation).
+ * The vote aggregator's ports and the shapes its domain and adapters share (docs/pipelines/vote-aggregation.md).
  *
  * Exactness rests on one rule: per poll, every record is applied exactly once, in stream order, by one conditional
  * UpdateItem per poll per batch that adds the batch's deltas and moves the poll's watermark (`lastSeq`, the padded

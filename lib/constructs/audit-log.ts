@@ -54,7 +54,7 @@ export const AUDIT_LOG_THIRD_READER_REASON =
   'it. The audit log is the one reader that tolerates delay (it batches for a minute), and its contract (every ' +
   'change, in stream order, exactly once after dropping duplicate eventIDs) needs the DynamoDB stream itself: a ' +
   'Kinesis data stream of the table may reorder and duplicate records. If the fan-out or the search sync lags ' +
-  'because of it, see the README (audit log, "A third reader").';
+  'because of it, see docs/pipelines/audit-log.md ("A third reader").';
 
 /** The audit storage as the consumer uses it; `AuditStorage` (stateful stack) has all of it. */
 export interface AuditLogStorage {
@@ -90,7 +90,7 @@ export interface AuditLogProps {
 
 /**
  * The audit log pipeline: the `audit-log` stream consumer on the Orders table, which stores every stream record as a
- * line of one gzipped JSON Lines object per batch in the audit bucket (DESIGN.md, audit log), with the bucket's
+ * line of one gzipped JSON Lines object per batch in the audit bucket (docs/pipelines/audit-log.md), with the bucket's
  * writer policy (create objects under the Orders table's prefix, with If-None-Match only; no read, no delete) and
  * AUDIT_BUCKET_NAME set together.
  */

@@ -93,7 +93,7 @@ export interface SearchSyncProps {
 
 /**
  * The search sync pipeline: the `search-sync` stream consumer on the Orders table, which keeps the `orders` index of
- * the search domain in step with the table (one `_bulk` per batch, external versioning; see DESIGN.md), with exactly
+ * the search domain in step with the table (one `_bulk` per batch, external versioning; see docs/pipelines/search-sync.md), with exactly
  * the domain access its code uses, granted together with OPENSEARCH_ENDPOINT, and SEARCH_INDEX_REPLICAS for the
  * index bootstrap.
  *

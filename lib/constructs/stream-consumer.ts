@@ -137,7 +137,7 @@ export interface StreamConsumerProps {
 }
 
 /**
- * One Lambda function wired to one DynamoDB stream the way DESIGN.md requires of every consumer: TRIM_HORIZON,
+ * One Lambda function wired to one DynamoDB stream the way docs/architecture.md requires of every consumer: TRIM_HORIZON,
  * bisect on error, ReportBatchItemFailures, bounded retries and record age, EventCount metrics, and an SQS DLQ of
  * its own that is both the mapping's on-failure destination (records that exhausted their retries or age) and the
  * runtime's target for permanent failures (DEAD_LETTER_QUEUE_URL). Alarms on iterator age, DLQ depth, errors and

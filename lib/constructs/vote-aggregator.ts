@@ -79,7 +79,7 @@ export interface VoteAggregatorProps {
 
 /**
  * The vote aggregation pipeline: the `vote-aggregator` stream consumer on the Votes table, which keeps one
- * PollResults item per poll exact under re-delivery with one conditional UpdateItem per poll per batch (DESIGN.md,
+ * PollResults item per poll exact under re-delivery with one conditional UpdateItem per poll per batch (docs/pipelines/vote-aggregation.md,
  * vote aggregation). Its only permission on PollResults is dynamodb:UpdateItem (the first write of a poll creates the
  * item with an UpdateItem too), granted together with POLL_RESULTS_TABLE_NAME.
  */

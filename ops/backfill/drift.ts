@@ -2,7 +2,7 @@ import type { IndexedOrder } from './index-scan.js';
 
 /**
  * The drift report of `npm run backfill:search -- --verify`: the Orders table against the `orders` index, order by
- * order. Pure. What the index should hold (DESIGN.md, search sync): for every order of the table a live document at
+ * order. Pure. What the index should hold (docs/pipelines/search-sync.md): for every order of the table a live document at
  * the order's version; for a deleted order a tombstone (or nothing, had it never been indexed). Anything else is
  * drift, of one of these kinds:
  *

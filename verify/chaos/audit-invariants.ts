@@ -7,7 +7,7 @@ import type { LocalPutJournalEntry } from '../../sandbox/adapters/local-s3.js';
 import { MAX_PROBLEMS } from './invariants.js';
 
 /**
- * The audit log's check of a chaos run (DESIGN.md, audit log): after the streams drained, the audit bucket must hold
+ * The audit log's check of a chaos run (docs/pipelines/audit-log.md): after the streams drained, the audit bucket must hold
  * every change of every order at least once, and exactly once after dropping duplicate eventIDs, and no object may
  * ever have been overwritten. Pure, for its own tests: the run reads the Orders stream from TRIM_HORIZON, the bucket's
  * objects and its PutObject journal, and hands them over.

@@ -86,7 +86,7 @@ export function toStreamRecordTruth(shardId: string, record: _Record): StreamRec
   }
   const oldImage = stream.OldImage === undefined ? undefined : toImage(stream.OldImage);
   const newImage = stream.NewImage === undefined ? undefined : toImage(stream.NewImage);
-  // A TTL delete is DynamoDB's own REMOVE, signed by the service (DESIGN.md, contract 6).
+  // A TTL delete is DynamoDB's own REMOVE, signed by the service (docs/architecture.md, contract 6).
   const byTtl =
     eventName === 'REMOVE' &&
     record.userIdentity?.Type === 'Service' &&

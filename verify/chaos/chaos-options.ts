@@ -39,7 +39,7 @@ export function chaosStockPerSku(operations: number): number {
 export const CHAOS_DEFAULTS = {
   seed: 1,
   operations: 2_000,
-  /** About 1% of orders are poison (DESIGN.md, the brief of the chaos run). */
+  /** About 1% of orders are poison (docs/chaos.md). */
   poisonRate: 0.01,
   functionTimeoutMs: 2_000,
   drainTimeoutSeconds: 180,

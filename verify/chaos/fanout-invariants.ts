@@ -5,7 +5,7 @@ import { changeRank, MAX_PROBLEMS } from './invariants.js';
 import type { ProbeEffect } from './probe-consumer.js';
 
 /**
- * The order fan-out's invariants after a chaos run (DESIGN.md, "Order fan-out"), as one pure function of what the run
+ * The order fan-out's invariants after a chaos run (docs/pipelines/order-fanout.md), as one pure function of what the run
  * left behind: each order's history (the probe's effects, verified lossless by invariants.ts), the files of the SNS,
  * SES and SQS stand-ins, the reservation and stock items of the Inventory table, and the initial stock.
  *

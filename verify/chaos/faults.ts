@@ -6,7 +6,7 @@ import type { LocalOpenSearchFaults } from '../../sandbox/opensearch/local-opens
 import type { EffectSink, ProbeEffect } from './probe-consumer.js';
 
 /**
- * Fault injection for the chaos run (DESIGN.md, "The local sandbox": a fault-injection mode proves the contract).
+ * Fault injection for the chaos run (docs/chaos.md: a fault-injection mode proves the contract).
  *
  * Every decision is a keyed hash of the seed and what is being decided (the record and how often it was tried, or
  * the batch and how often it was invoked), not a draw from one shared generator: the stream runner interleaves

@@ -3,7 +3,7 @@ import type { OnFailureMessage } from '../../sandbox/esm/types.js';
 import type { ProbeEffect } from './probe-consumer.js';
 
 /**
- * The invariants a chaos run checks (DESIGN.md, "The contract every stream consumer honours"), as one pure function
+ * The invariants a chaos run checks (docs/architecture.md, "The stream-consumer contract"), as one pure function
  * of what the run observed. Truth is the Orders table: every API write increments an order's `version` by one and
  * yields exactly one stream record, so an order whose last version is V produced INSERT@1, MODIFY@2..V, and a
  * REMOVE (carrying V in its old image) if it was deleted.

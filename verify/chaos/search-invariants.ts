@@ -4,7 +4,7 @@ import { toOrderDocument } from '../../lambdas/shared/search/orders-index.js';
 import { MAX_PROBLEMS } from './invariants.js';
 
 /**
- * The search sync's check of a chaos run (DESIGN.md, search sync): after the streams drained, the `orders` index must
+ * The search sync's check of a chaos run (docs/pipelines/search-sync.md): after the streams drained, the `orders` index must
  * equal the Orders table, whatever the run's faults did to the deliveries (crashes and timeouts of the function,
  * 503s of whole requests and 429s of bulk items from the local OpenSearch). Pure, for its own tests.
  *

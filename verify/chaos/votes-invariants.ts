@@ -5,7 +5,7 @@ import { RECONCILE_MARKER_VOTER_ID } from '../../lambdas/vote-aggregator/ports.j
 import type { TrafficOperation } from '../../sandbox/traffic.js';
 import { MAX_PROBLEMS } from './invariants.js';
 /**
- * The vote aggregator's check of a chaos run (DESIGN.md, vote aggregation): after the streams drained, every poll's
+ * The vote aggregator's check of a chaos run (docs/pipelines/vote-aggregation.md): after the streams drained, every poll's
  * PollResults item must equal a recount of the Votes table, whatever the run's crashes and timeouts re-delivered.
  * The watermark (`lastSeq`) is what makes the counts exact under re-delivery, so a count that is off by the records
  * of one re-delivered batch shows here. Pure, for its own tests: the run scans both tables and hands the items over.
@@ -19,7 +19,7 @@ import { MAX_PROBLEMS } from './invariants.js';
  *   which is fine). Must be 0.
  * - negative: an item with a negative count or total, whatever the recount (the aggregator must never store one: it
  *   clamps). Must be 0; such a poll is counted as drifted or orphaned as well.
- * - badWatermarks: an item whose `lastSeq` is not a 40-digit string (DESIGN.md: padded, so string order is stream
+ * - badWatermarks: an item whose `lastSeq` is not a 40-digit string (docs/pipelines/vote-aggregation.md: padded, so string order is stream
  *   order). Must be 0.
  * - malformed: an item that is not of the PollResults layout the API reads (lib: pollResultsItemSchema) apart from its
  *   watermark, or a vote item without a string option. Must be 0.

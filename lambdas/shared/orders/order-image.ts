@@ -4,7 +4,7 @@ import { safeIntegerAttribute } from '../stream/lossless.js';
 import { type Order, parseOrderItem } from './order.js';
 
 /**
- * The numbers of an Orders item as a stream image carries them (NumberValues, DESIGN.md contract 5), each checked to
+ * The numbers of an Orders item as a stream image carries them (NumberValues, docs/architecture.md, contract 5), each checked to
  * be a safe integer before anything reads it as a JS number. Other attributes pass through to parseOrderItem.
  */
 const orderImageNumbers = z.looseObject({

@@ -94,7 +94,7 @@ export class EmptyBulkRequestError extends Error {
 
 /**
  * {@link SearchIndex} on an OpenSearch domain: ONE `POST /orders/_bulk` per call, an `index` action per document with
- * `_id` = order id, `version` = the document's version and `version_type=external_gte` (DESIGN.md, search sync), in
+ * `_id` = order id, `version` = the document's version and `version_type=external_gte` (docs/pipelines/search-sync.md), in
  * the order given. Each item of the response becomes the outcome of its operation:
  *
  * | item                                                      | outcome                                           |

@@ -6,7 +6,7 @@ import type { RecordOutcome } from '../stream/stream-handler.js';
  * order (a tombstone), and the ports through which code writes and searches it. Pure: no client here, so the CDK app
  * (index name in IAM paths), the sync function, the API and the sandbox share it.
  *
- * Versioning (DESIGN.md, search sync): every document is written with `version_type=external_gte` and
+ * Versioning (docs/pipelines/search-sync.md): every document is written with `version_type=external_gte` and
  * version = the order's `version` attribute, which every API write increments. OpenSearch keeps a write whose
  * version is greater than or equal to the stored one and refuses an older one with 409, which the sync treats as
  * success (a newer version is there already). A delete is a tombstone document at version + 1, not a DELETE: a

@@ -6,7 +6,7 @@ import { ORDERS_INDEX } from './orders-index.js';
  * decide, inside OpenSearch, what a mapped principal may do, and both must allow a request.
  *
  * The one definition: the search-role-mapping custom resource PUTs exactly these bodies on every deploy that changes
- * them (its properties carry a hash of this constant), and the README's table shows the same bodies.
+ * them (its properties carry a hash of this constant), and the table in docs/pipelines/search-sync.md shows the same bodies.
  *
  * - `orders_writer` (the search-sync function): `_bulk` (a cluster-level action in OpenSearch), writing documents,
  *   and the idempotent index bootstrap (orders-index-bootstrap.ts): creating the index with its mappings

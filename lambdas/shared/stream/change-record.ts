@@ -24,7 +24,7 @@ export interface ChangeRecord {
   readonly newImage: DecodedItem | undefined;
   /** Canonical text of the keys: equal for all records of one item, whatever the attribute order. */
   readonly itemKey: string;
-  /** A REMOVE done by DynamoDB's TTL process rather than by a user (DESIGN.md, contract 6). */
+  /** A REMOVE done by DynamoDB's TTL process rather than by a user (docs/architecture.md, contract 6). */
   readonly removedByTtl: boolean;
   readonly eventSourceArn: string | undefined;
   readonly raw: DynamoDBRecord;

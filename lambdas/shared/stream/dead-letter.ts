@@ -3,7 +3,7 @@ import { SQS_MAX_MESSAGE_BYTES } from '../limits.js';
 import { type RawItem, toLosslessJson } from './lossless.js';
 
 /**
- * What the runtime sends to the consumer's DLQ for a record that failed permanently (DESIGN.md, contract 4): enough
+ * What the runtime sends to the consumer's DLQ for a record that failed permanently (docs/architecture.md, contract 4): enough
  * to understand the failure and to replay the record without the stream, which keeps records for 24 hours only.
  */
 export interface FullDeadLetter {

@@ -15,7 +15,7 @@ type ProcessedRecord = Awaited<ReturnType<BatchProcessor['processRecord']>>;
 type RegisterParameters = Parameters<BatchProcessor['register']>;
 
 /**
- * Powertools' BatchProcessor for DynamoDB streams with the per-item ordering rule (DESIGN.md, contract 2), which
+ * Powertools' BatchProcessor for DynamoDB streams with the per-item ordering rule (docs/architecture.md, contract 2), which
  * Powertools lacks:
  * - records are always processed one after the other (`processInParallel` is forced to false: in parallel, a later
  *   change of an item could be applied before an earlier one);

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { PermanentError } from '../errors.js';
 
 /**
- * A DynamoDB attribute value decoded without loss (DESIGN.md, contract 5): every number is a `NumberValue` holding
+ * A DynamoDB attribute value decoded without loss (docs/architecture.md, contract 5): every number is a `NumberValue` holding
  * DynamoDB's exact digits, never a JS number (rounds after 15-17 digits) nor a BigInt (JSON.stringify rejects it).
  * Binary is a base64 string in Lambda events and a Uint8Array when the record comes from the SDK (local runner).
  */

@@ -152,7 +152,7 @@ function itemKeyOrUndefined(keys: RawItem | undefined): string | undefined {
   }
 }
 
-/** Fails the whole batch when a record has no sequence number (DESIGN.md, contract 3). */
+/** Fails the whole batch when a record has no sequence number (docs/architecture.md, contract 3). */
 function requireSequenceNumbers(records: readonly DynamoDBRecord[]): void {
   records.forEach((record, position) => {
     const sequenceNumber = record.dynamodb?.SequenceNumber;
@@ -212,7 +212,7 @@ function perBatchMode(handleBatch: PerBatchStreamHandlerOptions['handleBatch']):
 }
 
 /**
- * Builds the Lambda handler of a DynamoDB stream consumer (DESIGN.md, "The contract every stream consumer honours").
+ * Builds the Lambda handler of a DynamoDB stream consumer (docs/architecture.md, "The stream-consumer contract").
  *
  * Per invocation: records are decoded into ChangeRecords and processed one after the other with Powertools'
  * BatchProcessor extended by the per-item ordering rule (ItemOrderedBatchProcessor). Per record:

@@ -331,14 +331,17 @@ describe('createRoleMappingHandler', () => {
   });
 });
 
-describe('the README table', () => {
+describe('the table in docs/pipelines/search-sync.md', () => {
   it('shows the role bodies the handler PUTs', () => {
     // Prepare
-    const readme = readFileSync(join(import.meta.dirname, '..', '..', '..', 'README.md'), 'utf8');
+    const page = readFileSync(
+      join(import.meta.dirname, '..', '..', '..', 'docs/pipelines/search-sync.md'),
+      'utf8',
+    );
 
     // Act
     const bodies = Object.fromEntries(
-      [...readme.matchAll(/^\| `_plugins\/_security\/api\/roles\/(\w+)` \| `(.+)` \|$/gm)].map(
+      [...page.matchAll(/^\| `_plugins\/_security\/api\/roles\/(\w+)` \| `(.+)` \|$/gm)].map(
         ([, name, body]) => [name, JSON.parse(body ?? '') as unknown],
       ),
     );

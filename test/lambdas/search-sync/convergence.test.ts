@@ -1,6 +1,6 @@
 /**
  * The search sync converges: whatever way the event source mapping delivers the Orders stream, the index ends up
- * equal to the table (DESIGN.md, search sync). A property test over seeded random histories:
+ * equal to the table (docs/pipelines/search-sync.md). A property test over seeded random histories:
  *
  * - a history is a few orders written in turn (created, moved through their statuses, deleted by a user or by TTL),
  *   which gives the Orders stream's records (test/support/stream-records.ts) and the table it leaves behind;
@@ -183,7 +183,7 @@ class InjectedResponseLostError extends Error {
   }
 }
 
-/** The outcome the search sync's adapter gives an item of a bulk response (B's mapping, as DESIGN.md states it). */
+/** The outcome the search sync's adapter gives an item of a bulk response (B's mapping, as docs/pipelines/search-sync.md states it). */
 function outcomeOf(result: WriteResult): RecordOutcome {
   if (result.ok) return Outcome.ok();
   // 409: a newer or equal version is indexed already, which is success for a sync.
