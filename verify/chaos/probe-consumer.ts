@@ -15,7 +15,7 @@ import {
 import type { OrdersStreamApp } from '../../lib/app.js';
 import type { StreamConsumer } from '../../lib/constructs/stream-consumer.js';
 import { JsonLinesFile } from '../../sandbox/adapters/json-lines-file.js';
-import type { ConsumerFactory } from '../../sandbox/consumer-factory.js';
+import { type ConsumerFactory, requireTemplateVariable } from '../../sandbox/consumer-factory.js';
 import type { StreamFunction } from '../../sandbox/esm/types.js';
 import { POISON_CUSTOMER_PREFIX } from '../../sandbox/traffic.js';
 
@@ -157,14 +157,6 @@ export function createProbeFunction(options: ProbeFunctionOptions): StreamFuncti
   });
 }
 
-/** Thrown when the probe's function environment lacks a variable the construct sets. */
-export class ProbeWiringError extends Error {
-  public constructor(name: string) {
-    super(`The ${PROBE_CONSUMER_NAME} function has no ${name} variable in the template`);
-    this.name = 'ProbeWiringError';
-  }
-}
-
 export interface ProbeFactoryOptions {
   /** Puts a wrapper in front of the effects file, e.g. withEffectFaults. @default none */
   readonly wrapEffects?: (sink: EffectSink) => EffectSink;
@@ -177,10 +169,8 @@ export interface ProbeFactoryOptions {
  */
 export function probeConsumerFactory(options: ProbeFactoryOptions = {}): ConsumerFactory {
   return (env, adapters) => {
-    const consumerName = env[ENV.CONSUMER_NAME];
-    const queueUrl = env[ENV.DEAD_LETTER_QUEUE_URL];
-    if (consumerName === undefined) throw new ProbeWiringError(ENV.CONSUMER_NAME);
-    if (queueUrl === undefined) throw new ProbeWiringError(ENV.DEAD_LETTER_QUEUE_URL);
+    const consumerName = requireTemplateVariable(env, PROBE_CONSUMER_NAME, ENV.CONSUMER_NAME);
+    const queueUrl = requireTemplateVariable(env, PROBE_CONSUMER_NAME, ENV.DEAD_LETTER_QUEUE_URL);
     const fileSink = fileEffectSink(probeEffectsPath(adapters.outputDir));
     return createProbeFunction({
       consumerName,
