@@ -11,8 +11,6 @@ import { type ConsumerFactory, requireTemplateVariable } from './consumer-factor
  * logger, metrics and clock. Tracing (X-Ray) is the one part of its wiring left out.
  */
 
-export { AUDIT_LOG_CONSUMER_NAME };
-
 /** The audit log's consumer factory; `npm start`, chaos and bench get it from CONSUMER_FACTORIES. */
 export const auditLogConsumerFactory: ConsumerFactory = (env, adapters) => {
   const required = (name: string): string => requireTemplateVariable(env, AUDIT_LOG_CONSUMER_NAME, name);

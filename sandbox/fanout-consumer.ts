@@ -1,5 +1,6 @@
 import { createFanoutAdapters } from '../lambdas/order-fanout/compose.js';
-import { createOrderFanoutHandler, ORDER_FANOUT_CONSUMER_NAME } from '../lambdas/order-fanout/fanout.js';
+import { createOrderFanoutHandler } from '../lambdas/order-fanout/fanout.js';
+import { ORDER_FANOUT_CONSUMER_NAME } from '../lambdas/order-fanout/names.js';
 import { ENV } from '../lambdas/shared/env.js';
 import { type ConsumerFactory, requireTemplateVariable } from './consumer-factory.js';
 
@@ -9,8 +10,6 @@ import { type ConsumerFactory, requireTemplateVariable } from './consumer-factor
  * Lambda has AWS clients: the SNS, SES and SQS stand-ins, a counting DynamoDB Local client of the fan-out's own, and
  * the sandbox's DLQ, logger, metrics and clock. Tracing (X-Ray) is the one part of the Lambda's wiring left out.
  */
-
-export { ORDER_FANOUT_CONSUMER_NAME };
 
 /** The fan-out's consumer factory; `npm start`, chaos and bench get it from CONSUMER_FACTORIES. */
 export const orderFanoutConsumerFactory: ConsumerFactory = (env, adapters) => {

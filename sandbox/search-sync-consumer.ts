@@ -12,8 +12,6 @@ import { type ConsumerFactory, requireTemplateVariable } from './consumer-factor
  * the one part of its wiring left out.
  */
 
-export { SEARCH_SYNC_CONSUMER_NAME };
-
 /** As lambdas/search-sync/handler.ts configures its client: 15 s per attempt, one retry. */
 const REQUEST_TIMEOUT_MS = 15_000;
 const MAX_RETRIES = 1;

@@ -11,8 +11,6 @@ import { type ConsumerFactory, requireTemplateVariable } from './consumer-factor
  * deadline), with the sandbox's DLQ, logger, metrics and clock. Tracing (X-Ray) is the one part left out.
  */
 
-export { VOTE_AGGREGATOR_CONSUMER_NAME };
-
 /** The vote aggregator's consumer factory; `npm start`, chaos and bench get it from CONSUMER_FACTORIES. */
 export const voteAggregatorConsumerFactory: ConsumerFactory = (env, adapters) => {
   const required = (name: string): string =>

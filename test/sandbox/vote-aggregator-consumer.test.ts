@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { VOTE_AGGREGATOR_CONSUMER_NAME } from '../../lambdas/vote-aggregator/names.js';
 import { ConsumerWiringError } from '../../sandbox/consumer-factory.js';
 import { CONSUMER_FACTORIES } from '../../sandbox/consumers.js';
-import {
-  VOTE_AGGREGATOR_CONSUMER_NAME,
-  voteAggregatorConsumerFactory,
-} from '../../sandbox/vote-aggregator-consumer.js';
+import { voteAggregatorConsumerFactory } from '../../sandbox/vote-aggregator-consumer.js';
 import { recordingAdapters } from '../support/local-adapters.js';
 
 const ENVIRONMENT = {
