@@ -20,11 +20,11 @@ import type { StreamFunction } from '../../sandbox/esm/types.js';
 import { POISON_CUSTOMER_PREFIX } from '../../sandbox/traffic.js';
 
 /**
- * The probe: a stream consumer that lives only in the sandbox tooling and is the consumer under test of the chaos run
- * until the pipelines bring real ones. It runs on the real stream runtime (createStreamHandler, per-record mode) on
- * the Orders stream, is wired by the real StreamConsumer construct (so its mapping has the construct's real
- * settings), and has one observable effect per record: a line in an effects file. Chaos checks that file against
- * the Orders table's truth.
+ * The probe: a stream consumer that lives only in the sandbox tooling, run by chaos beside the product consumers. It
+ * runs on the real stream runtime (createStreamHandler, per-record mode) on the Orders stream, is wired by the real
+ * StreamConsumer construct (so its mapping has the construct's real settings), and has one observable effect per
+ * record: a line in an effects file. Chaos checks that file against the Orders table's truth (invariants.ts), and
+ * the order fan-out against the order histories it holds (fanout-invariants.ts).
  */
 
 /** The probe's consumer name: CONSUMER_NAME of its function, the name of its DLQ file and of its stats. */
