@@ -160,43 +160,31 @@ export class StageConfigError extends Error {
   }
 }
 
-/** Context keys that may override the selected stage's preset from the command line (`-c key=value`). */
-const OVERRIDABLE_KEYS = [
-  'alarmEmail',
-  'emailFromAddress',
-  'emailIdentity',
-  'logRetentionDays',
-  'apiThrottleRateLimit',
-  'apiThrottleBurstLimit',
-  'functionMemoryMb',
-  'manageApiGatewayLoggingRole',
-  'searchInstanceType',
-  'searchInstanceCount',
-  'searchZoneAwareness',
-  'searchVolumeGb',
-  'searchDedicatedMasterCount',
-  'searchDedicatedMasterInstanceType',
-  'searchMultiAzWithStandby',
-  'searchSyncReservedConcurrency',
-  'searchAdminRoleArn',
-  'auditRetentionMode',
-  'auditRetentionDays',
-  'auditColdStorageAfterDays',
-] as const;
+/** A key of the stage configuration, as the schema declares it. */
+export type StageConfigKey = keyof typeof stageConfigSchema.shape;
 
-const NUMERIC_KEYS = new Set<string>([
-  'logRetentionDays',
-  'apiThrottleRateLimit',
-  'apiThrottleBurstLimit',
-  'functionMemoryMb',
-  'searchInstanceCount',
-  'searchZoneAwareness',
-  'searchVolumeGb',
-  'searchDedicatedMasterCount',
-  'searchSyncReservedConcurrency',
-  'auditRetentionDays',
-  'auditColdStorageAfterDays',
-]);
+/** Every key of the stage configuration, in the schema's order: the lists below are derived from it. */
+export const STAGE_CONFIG_KEYS: readonly StageConfigKey[] = Object.keys(
+  stageConfigSchema.shape,
+) as StageConfigKey[];
+
+/** A key's schema type (`string`, `number`, `boolean`, `enum`...) under its `.optional()`, and whether it has one. */
+function keySchema(key: StageConfigKey): { readonly type: string; readonly optional: boolean } {
+  const schema: z.core.$ZodType = stageConfigSchema.shape[key];
+  const inner = schema instanceof z.ZodOptional ? schema.unwrap() : schema;
+  return { type: inner._zod.def.type, optional: inner !== schema };
+}
+
+/**
+ * Context keys that may override the selected stage's preset from the command line (`-c key=value`): every key but
+ * `stageName`, which the `stage` context selects.
+ */
+const OVERRIDABLE_KEYS = STAGE_CONFIG_KEYS.filter((key) => key !== 'stageName');
+
+/** Keys whose command-line string (`-c functionMemoryMb=1024`) is converted to a number before validation. */
+const NUMERIC_KEYS: ReadonlySet<StageConfigKey> = new Set(
+  STAGE_CONFIG_KEYS.filter((key) => keySchema(key).type === 'number'),
+);
 
 /**
  * Reads the stage configuration from the CDK context: `stage` selects a preset from `stages` in cdk.json, and any
@@ -226,15 +214,19 @@ export function loadStageConfig(node: Node): StageConfig {
   return parseStageConfig(merged);
 }
 
-const BOOLEAN_KEYS = new Set<string>(['manageApiGatewayLoggingRole', 'searchMultiAzWithStandby']);
+/** Keys whose command-line string `true` or `false` is converted to a boolean before validation. */
+const BOOLEAN_KEYS: ReadonlySet<StageConfigKey> = new Set(
+  STAGE_CONFIG_KEYS.filter((key) => keySchema(key).type === 'boolean'),
+);
 
-/** Optional keys whose empty value on the command line (`-c key=`) means "unset", the default. */
-const UNSET_WHEN_EMPTY = [
-  'alarmEmail',
-  'emailIdentity',
-  'searchDedicatedMasterInstanceType',
-  'searchAdminRoleArn',
-];
+/**
+ * Optional string keys, whose empty value on the command line (`-c key=`) means "unset", the default. An empty
+ * optional number or boolean is not a value of its type and fails validation with the key's name.
+ */
+const UNSET_WHEN_EMPTY = STAGE_CONFIG_KEYS.filter((key) => {
+  const { type, optional } = keySchema(key);
+  return optional && type === 'string';
+});
 
 /** Validates a raw stage configuration, naming the first offending key in the error. */
 export function parseStageConfig(raw: Record<string, unknown>): StageConfig {

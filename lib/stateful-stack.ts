@@ -2,7 +2,7 @@ import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { AUDIT_LOG_CONSUMER_NAME } from '../lambdas/audit-log/names.js';
-import { ORDER_FANOUT_CONSUMER_NAME } from '../lambdas/order-fanout/ports.js';
+import { ORDER_FANOUT_CONSUMER_NAME } from '../lambdas/order-fanout/names.js';
 import { SEARCH_SYNC_CONSUMER_NAME } from '../lambdas/search-sync/names.js';
 import { VOTE_AGGREGATOR_CONSUMER_NAME } from '../lambdas/vote-aggregator/names.js';
 import type { StageConfig } from './config.js';

@@ -2,7 +2,7 @@ import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { AUDIT_LOG_CONSUMER_NAME } from '../lambdas/audit-log/names.js';
-import { ORDER_FANOUT_CONSUMER_NAME } from '../lambdas/order-fanout/ports.js';
+import { ORDER_FANOUT_CONSUMER_NAME } from '../lambdas/order-fanout/names.js';
 import { SEARCH_SYNC_CONSUMER_NAME } from '../lambdas/search-sync/names.js';
 import { VOTE_AGGREGATOR_CONSUMER_NAME } from '../lambdas/vote-aggregator/names.js';
 import type { StageConfig } from './config.js';
@@ -11,6 +11,7 @@ import type { DataTables } from './constructs/data-tables.js';
 import { OpsAlerts } from './constructs/ops-alerts.js';
 import { OrderFanout, type OrderFanoutMessaging } from './constructs/order-fanout.js';
 import { OrdersApi } from './constructs/orders-api.js';
+import { type PipelineProps, pipelineConsumerProps } from './constructs/pipeline.js';
 import { SearchRoleMapping, type SearchRoleMappingDomain } from './constructs/search-role-mapping.js';
 import { type OrdersSearchDomain, SearchSync } from './constructs/search-sync.js';
 import { StreamConsumer, type StreamConsumerProps } from './constructs/stream-consumer.js';
@@ -35,8 +36,11 @@ export interface StatelessStackProps extends StackProps {
   readonly deadLetterQueues?: Readonly<Partial<Record<StreamConsumerName, IQueue>>>;
 }
 
-/** What a pipeline passes to {@link StatelessStack.addStreamConsumer}: everything the stack cannot fill in itself. */
-export type StreamConsumerOptions = Omit<StreamConsumerProps, 'config' | 'alarmTopic' | 'dashboard'>;
+/**
+ * What a pipeline passes to {@link StatelessStack.addStreamConsumer}: everything the stack cannot fill in itself. A
+ * memory size of its own replaces the stage's.
+ */
+export type StreamConsumerOptions = Omit<StreamConsumerProps, 'alarmTopic' | 'dashboard' | 'logRetention'>;
 
 /** Functions, event source mappings, the API, alarms and the dashboard: everything that can be redeployed freely. */
 export class StatelessStack extends Stack {
@@ -57,47 +61,49 @@ export class StatelessStack extends Stack {
   public readonly voteAggregator: VoteAggregator;
   /** Maps the search sync's and the API's roles in the search domain's security plugin on deploy. */
   public readonly searchRoleMapping: SearchRoleMapping;
+  /**
+   * What every pipeline of the stack shares (the stage configuration, the ops topic and dashboard), built once and
+   * given to each of the four pipelines and to every consumer added with addStreamConsumer.
+   */
+  private readonly pipeline: PipelineProps;
 
   public constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
     this.config = props.config;
     this.tables = props.tables;
     this.opsAlerts = new OpsAlerts(this, 'OpsAlerts', { alarmEmail: props.config.alarmEmail });
+    this.pipeline = {
+      config: props.config,
+      alarmTopic: this.opsAlerts.topic,
+      dashboard: this.opsAlerts.dashboard,
+    };
     this.ordersApi = new OrdersApi(this, 'OrdersApi', {
       config: props.config,
       tables: props.tables,
       search: props.search,
     });
     this.orderFanout = new OrderFanout(this, 'OrderFanout', {
-      config: props.config,
+      ...this.pipeline,
       tables: props.tables,
       messaging: props.messaging,
-      alarmTopic: this.opsAlerts.topic,
-      dashboard: this.opsAlerts.dashboard,
       deadLetterQueue: props.deadLetterQueues?.[ORDER_FANOUT_CONSUMER_NAME],
     });
     this.searchSync = new SearchSync(this, 'SearchSync', {
-      config: props.config,
+      ...this.pipeline,
       table: props.tables.orders,
       search: props.search,
-      alarmTopic: this.opsAlerts.topic,
-      dashboard: this.opsAlerts.dashboard,
       deadLetterQueue: props.deadLetterQueues?.[SEARCH_SYNC_CONSUMER_NAME],
     });
     this.auditLog = new AuditLog(this, 'AuditLog', {
-      config: props.config,
+      ...this.pipeline,
       table: props.tables.orders,
       storage: props.audit,
-      alarmTopic: this.opsAlerts.topic,
-      dashboard: this.opsAlerts.dashboard,
       deadLetterQueue: props.deadLetterQueues?.[AUDIT_LOG_CONSUMER_NAME],
     });
     this.voteAggregator = new VoteAggregator(this, 'VoteAggregator', {
-      config: props.config,
+      ...this.pipeline,
       votesTable: props.tables.votes,
       pollResultsTable: props.tables.pollResults,
-      alarmTopic: this.opsAlerts.topic,
-      dashboard: this.opsAlerts.dashboard,
       deadLetterQueue: props.deadLetterQueues?.[VOTE_AGGREGATOR_CONSUMER_NAME],
     });
     this.searchRoleMapping = new SearchRoleMapping(this, 'SearchRoleMapping', {
@@ -109,16 +115,17 @@ export class StatelessStack extends Stack {
   }
 
   /**
-   * Wires one stream consumer into the stack with the stage config, the ops topic for its alarms and the ops
-   * dashboard for its row: a pipeline is one call, e.g.
+   * Wires one stream consumer into the stack with what the four pipelines' consumers get too (pipelineConsumerProps:
+   * the stage's log retention and memory, the ops topic for its alarms and the ops dashboard for its row): a pipeline
+   * is one call, e.g.
    * `stack.addStreamConsumer('Archive', { table: stack.tables.orders, entry, consumerName: 'orders-archive' })`.
    */
   public addStreamConsumer(id: string, options: StreamConsumerOptions): StreamConsumer {
+    const shared = pipelineConsumerProps(this.pipeline);
     return new StreamConsumer(this, id, {
       ...options,
-      config: this.config,
-      alarmTopic: this.opsAlerts.topic,
-      dashboard: this.opsAlerts.dashboard,
+      ...shared,
+      memorySize: options.memorySize ?? shared.memorySize,
     });
   }
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { ORDERS_API_SERVICE_NAME } from '../lambdas/orders-api/names.js';
 import { localLambdaContext } from './lambda-context.js';
 
 /** A route of the REST API as the synthesized template declares it, e.g. `/orders/{orderId}` with its methods. */
@@ -282,7 +283,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /** A Lambda-like context for one API request. */
-export function lambdaContext(functionName = 'orders-api', timeoutMs = 10_000): Context {
+export function lambdaContext(functionName = ORDERS_API_SERVICE_NAME, timeoutMs = 10_000): Context {
   return localLambdaContext({
     functionName,
     requestId: randomUUID(),

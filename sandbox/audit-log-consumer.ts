@@ -2,7 +2,7 @@ import { createAuditHandler } from '../lambdas/audit-log/audit.js';
 import { createAuditAdapters } from '../lambdas/audit-log/compose.js';
 import { AUDIT_LOG_CONSUMER_NAME } from '../lambdas/audit-log/names.js';
 import { ENV } from '../lambdas/shared/env.js';
-import type { ConsumerFactory } from './consumer-factory.js';
+import { type ConsumerFactory, requireTemplateVariable } from './consumer-factory.js';
 
 /**
  * The local twin of `lambdas/audit-log/handler.ts`: the same composition (createAuditAdapters, then
@@ -11,23 +11,9 @@ import type { ConsumerFactory } from './consumer-factory.js';
  * logger, metrics and clock. Tracing (X-Ray) is the one part of its wiring left out.
  */
 
-export { AUDIT_LOG_CONSUMER_NAME };
-
-/** Thrown when the audit log's function environment lacks a variable the construct sets. */
-export class AuditLogWiringError extends Error {
-  public constructor(name: string) {
-    super(`The ${AUDIT_LOG_CONSUMER_NAME} function has no ${name} variable in the template`);
-    this.name = 'AuditLogWiringError';
-  }
-}
-
 /** The audit log's consumer factory; `npm start`, chaos and bench get it from CONSUMER_FACTORIES. */
 export const auditLogConsumerFactory: ConsumerFactory = (env, adapters) => {
-  const required = (name: string): string => {
-    const value = env[name];
-    if (value === undefined) throw new AuditLogWiringError(name);
-    return value;
-  };
+  const required = (name: string): string => requireTemplateVariable(env, AUDIT_LOG_CONSUMER_NAME, name);
   const consumerName = required(ENV.CONSUMER_NAME);
   const queueUrl = required(ENV.DEAD_LETTER_QUEUE_URL);
   required(ENV.AUDIT_BUCKET_NAME);

@@ -67,3 +67,29 @@ export type ConsumerFactory = (
   env: Readonly<Record<string, string>>,
   adapters: LocalAdapters,
 ) => StreamFunction;
+
+/**
+ * Thrown by a consumer factory when its function's environment in the template lacks a variable the construct sets
+ * (CONSUMER_NAME, DEAD_LETTER_QUEUE_URL, a resource the factory resolves itself): the template and the factory are
+ * out of step, which no local input can fix.
+ */
+export class ConsumerWiringError extends Error {
+  public constructor(
+    public readonly consumerName: string,
+    public readonly variable: string,
+  ) {
+    super(`The ${consumerName} function has no ${variable} variable in the template`);
+    this.name = 'ConsumerWiringError';
+  }
+}
+
+/** The value of `variable` in a consumer's environment from the template, or ConsumerWiringError. */
+export function requireTemplateVariable(
+  env: Readonly<Record<string, string>>,
+  consumerName: string,
+  variable: string,
+): string {
+  const value = env[variable];
+  if (value === undefined) throw new ConsumerWiringError(consumerName, variable);
+  return value;
+}

@@ -1,9 +1,13 @@
-import { AUDIT_LOG_CONSUMER_NAME, auditLogConsumerFactory } from './audit-log-consumer.js';
+import { AUDIT_LOG_CONSUMER_NAME } from '../lambdas/audit-log/names.js';
+import { ORDER_FANOUT_CONSUMER_NAME } from '../lambdas/order-fanout/names.js';
+import { SEARCH_SYNC_CONSUMER_NAME } from '../lambdas/search-sync/names.js';
+import { VOTE_AGGREGATOR_CONSUMER_NAME } from '../lambdas/vote-aggregator/names.js';
+import { auditLogConsumerFactory } from './audit-log-consumer.js';
 import type { ConsumerFactory } from './consumer-factory.js';
 import type { EsmConfig } from './esm/types.js';
-import { ORDER_FANOUT_CONSUMER_NAME, orderFanoutConsumerFactory } from './fanout-consumer.js';
-import { SEARCH_SYNC_CONSUMER_NAME, searchSyncConsumerFactory } from './search-sync-consumer.js';
-import { VOTE_AGGREGATOR_CONSUMER_NAME, voteAggregatorConsumerFactory } from './vote-aggregator-consumer.js';
+import { orderFanoutConsumerFactory } from './fanout-consumer.js';
+import { searchSyncConsumerFactory } from './search-sync-consumer.js';
+import { voteAggregatorConsumerFactory } from './vote-aggregator-consumer.js';
 
 /**
  * The product's consumers, keyed by consumer name (the CONSUMER_NAME of the StreamConsumer construct). Each pipeline

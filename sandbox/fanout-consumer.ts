@@ -1,7 +1,8 @@
 import { createFanoutAdapters } from '../lambdas/order-fanout/compose.js';
-import { createOrderFanoutHandler, ORDER_FANOUT_CONSUMER_NAME } from '../lambdas/order-fanout/fanout.js';
+import { createOrderFanoutHandler } from '../lambdas/order-fanout/fanout.js';
+import { ORDER_FANOUT_CONSUMER_NAME } from '../lambdas/order-fanout/names.js';
 import { ENV } from '../lambdas/shared/env.js';
-import type { ConsumerFactory } from './consumer-factory.js';
+import { type ConsumerFactory, requireTemplateVariable } from './consumer-factory.js';
 
 /**
  * The local twin of `lambdas/order-fanout/handler.ts`: the same composition (createFanoutAdapters, then
@@ -10,22 +11,10 @@ import type { ConsumerFactory } from './consumer-factory.js';
  * the sandbox's DLQ, logger, metrics and clock. Tracing (X-Ray) is the one part of the Lambda's wiring left out.
  */
 
-export { ORDER_FANOUT_CONSUMER_NAME };
-
-/** Thrown when the fan-out's function environment lacks a variable the construct sets. */
-export class FanoutWiringError extends Error {
-  public constructor(name: string) {
-    super(`The ${ORDER_FANOUT_CONSUMER_NAME} function has no ${name} variable in the template`);
-    this.name = 'FanoutWiringError';
-  }
-}
-
 /** The fan-out's consumer factory; `npm start`, chaos and bench get it from CONSUMER_FACTORIES. */
 export const orderFanoutConsumerFactory: ConsumerFactory = (env, adapters) => {
-  const consumerName = env[ENV.CONSUMER_NAME];
-  const queueUrl = env[ENV.DEAD_LETTER_QUEUE_URL];
-  if (consumerName === undefined) throw new FanoutWiringError(ENV.CONSUMER_NAME);
-  if (queueUrl === undefined) throw new FanoutWiringError(ENV.DEAD_LETTER_QUEUE_URL);
+  const consumerName = requireTemplateVariable(env, ORDER_FANOUT_CONSUMER_NAME, ENV.CONSUMER_NAME);
+  const queueUrl = requireTemplateVariable(env, ORDER_FANOUT_CONSUMER_NAME, ENV.DEAD_LETTER_QUEUE_URL);
   const dynamoDb = adapters.dynamoDb(consumerName);
   return createOrderFanoutHandler({
     consumerName,

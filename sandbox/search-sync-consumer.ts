@@ -2,7 +2,7 @@ import { createSearchSyncAdapters } from '../lambdas/search-sync/compose.js';
 import { SEARCH_SYNC_CONSUMER_NAME } from '../lambdas/search-sync/names.js';
 import { createSearchSyncHandler } from '../lambdas/search-sync/sync.js';
 import { ENV } from '../lambdas/shared/env.js';
-import type { ConsumerFactory } from './consumer-factory.js';
+import { type ConsumerFactory, requireTemplateVariable } from './consumer-factory.js';
 
 /**
  * The local twin of `lambdas/search-sync/handler.ts`: the same composition (createSearchSyncAdapters, then
@@ -12,27 +12,13 @@ import type { ConsumerFactory } from './consumer-factory.js';
  * the one part of its wiring left out.
  */
 
-export { SEARCH_SYNC_CONSUMER_NAME };
-
-/** Thrown when the search sync's function environment lacks a variable the construct sets. */
-export class SearchSyncWiringError extends Error {
-  public constructor(name: string) {
-    super(`The ${SEARCH_SYNC_CONSUMER_NAME} function has no ${name} variable in the template`);
-    this.name = 'SearchSyncWiringError';
-  }
-}
-
 /** As lambdas/search-sync/handler.ts configures its client: 15 s per attempt, one retry. */
 const REQUEST_TIMEOUT_MS = 15_000;
 const MAX_RETRIES = 1;
 
 /** The search sync's consumer factory; `npm start`, chaos and bench get it from CONSUMER_FACTORIES. */
 export const searchSyncConsumerFactory: ConsumerFactory = (env, adapters) => {
-  const required = (name: string): string => {
-    const value = env[name];
-    if (value === undefined) throw new SearchSyncWiringError(name);
-    return value;
-  };
+  const required = (name: string): string => requireTemplateVariable(env, SEARCH_SYNC_CONSUMER_NAME, name);
   const consumerName = required(ENV.CONSUMER_NAME);
   const queueUrl = required(ENV.DEAD_LETTER_QUEUE_URL);
   const endpoint = required(ENV.OPENSEARCH_ENDPOINT);

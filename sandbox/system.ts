@@ -6,6 +6,7 @@ import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb
 import type { Client as OpenSearchClient } from '@opensearch-project/opensearch';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { createOrdersApiFromTables } from '../lambdas/orders-api/compose.js';
+import { ORDERS_API_SERVICE_NAME } from '../lambdas/orders-api/names.js';
 import { ENV } from '../lambdas/shared/env.js';
 import { OpenSearchOrderSearch } from '../lambdas/shared/search/opensearch-order-search.js';
 import { ORDERS_INDEX } from '../lambdas/shared/search/orders-index.js';
@@ -838,12 +839,12 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
       createOrdersApiFromTables({
         documentClient,
         tables: {
-          orders: requireVariable(apiEnv, ENV.ORDERS_TABLE_NAME, 'orders-api'),
-          votes: requireVariable(apiEnv, ENV.VOTES_TABLE_NAME, 'orders-api'),
-          pollResults: requireVariable(apiEnv, ENV.POLL_RESULTS_TABLE_NAME, 'orders-api'),
-          idempotency: requireVariable(apiEnv, ENV.IDEMPOTENCY_TABLE_NAME, 'orders-api'),
+          orders: requireVariable(apiEnv, ENV.ORDERS_TABLE_NAME, ORDERS_API_SERVICE_NAME),
+          votes: requireVariable(apiEnv, ENV.VOTES_TABLE_NAME, ORDERS_API_SERVICE_NAME),
+          pollResults: requireVariable(apiEnv, ENV.POLL_RESULTS_TABLE_NAME, ORDERS_API_SERVICE_NAME),
+          idempotency: requireVariable(apiEnv, ENV.IDEMPOTENCY_TABLE_NAME, ORDERS_API_SERVICE_NAME),
         },
-        logger: new LocalLogger(outputDir, 'orders-api', { clock, onWriteError }),
+        logger: new LocalLogger(outputDir, ORDERS_API_SERVICE_NAME, { clock, onWriteError }),
         // As lambdas/orders-api/handler.ts: search only with OPENSEARCH_ENDPOINT, 3 s per attempt, one retry.
         ...(apiSearchEndpoint === undefined || apiSearchEndpoint === ''
           ? {}

@@ -2,7 +2,7 @@ import { ENV } from '../lambdas/shared/env.js';
 import { createVoteAggregatorHandler } from '../lambdas/vote-aggregator/aggregator.js';
 import { createVoteAggregatorAdapters } from '../lambdas/vote-aggregator/compose.js';
 import { VOTE_AGGREGATOR_CONSUMER_NAME } from '../lambdas/vote-aggregator/names.js';
-import type { ConsumerFactory } from './consumer-factory.js';
+import { type ConsumerFactory, requireTemplateVariable } from './consumer-factory.js';
 
 /**
  * The local twin of `lambdas/vote-aggregator/handler.ts`: the same composition (createVoteAggregatorAdapters, then
@@ -11,23 +11,10 @@ import type { ConsumerFactory } from './consumer-factory.js';
  * deadline), with the sandbox's DLQ, logger, metrics and clock. Tracing (X-Ray) is the one part left out.
  */
 
-export { VOTE_AGGREGATOR_CONSUMER_NAME };
-
-/** Thrown when the aggregator's function environment lacks a variable the construct sets. */
-export class VoteAggregatorWiringError extends Error {
-  public constructor(name: string) {
-    super(`The ${VOTE_AGGREGATOR_CONSUMER_NAME} function has no ${name} variable in the template`);
-    this.name = 'VoteAggregatorWiringError';
-  }
-}
-
 /** The vote aggregator's consumer factory; `npm start`, chaos and bench get it from CONSUMER_FACTORIES. */
 export const voteAggregatorConsumerFactory: ConsumerFactory = (env, adapters) => {
-  const required = (name: string): string => {
-    const value = env[name];
-    if (value === undefined) throw new VoteAggregatorWiringError(name);
-    return value;
-  };
+  const required = (name: string): string =>
+    requireTemplateVariable(env, VOTE_AGGREGATOR_CONSUMER_NAME, name);
   const consumerName = required(ENV.CONSUMER_NAME);
   const queueUrl = required(ENV.DEAD_LETTER_QUEUE_URL);
   required(ENV.POLL_RESULTS_TABLE_NAME);

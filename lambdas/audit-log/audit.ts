@@ -18,8 +18,6 @@ import {
 } from './audit-line.js';
 import type { AuditStore } from './ports.js';
 
-export { AUDIT_LOG_CONSUMER_NAME } from './names.js';
-
 /** The table segment of the key when neither the records' ARN nor the configuration names the table. */
 export const UNKNOWN_TABLE_NAME = '_unknown';
 

@@ -12,8 +12,8 @@ export type AuditEnvironment = Readonly<Record<string, string | undefined>>;
 export type AuditPorts = Pick<AuditHandlerOptions, 'store' | 'tableName'>;
 
 /**
- * The audit log's adapters on an S3 client: the one composition shared by the Lambda (`handler.ts`) and, later, the
- * local sandbox. AUDIT_BUCKET_NAME is required; ORDERS_TABLE_NAME, when set, names the table of records that carry no
+ * The audit log's adapters on an S3 client: the one composition shared by the Lambda (`handler.ts`), the local
+ * sandbox (its audit-log consumer factory) and the audit benchmark. AUDIT_BUCKET_NAME is required; ORDERS_TABLE_NAME, when set, names the table of records that carry no
  * stream ARN (see AuditBatchHandlerOptions.tableName).
  */
 export function createAuditAdapters(client: S3PutClient, env: AuditEnvironment): AuditPorts {

@@ -41,7 +41,7 @@ import {
 } from './ports.js';
 import { planStock, type StockDecision } from './stock-plan.js';
 
-export { ORDER_FANOUT_CONSUMER_NAME, ORDER_FANOUT_METRICS } from './ports.js';
+export { ORDER_FANOUT_METRICS } from './ports.js';
 
 /**
  * How often a batch's stock step is planned again after another writer changed the stock or a reservation under it.

@@ -10,12 +10,6 @@ import type { EmailKind, OrderEmail, OrderEvent, WarehouseMessage } from './mess
  * A call that fails as a whole throws; the domain classifies the error for every entry of the call.
  */
 
-/**
- * The consumer name of the order fan-out: its CONSUMER_NAME, metric service and DLQ letters. Here, in a module with no
- * runtime dependencies, because the CDK app imports it too.
- */
-export const ORDER_FANOUT_CONSUMER_NAME = 'order-fanout';
-
 /** The fan-out's own metrics, added to the runtime's Metrics instance (and charted by the CDK app, hence here). */
 export const ORDER_FANOUT_METRICS = {
   /**

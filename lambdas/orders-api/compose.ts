@@ -8,6 +8,7 @@ import { DynamoDbPollResultsReader } from './adapters/dynamodb-poll-results-read
 import { DynamoDbVotesRepository } from './adapters/dynamodb-votes-repository.js';
 import { PowertoolsIdempotencyGuard } from './adapters/powertools-idempotency-guard.js';
 import { createOrdersApi, type OrdersApiHandler } from './app.js';
+import { ORDERS_API_SERVICE_NAME } from './names.js';
 import type { ApiLogger, Clock, IdGenerator } from './ports.js';
 
 /** Names of the tables the API uses. */
@@ -22,7 +23,7 @@ export interface OrdersApiTables {
 export interface OrdersApiFromTablesOptions {
   readonly documentClient: DynamoDBDocumentClient;
   readonly tables: OrdersApiTables;
-  /** Default: a Powertools Logger for service `orders-api`. */
+  /** Default: a Powertools Logger for service ORDERS_API_SERVICE_NAME (`orders-api`). */
   readonly logger?: ApiLogger;
   /** Default: the system clock. */
   readonly clock?: Clock;
@@ -59,7 +60,7 @@ export function createOrdersApiFromTables(options: OrdersApiFromTablesOptions): 
     }),
     clock: options.clock ?? ((): Date => new Date()),
     newOrderId: options.newOrderId ?? ((): string => randomUUID()),
-    logger: options.logger ?? new Logger({ serviceName: 'orders-api' }),
+    logger: options.logger ?? new Logger({ serviceName: ORDERS_API_SERVICE_NAME }),
     search: options.search,
   });
 }

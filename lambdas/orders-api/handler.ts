@@ -9,6 +9,7 @@ import { OpenSearchOrderSearch } from '../shared/search/opensearch-order-search.
 import type { OrderSearch } from '../shared/search/orders-index.js';
 import { withTraceSegment } from '../shared/tracing.js';
 import { createOrdersApiFromTables } from './compose.js';
+import { ORDERS_API_SERVICE_NAME } from './names.js';
 
 /**
  * The Lambda's composition root. Everything here runs once per container: clients, table names (a missing one
@@ -16,8 +17,8 @@ import { createOrdersApiFromTables } from './compose.js';
  * Search is optional: with OPENSEARCH_ENDPOINT set, `GET /orders/search` reads the domain with a signed client;
  * without it that route answers 503 and everything else works.
  */
-const logger = new Logger({ serviceName: 'orders-api' });
-const tracer = new Tracer({ serviceName: 'orders-api' });
+const logger = new Logger({ serviceName: ORDERS_API_SERVICE_NAME });
+const tracer = new Tracer({ serviceName: ORDERS_API_SERVICE_NAME });
 const documentClient = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({})));
 
 function createSearch(endpoint: string | undefined): OrderSearch | undefined {
@@ -43,7 +44,7 @@ const api = createOrdersApiFromTables({
   search: createSearch(process.env[ENV.OPENSEARCH_ENDPOINT]),
 });
 
-const tracedApi = withTraceSegment(tracer, 'orders-api', api, (response) =>
+const tracedApi = withTraceSegment(tracer, ORDERS_API_SERVICE_NAME, api, (response) =>
   tracer.putAnnotation('statusCode', response.statusCode),
 );
 

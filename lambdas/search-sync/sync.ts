@@ -19,8 +19,6 @@ import {
   type StreamHandlerCommonOptions,
 } from '../shared/stream/stream-handler.js';
 
-export { SEARCH_SYNC_CONSUMER_NAME } from './names.js';
-
 /** The Orders table's partition key, and the document id in the index. */
 const ORDER_KEY = 'orderId';
 

@@ -17,8 +17,6 @@ import { clampDelta, coalesce, splitByOptions, sumOf } from './coalesce.js';
 import type { PollResultsStore, VoteChange } from './ports.js';
 import { toVoteChange } from './vote-change.js';
 
-export { VOTE_AGGREGATOR_CONSUMER_NAME } from './names.js';
-
 /**
  * Conditional updates of one run of a poll's records before giving up (transient, the ESM retries the records). A
  * healthy poll needs one, a re-delivery two (behind, then the rest), a drifted poll one more (wouldGoNegative).

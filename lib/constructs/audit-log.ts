@@ -1,14 +1,12 @@
 import { join } from 'node:path';
 import { Annotations, Duration } from 'aws-cdk-lib';
-import type { Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IManagedPolicy } from 'aws-cdk-lib/aws-iam';
-import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { AUDIT_LOG_CONSUMER_NAME } from '../../lambdas/audit-log/names.js';
 import { ENV } from '../../lambdas/shared/env.js';
-import type { StageConfig } from '../config.js';
+import { type PipelineProps, pipelineConsumerProps } from './pipeline.js';
 import { StreamConsumer, TOO_MANY_STREAM_READERS_WARNING } from './stream-consumer.js';
 
 /** The audit log's handler, resolved from this file so that it holds whatever the working directory. */
@@ -64,17 +62,11 @@ export interface AuditLogStorage {
   readonly writerPolicy: IManagedPolicy;
 }
 
-export interface AuditLogProps {
-  /** The validated stage configuration: logs and memory of the function. */
-  readonly config: StageConfig;
+export interface AuditLogProps extends PipelineProps {
   /** The Orders table, whose stream the audit log reads. */
   readonly table: ITable;
   /** The audit bucket and its writer policy, from the stateful stack. */
   readonly storage: AuditLogStorage;
-  /** The topic every alarm notifies, on alarm and on recovery. */
-  readonly alarmTopic: ITopic;
-  /** The dashboard the consumer adds its row to. */
-  readonly dashboard: Dashboard;
   /**
    * The consumer's DLQ, from the stateful stack (StatefulStack.deadLetterQueues), so that failed records outlive a
    * destroy of the pipelines stack.
@@ -102,12 +94,10 @@ export class AuditLog extends Construct {
     // Before the consumer exists: the warning is added when the consumer counts itself as a reader.
     Annotations.of(this).acknowledgeWarning(TOO_MANY_STREAM_READERS_WARNING, AUDIT_LOG_THIRD_READER_REASON);
     this.consumer = new StreamConsumer(this, 'Consumer', {
-      config: props.config,
+      ...pipelineConsumerProps(props),
       table: props.table,
       entry: props.entry ?? AUDIT_LOG_ENTRY,
       consumerName: AUDIT_LOG_CONSUMER_NAME,
-      alarmTopic: props.alarmTopic,
-      dashboard: props.dashboard,
       deadLetterQueue: props.deadLetterQueue,
       ...AUDIT_LOG_MAPPING,
     });

@@ -154,9 +154,12 @@ const RESERVED_ENVIRONMENT: readonly string[] = [
   'NODE_OPTIONS',
 ];
 
+/** The two stage keys a function reads: its log retention and its default memory size. */
+export type BaseFunctionStageConfig = Pick<StageConfig, 'logRetentionDays' | 'functionMemoryMb'>;
+
 export interface BaseFunctionProps {
-  /** The validated stage configuration: log retention and the default memory size. */
-  readonly config: StageConfig;
+  /** The validated stage configuration (or just the two keys a function reads): log retention, default memory. */
+  readonly config: BaseFunctionStageConfig;
   /** Absolute path of the handler's TypeScript file; it must export `handler`. */
   readonly entry: string;
   /**

@@ -3,7 +3,6 @@ import { Duration } from 'aws-cdk-lib';
 import {
   Alarm,
   ComparisonOperator,
-  type Dashboard,
   GraphWidget,
   MathExpression,
   Metric,
@@ -18,11 +17,12 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EMAIL_KINDS, type EmailKind, type EmailTemplateData } from '../../lambdas/order-fanout/messages.js';
-import { ORDER_FANOUT_CONSUMER_NAME, ORDER_FANOUT_METRICS } from '../../lambdas/order-fanout/ports.js';
+import { ORDER_FANOUT_CONSUMER_NAME } from '../../lambdas/order-fanout/names.js';
+import { ORDER_FANOUT_METRICS } from '../../lambdas/order-fanout/ports.js';
 import { ENV, type EnvName, METRICS_NAMESPACE } from '../../lambdas/shared/env.js';
 import { streamMetricDimensions } from '../../lambdas/shared/stream/metrics.js';
-import type { StageConfig } from '../config.js';
 import type { DynamoDbItemAction } from './base-function.js';
+import { type PipelineProps, pipelineConsumerProps } from './pipeline.js';
 import { InvalidPropsError } from './props-validation.js';
 import { StreamConsumer } from './stream-consumer.js';
 
@@ -142,17 +142,11 @@ export interface OrderFanoutMessaging {
   readonly warehouseQueue: IQueue;
 }
 
-export interface OrderFanoutProps {
-  /** The validated stage configuration: e-mail sender and identity, log retention, memory. */
-  readonly config: StageConfig;
+export interface OrderFanoutProps extends PipelineProps {
   /** The tables of the stateful stack. */
   readonly tables: OrderFanoutTables;
   /** The topic and queues of the stateful stack. */
   readonly messaging: OrderFanoutMessaging;
-  /** The topic every alarm notifies, on alarm and on recovery. */
-  readonly alarmTopic: ITopic;
-  /** The dashboard the consumer adds its row to. */
-  readonly dashboard: Dashboard;
   /**
    * The consumer's DLQ, from the stateful stack (StatefulStack.deadLetterQueues), so that failed records outlive a
    * destroy of the pipelines stack.
@@ -198,12 +192,10 @@ export class OrderFanout extends Construct {
 
     // Created first: it validates its own props (and the function's) before creating anything.
     this.consumer = new StreamConsumer(this, 'Consumer', {
-      config: props.config,
+      ...pipelineConsumerProps(props),
       table: props.tables.orders,
       entry: props.entry ?? ORDER_FANOUT_ENTRY,
       consumerName: ORDER_FANOUT_CONSUMER_NAME,
-      alarmTopic: props.alarmTopic,
-      dashboard: props.dashboard,
       deadLetterQueue: props.deadLetterQueue,
       batchSize: ORDER_FANOUT_MAPPING.batchSize,
       maxBatchingWindow: ORDER_FANOUT_MAPPING.maxBatchingWindow,

@@ -19,6 +19,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { z } from 'zod';
+import { ORDERS_API_SERVICE_NAME } from '../../lambdas/orders-api/names.js';
 import {
   createOrderBodySchema,
   patchOrderBodySchema,
@@ -134,7 +135,7 @@ export class OrdersApi extends Construct {
     const handlerProps: BaseFunctionProps = {
       config: props.config,
       entry: ORDERS_API_ENTRY,
-      serviceName: 'orders-api',
+      serviceName: ORDERS_API_SERVICE_NAME,
       description: 'Orders REST API (API Gateway proxy integration)',
       // Well inside API Gateway's 29-second integration timeout, so a slow call fails in the Lambda with a JSON
       // error rather than at the gateway.

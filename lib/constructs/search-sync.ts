@@ -1,19 +1,17 @@
 import { join } from 'node:path';
 import { CfnOutput, Duration } from 'aws-cdk-lib';
-import type { Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { SEARCH_SYNC_CONSUMER_NAME } from '../../lambdas/search-sync/names.js';
 import { ENV } from '../../lambdas/shared/env.js';
 import { ORDERS_INDEX } from '../../lambdas/shared/search/orders-index.js';
-import type { StageConfig } from '../config.js';
 import {
   type SearchDomainAccess,
   type SearchDomainTarget,
   validateSearchDomainAccess,
 } from './base-function.js';
+import { type PipelineProps, pipelineConsumerProps } from './pipeline.js';
 import { requireIntegerInRange } from './props-validation.js';
 import { StreamConsumer } from './stream-consumer.js';
 
@@ -67,17 +65,11 @@ export interface OrdersSearchDomain extends SearchDomainTarget {
   readonly ordersIndexReplicas: number;
 }
 
-export interface SearchSyncProps {
-  /** The validated stage configuration: the reserved concurrency (`searchSyncReservedConcurrency`), logs, memory. */
-  readonly config: StageConfig;
+export interface SearchSyncProps extends PipelineProps {
   /** The Orders table, whose stream the sync reads. */
   readonly table: ITable;
   /** The search domain of the stateful stack. */
   readonly search: OrdersSearchDomain;
-  /** The topic every alarm notifies, on alarm and on recovery. */
-  readonly alarmTopic: ITopic;
-  /** The dashboard the consumer adds its row to. */
-  readonly dashboard: Dashboard;
   /**
    * The consumer's DLQ, from the stateful stack (StatefulStack.deadLetterQueues), so that failed records outlive a
    * destroy of the pipelines stack.
@@ -121,12 +113,10 @@ export class SearchSync extends Construct {
 
     // Created first: it validates its own props (and the function's) before creating anything.
     this.consumer = new StreamConsumer(this, 'Consumer', {
-      config: props.config,
+      ...pipelineConsumerProps(props),
       table: props.table,
       entry: props.entry ?? SEARCH_SYNC_ENTRY,
       consumerName: SEARCH_SYNC_CONSUMER_NAME,
-      alarmTopic: props.alarmTopic,
-      dashboard: props.dashboard,
       deadLetterQueue: props.deadLetterQueue,
       batchSize: SEARCH_SYNC_MAPPING.batchSize,
       maxBatchingWindow: SEARCH_SYNC_MAPPING.maxBatchingWindow,

@@ -14,13 +14,14 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { EventSourceMapping, MetricType, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import { ENV, METRICS_NAMESPACE } from '../../lambdas/shared/env.js';
 import { SQS_MAX_MESSAGE_BYTES } from '../../lambdas/shared/limits.js';
 import { STREAM_METRICS, streamMetricDimensions } from '../../lambdas/shared/stream/metrics.js';
-import type { StageConfig } from '../config.js';
+import { LOG_RETENTION_DAYS } from '../config.js';
 import { BaseFunction, type BaseFunctionProps, validateBaseFunctionProps } from './base-function.js';
 import { deadLetterQueueAlarm } from './ops-alerts.js';
 import { InvalidPropsError, requireIntegerInRange, requireSecondsInRange } from './props-validation.js';
@@ -37,7 +38,7 @@ const MAX_READERS_PER_STREAM = 2;
 /** The id of the synth-time warning about a stream with too many readers, for `Validations.acknowledge`. */
 export const TOO_MANY_STREAM_READERS_WARNING = '@orders-streams/stream-consumer:tooManyStreamReaders';
 
-/** The defaults of the event source mapping, each with its reason. */
+/** The defaults of the event source mapping and the function, each with its reason. */
 export const STREAM_CONSUMER_DEFAULTS = {
   /** Lambda's own default for DynamoDB: large enough to amortise an invocation, small enough to bisect quickly. */
   batchSize: 100,
@@ -54,11 +55,34 @@ export const STREAM_CONSUMER_DEFAULTS = {
   maxRecordAge: Duration.hours(1),
   /** Room for a batch of 100 records with a few sink calls each, retries of the SDK included. */
   timeout: Duration.seconds(60),
+  /** Enough for a batch of 100 records and the SDK clients, with the CPU share that comes with it. */
+  memorySize: 512,
+  /** Long enough to look into a failure reported by an alarm, short enough to bound the cost of the logs. */
+  logRetention: RetentionDays.TWO_WEEKS,
 } as const;
 
-export interface StreamConsumerProps {
-  /** The validated stage configuration: log retention and the default memory size. */
-  readonly config: StageConfig;
+/**
+ * What the stream consumers of one app usually share: where their alarms go, the dashboard they add their rows to,
+ * their log retention and memory. An app builds it once and hands it to each of its consumers.
+ */
+export interface StreamConsumerCommonProps {
+  /** The topic every alarm of the consumer notifies, on alarm and on recovery. */
+  readonly alarmTopic: ITopic;
+  /** The dashboard the consumer adds its row of graphs to. */
+  readonly dashboard: Dashboard;
+  /**
+   * How long the function's log group keeps its logs: one of CloudWatch Logs' retention periods; infinite is refused.
+   * @default STREAM_CONSUMER_DEFAULTS.logRetention (two weeks)
+   */
+  readonly logRetention?: RetentionDays;
+  /**
+   * Memory in MB (128 to 10,240); CPU scales with it.
+   * @default STREAM_CONSUMER_DEFAULTS.memorySize (512)
+   */
+  readonly memorySize?: number;
+}
+
+export interface StreamConsumerProps extends StreamConsumerCommonProps {
   /** The table whose stream the consumer reads; it must have a stream. */
   readonly table: ITable;
   /** Absolute path of the handler's TypeScript file; it must export `handler`. */
@@ -68,10 +92,6 @@ export interface StreamConsumerProps {
    * runtime's metrics, the CONSUMER_NAME the runtime puts into dead letters, and the dashboard titles.
    */
   readonly consumerName: string;
-  /** The topic every alarm of the consumer notifies, on alarm and on recovery. */
-  readonly alarmTopic: ITopic;
-  /** The dashboard the consumer adds its row of graphs to. */
-  readonly dashboard: Dashboard;
   /**
    * The largest batch handed to one invocation (1 to 10,000).
    * @default STREAM_CONSUMER_DEFAULTS.batchSize (100)
@@ -104,11 +124,6 @@ export interface StreamConsumerProps {
    * @default - every record is delivered
    */
   readonly filters?: ReadonlyArray<Record<string, unknown>>;
-  /**
-   * Memory in MB.
-   * @default - the stage's functionMemoryMb
-   */
-  readonly memorySize?: number;
   /**
    * The invocation timeout (1 to 900 s).
    * @default STREAM_CONSUMER_DEFAULTS.timeout (60 s)
@@ -165,17 +180,17 @@ export class StreamConsumer extends Construct {
 
   public constructor(scope: Construct, id: string, props: StreamConsumerProps) {
     super(scope, id);
+    const settings = validateStreamConsumerProps(this.node.path, props);
     const functionProps: BaseFunctionProps = {
-      config: props.config,
+      config: { logRetentionDays: settings.logRetention, functionMemoryMb: settings.memorySize },
       entry: props.entry,
       serviceName: props.consumerName,
       description: `DynamoDB stream consumer ${props.consumerName}`,
-      memorySize: props.memorySize,
+      memorySize: settings.memorySize,
       timeout: props.timeout ?? STREAM_CONSUMER_DEFAULTS.timeout,
       environment: props.environment,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
     };
-    const settings = validateStreamConsumerProps(this.node.path, props);
     validateBaseFunctionProps(`${this.node.path}/Consumer`, functionProps);
 
     this.deadLetterQueue =
@@ -539,11 +554,13 @@ interface StreamConsumerSettings {
   readonly parallelizationFactor: number;
   readonly retryAttempts: number;
   readonly maxRecordAge: Duration;
+  readonly logRetention: RetentionDays;
+  readonly memorySize: number;
 }
 
 /**
- * Validates the mapping's props and returns them with the defaults filled in. The function's own props (entry,
- * memory, timeout, environment) are BaseFunction's to validate, before anything is created too.
+ * Validates the mapping's props and the log retention, and returns them with the defaults filled in. The function's
+ * own props (entry, memory, timeout, environment) are BaseFunction's to validate, before anything is created too.
  */
 function validateStreamConsumerProps(path: string, props: StreamConsumerProps): StreamConsumerSettings {
   const streamArn = props.table.tableStreamArn;
@@ -568,7 +585,16 @@ function validateStreamConsumerProps(path: string, props: StreamConsumerProps): 
     parallelizationFactor: props.parallelizationFactor ?? STREAM_CONSUMER_DEFAULTS.parallelizationFactor,
     retryAttempts: props.retryAttempts ?? STREAM_CONSUMER_DEFAULTS.retryAttempts,
     maxRecordAge: props.maxRecordAge ?? STREAM_CONSUMER_DEFAULTS.maxRecordAge,
+    logRetention: props.logRetention ?? STREAM_CONSUMER_DEFAULTS.logRetention,
+    memorySize: props.memorySize ?? STREAM_CONSUMER_DEFAULTS.memorySize,
   };
+  if (!(LOG_RETENTION_DAYS as readonly number[]).includes(settings.logRetention)) {
+    throw new InvalidPropsError(
+      path,
+      'logRetention',
+      `must be a CloudWatch Logs retention period in days (${LOG_RETENTION_DAYS.join(', ')}), got ${settings.logRetention}`,
+    );
+  }
   requireIntegerInRange(path, 'batchSize', settings.batchSize, { min: 1, max: 10_000 });
   requireSecondsInRange(path, 'maxBatchingWindow', settings.maxBatchingWindow, { min: 0, max: 300 });
   requireIntegerInRange(path, 'parallelizationFactor', settings.parallelizationFactor, { min: 1, max: 10 });

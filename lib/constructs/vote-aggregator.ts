@@ -1,13 +1,11 @@
 import { join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
-import type { Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../../lambdas/shared/env.js';
 import { VOTE_AGGREGATOR_CONSUMER_NAME } from '../../lambdas/vote-aggregator/names.js';
-import type { StageConfig } from '../config.js';
+import { type PipelineProps, pipelineConsumerProps } from './pipeline.js';
 import { StreamConsumer } from './stream-consumer.js';
 
 /** The aggregator's handler, resolved from this file so that it holds whatever the working directory. */
@@ -53,17 +51,11 @@ export const VOTE_AGGREGATOR_MAPPING = {
   maxRecordAge: Duration.hours(2),
 } as const;
 
-export interface VoteAggregatorProps {
-  /** The validated stage configuration: logs and memory of the function. */
-  readonly config: StageConfig;
+export interface VoteAggregatorProps extends PipelineProps {
   /** The Votes table, whose stream the aggregator reads. */
   readonly votesTable: ITable;
   /** The PollResults table the aggregator writes. */
   readonly pollResultsTable: ITable;
-  /** The topic every alarm notifies, on alarm and on recovery. */
-  readonly alarmTopic: ITopic;
-  /** The dashboard the consumer adds its row to. */
-  readonly dashboard: Dashboard;
   /**
    * The consumer's DLQ, from the stateful stack (StatefulStack.deadLetterQueues), so that failed records outlive a
    * destroy of the pipelines stack.
@@ -89,12 +81,10 @@ export class VoteAggregator extends Construct {
   public constructor(scope: Construct, id: string, props: VoteAggregatorProps) {
     super(scope, id);
     this.consumer = new StreamConsumer(this, 'Consumer', {
-      config: props.config,
+      ...pipelineConsumerProps(props),
       table: props.votesTable,
       entry: props.entry ?? VOTE_AGGREGATOR_ENTRY,
       consumerName: VOTE_AGGREGATOR_CONSUMER_NAME,
-      alarmTopic: props.alarmTopic,
-      dashboard: props.dashboard,
       deadLetterQueue: props.deadLetterQueue,
       ...VOTE_AGGREGATOR_MAPPING,
     });

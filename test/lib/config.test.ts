@@ -6,6 +6,7 @@ import {
   loadStageConfig,
   logRetention,
   parseStageConfig,
+  STAGE_CONFIG_KEYS,
   StageConfigError,
   searchClusterProblems,
 } from '../../lib/config.js';
@@ -334,6 +335,40 @@ describe('loadStageConfig', () => {
 
     // Assess
     expect(config.stageName).toBe('dev');
+  });
+
+  it('lets the command line override every key of the schema, converting numbers and booleans', () => {
+    // Prepare: a value for every key, each unlike the dev preset's, given as the strings `-c key=value` yields.
+    const everyKey = {
+      alarmEmail: 'ops@example.com',
+      emailFromAddress: 'shop@mail.example.net',
+      emailIdentity: 'mail.example.net',
+      logRetentionDays: 30,
+      apiThrottleRateLimit: 20,
+      apiThrottleBurstLimit: 40,
+      functionMemoryMb: 1024,
+      manageApiGatewayLoggingRole: true,
+      ...HA_SEARCH,
+      searchVolumeGb: 20,
+      searchSyncReservedConcurrency: 3,
+      searchAdminRoleArn: 'arn:aws:iam::123456789012:role/search-admin',
+      auditRetentionMode: 'COMPLIANCE',
+      auditRetentionDays: 30,
+      auditColdStorageAfterDays: 60,
+    };
+    const fromCommandLine = Object.fromEntries(
+      Object.entries(everyKey).map(([key, value]) => [key, String(value)]),
+    );
+
+    // Act
+    const config = loadStageConfig(
+      nodeWithContext({ ...cdkJsonContext(), stage: 'dev', ...fromCommandLine }),
+    );
+
+    // Assess: a key added to the schema fails the first check until it is here, and then the second unless the
+    // override lists (derived from the schema) take it and convert it.
+    expect(['stageName', ...Object.keys(everyKey)].sort()).toEqual([...STAGE_CONFIG_KEYS].sort());
+    expect(config).toEqual({ stageName: 'dev', ...everyKey });
   });
 
   it('lets command-line context override preset keys', () => {

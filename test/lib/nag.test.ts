@@ -8,7 +8,7 @@ import { buildApp } from '../../lib/app.js';
 import { DataTables } from '../../lib/constructs/data-tables.js';
 import { OpsAlerts } from '../../lib/constructs/ops-alerts.js';
 import { StreamConsumer } from '../../lib/constructs/stream-consumer.js';
-import { DUMMY_CONSUMER_ENTRY, testApp, testConfig } from '../fixtures/cdk-app.js';
+import { DUMMY_CONSUMER_ENTRY, testApp } from '../fixtures/cdk-app.js';
 
 /**
  * cdk-nag 3 reports through CDK's policy validation (the validation report), not through annotations, and
@@ -71,7 +71,6 @@ function synthesizedApp(context: Record<string, unknown>): { app: App; stacks: S
   const tables = new DataTables(consumerStack, 'Tables');
   const ops = new OpsAlerts(consumerStack, 'Ops', { alarmEmail: config.alarmEmail });
   new StreamConsumer(consumerStack, 'Dummy', {
-    config: testConfig(),
     table: tables.votes,
     entry: DUMMY_CONSUMER_ENTRY,
     consumerName: 'dummy',

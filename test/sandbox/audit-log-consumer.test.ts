@@ -5,13 +5,11 @@ import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AUDIT_LOG_CONSUMER_NAME } from '../../lambdas/audit-log/names.js';
 import { LocalS3Client, readBucketJournal } from '../../sandbox/adapters/local-s3.js';
-import {
-  AUDIT_LOG_CONSUMER_NAME,
-  AuditLogWiringError,
-  auditLogConsumerFactory,
-} from '../../sandbox/audit-log-consumer.js';
+import { auditLogConsumerFactory } from '../../sandbox/audit-log-consumer.js';
 import type { LocalAdapters } from '../../sandbox/consumer-factory.js';
+import { ConsumerWiringError } from '../../sandbox/consumer-factory.js';
 import { CONSUMER_FACTORIES } from '../../sandbox/consumers.js';
 
 const BUCKET = 'audit-bucket';
@@ -147,7 +145,7 @@ describe('auditLogConsumerFactory', () => {
         auditLogConsumerFactory(env, adapters(new LocalS3Client({ outputDir, buckets: [] }), []));
 
       // Assess
-      expect(build).toThrow(AuditLogWiringError);
+      expect(build).toThrow(ConsumerWiringError);
       expect(build).toThrow(name);
     },
   );

@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { ORDER_FANOUT_CONSUMER_NAME } from '../../lambdas/order-fanout/names.js';
 import { MissingEnvironmentError } from '../../lambdas/shared/env.js';
+import { ConsumerWiringError } from '../../sandbox/consumer-factory.js';
 import { CONSUMER_FACTORIES } from '../../sandbox/consumers.js';
-import {
-  FanoutWiringError,
-  ORDER_FANOUT_CONSUMER_NAME,
-  orderFanoutConsumerFactory,
-} from '../../sandbox/fanout-consumer.js';
+import { orderFanoutConsumerFactory } from '../../sandbox/fanout-consumer.js';
 import { recordingAdapters } from '../support/local-adapters.js';
 
 const ENVIRONMENT = {
@@ -49,7 +47,7 @@ describe('the order fan-out consumer factory', () => {
     const { [name as keyof typeof ENVIRONMENT]: _left, ...env } = ENVIRONMENT;
 
     // Act & Assess
-    expect(() => orderFanoutConsumerFactory(env, recordingAdapters([]))).toThrow(FanoutWiringError);
+    expect(() => orderFanoutConsumerFactory(env, recordingAdapters([]))).toThrow(ConsumerWiringError);
     expect(() => orderFanoutConsumerFactory(env, recordingAdapters([]))).toThrow(name);
   });
 

@@ -1,12 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidEnvironmentError } from '../../lambdas/search-sync/compose.js';
+import { SEARCH_SYNC_CONSUMER_NAME } from '../../lambdas/search-sync/names.js';
 import { MissingEnvironmentError } from '../../lambdas/shared/env.js';
+import { ConsumerWiringError } from '../../sandbox/consumer-factory.js';
 import { CONSUMER_FACTORIES } from '../../sandbox/consumers.js';
-import {
-  SEARCH_SYNC_CONSUMER_NAME,
-  SearchSyncWiringError,
-  searchSyncConsumerFactory,
-} from '../../sandbox/search-sync-consumer.js';
+import { searchSyncConsumerFactory } from '../../sandbox/search-sync-consumer.js';
 import { recordingAdapters } from '../support/local-adapters.js';
 
 const ENVIRONMENT = {
@@ -49,7 +47,7 @@ describe('searchSyncConsumerFactory', () => {
       const build = (): unknown => searchSyncConsumerFactory(env, recordingAdapters([], { quote: true }));
 
       // Assess
-      expect(build).toThrow(SearchSyncWiringError);
+      expect(build).toThrow(ConsumerWiringError);
       expect(build).toThrow(name);
     },
   );

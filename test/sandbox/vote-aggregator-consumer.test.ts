@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { VOTE_AGGREGATOR_CONSUMER_NAME } from '../../lambdas/vote-aggregator/names.js';
+import { ConsumerWiringError } from '../../sandbox/consumer-factory.js';
 import { CONSUMER_FACTORIES } from '../../sandbox/consumers.js';
-import {
-  VOTE_AGGREGATOR_CONSUMER_NAME,
-  VoteAggregatorWiringError,
-  voteAggregatorConsumerFactory,
-} from '../../sandbox/vote-aggregator-consumer.js';
+import { voteAggregatorConsumerFactory } from '../../sandbox/vote-aggregator-consumer.js';
 import { recordingAdapters } from '../support/local-adapters.js';
 
 const ENVIRONMENT = {
@@ -46,7 +44,7 @@ describe('voteAggregatorConsumerFactory', () => {
       const build = (): unknown => voteAggregatorConsumerFactory(env, recordingAdapters([], { quote: true }));
 
       // Assess
-      expect(build).toThrow(VoteAggregatorWiringError);
+      expect(build).toThrow(ConsumerWiringError);
       expect(build).toThrow(name);
     },
   );

@@ -8,7 +8,7 @@ import { votesBenchmark } from './votes-bench.js';
 /**
  * The registry of named benchmarks behind `npm run bench`. A benchmark runs on its own (a fresh sandbox system if it
  * needs one) and contributes to sections of the report: `lag` (end-to-end lag per consumer) or `comparisons` (named
- * A/B figures, added by later issues). Adding one is one entry in BENCHMARKS.
+ * A/B figures: each pipeline against its baseline). Adding one is one entry in BENCHMARKS.
  */
 
 /** Every benchmark, run in this order. */

@@ -6,7 +6,7 @@ import {
   LEDGER_KEY_PREFIX,
   RESERVATION_KEY_PREFIX,
 } from '../../lambdas/order-fanout/adapters/dynamodb-fanout-store.js';
-import { ORDER_FANOUT_CONSUMER_NAME } from '../../lambdas/order-fanout/fanout.js';
+import { ORDER_FANOUT_CONSUMER_NAME } from '../../lambdas/order-fanout/names.js';
 import {
   type CountingDynamoDb,
   createCountingDynamoDb,

@@ -15,16 +15,16 @@ import {
 import type { OrdersStreamApp } from '../../lib/app.js';
 import type { StreamConsumer } from '../../lib/constructs/stream-consumer.js';
 import { JsonLinesFile } from '../../sandbox/adapters/json-lines-file.js';
-import type { ConsumerFactory } from '../../sandbox/consumer-factory.js';
+import { type ConsumerFactory, requireTemplateVariable } from '../../sandbox/consumer-factory.js';
 import type { StreamFunction } from '../../sandbox/esm/types.js';
 import { POISON_CUSTOMER_PREFIX } from '../../sandbox/traffic.js';
 
 /**
- * The probe: a stream consumer that lives only in the sandbox tooling and is the consumer under test of the chaos run
- * until the pipelines bring real ones. It runs on the real stream runtime (createStreamHandler, per-record mode) on
- * the Orders stream, is wired by the real StreamConsumer construct (so its mapping has the construct's real
- * settings), and has one observable effect per record: a line in an effects file. Chaos checks that file against
- * the Orders table's truth.
+ * The probe: a stream consumer that lives only in the sandbox tooling, run by chaos beside the product consumers. It
+ * runs on the real stream runtime (createStreamHandler, per-record mode) on the Orders stream, is wired by the real
+ * StreamConsumer construct (so its mapping has the construct's real settings), and has one observable effect per
+ * record: a line in an effects file. Chaos checks that file against the Orders table's truth (invariants.ts), and
+ * the order fan-out against the order histories it holds (fanout-invariants.ts).
  */
 
 /** The probe's consumer name: CONSUMER_NAME of its function, the name of its DLQ file and of its stats. */
@@ -157,14 +157,6 @@ export function createProbeFunction(options: ProbeFunctionOptions): StreamFuncti
   });
 }
 
-/** Thrown when the probe's function environment lacks a variable the construct sets. */
-export class ProbeWiringError extends Error {
-  public constructor(name: string) {
-    super(`The ${PROBE_CONSUMER_NAME} function has no ${name} variable in the template`);
-    this.name = 'ProbeWiringError';
-  }
-}
-
 export interface ProbeFactoryOptions {
   /** Puts a wrapper in front of the effects file, e.g. withEffectFaults. @default none */
   readonly wrapEffects?: (sink: EffectSink) => EffectSink;
@@ -177,10 +169,8 @@ export interface ProbeFactoryOptions {
  */
 export function probeConsumerFactory(options: ProbeFactoryOptions = {}): ConsumerFactory {
   return (env, adapters) => {
-    const consumerName = env[ENV.CONSUMER_NAME];
-    const queueUrl = env[ENV.DEAD_LETTER_QUEUE_URL];
-    if (consumerName === undefined) throw new ProbeWiringError(ENV.CONSUMER_NAME);
-    if (queueUrl === undefined) throw new ProbeWiringError(ENV.DEAD_LETTER_QUEUE_URL);
+    const consumerName = requireTemplateVariable(env, PROBE_CONSUMER_NAME, ENV.CONSUMER_NAME);
+    const queueUrl = requireTemplateVariable(env, PROBE_CONSUMER_NAME, ENV.DEAD_LETTER_QUEUE_URL);
     const fileSink = fileEffectSink(probeEffectsPath(adapters.outputDir));
     return createProbeFunction({
       consumerName,

@@ -26,7 +26,8 @@
  */
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { createSearchSyncHandler, SEARCH_SYNC_CONSUMER_NAME } from '../../../lambdas/search-sync/sync.js';
+import { SEARCH_SYNC_CONSUMER_NAME } from '../../../lambdas/search-sync/names.js';
+import { createSearchSyncHandler } from '../../../lambdas/search-sync/sync.js';
 import {
   canTransition,
   ORDER_STATUSES,

@@ -10,9 +10,9 @@ import {
   createVoteAggregatorHandler,
   createVoteBatchHandler,
   MAX_APPLY_ATTEMPTS,
-  VOTE_AGGREGATOR_CONSUMER_NAME,
   VOTE_AGGREGATOR_METRICS,
 } from '../../../lambdas/vote-aggregator/aggregator.js';
+import { VOTE_AGGREGATOR_CONSUMER_NAME } from '../../../lambdas/vote-aggregator/names.js';
 import type { ApplyResult, PollDelta, PollResultsStore } from '../../../lambdas/vote-aggregator/ports.js';
 import {
   lambdaContext,

@@ -3,11 +3,9 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV, MissingEnvironmentError } from '../../../lambdas/shared/env.js';
 import { DynamoDbPollResultsStore } from '../../../lambdas/vote-aggregator/adapters/dynamodb-poll-results-store.js';
-import {
-  createVoteAggregatorHandler,
-  VOTE_AGGREGATOR_CONSUMER_NAME,
-} from '../../../lambdas/vote-aggregator/aggregator.js';
+import { createVoteAggregatorHandler } from '../../../lambdas/vote-aggregator/aggregator.js';
 import { createVoteAggregatorAdapters } from '../../../lambdas/vote-aggregator/compose.js';
+import { VOTE_AGGREGATOR_CONSUMER_NAME } from '../../../lambdas/vote-aggregator/names.js';
 import { createTestTables, localDynamoDb, type TestTables } from '../../support/dynamodb.js';
 import {
   lambdaContext,

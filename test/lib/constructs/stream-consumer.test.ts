@@ -2,6 +2,7 @@ import { type App, type CfnResource, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV, METRICS_NAMESPACE } from '../../../lambdas/shared/env.js';
 import { SQS_MAX_MESSAGE_BYTES } from '../../../lambdas/shared/limits.js';
@@ -11,17 +12,12 @@ import { OpsAlerts } from '../../../lib/constructs/ops-alerts.js';
 import { InvalidPropsError } from '../../../lib/constructs/props-validation.js';
 import {
   iteratorAgeAlarmThresholdMs,
+  STREAM_CONSUMER_DEFAULTS,
   StreamConsumer,
   type StreamConsumerProps,
   TOO_MANY_STREAM_READERS_WARNING,
 } from '../../../lib/constructs/stream-consumer.js';
-import {
-  DUMMY_CONSUMER_ENTRY,
-  testApp,
-  testConfig,
-  thrownBy,
-  warningsWithId,
-} from '../../fixtures/cdk-app.js';
+import { DUMMY_CONSUMER_ENTRY, testApp, thrownBy, warningsWithId } from '../../fixtures/cdk-app.js';
 
 interface ConsumerStack {
   readonly stack: Stack;
@@ -36,7 +32,8 @@ function consumerStack(app: App = testApp(), id = 'Pipelines'): ConsumerStack {
 
 function consumerProps(at: ConsumerStack, overrides: Partial<StreamConsumerProps> = {}): StreamConsumerProps {
   return {
-    config: testConfig(),
+    logRetention: RetentionDays.ONE_MONTH,
+    memorySize: 256,
     table: at.tables.orders,
     entry: DUMMY_CONSUMER_ENTRY,
     consumerName: 'dummy',
@@ -456,6 +453,41 @@ describe('StreamConsumer', () => {
     });
   });
 
+  it('keeps logs for the given retention and sizes the function as given, with no stage configuration', () => {
+    // Prepare
+    const at = consumerStack();
+
+    // Act
+    new StreamConsumer(
+      at.stack,
+      'Dummy',
+      consumerProps(at, { logRetention: RetentionDays.ONE_YEAR, memorySize: 1024 }),
+    );
+
+    // Assess
+    const template = Template.fromStack(at.stack);
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+    template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 1024 });
+  });
+
+  it('defaults to two weeks of logs and 512 MB of memory', () => {
+    // Prepare
+    const at = consumerStack();
+    const { logRetention: _retention, memorySize: _memory, ...props } = consumerProps(at);
+
+    // Act
+    new StreamConsumer(at.stack, 'Dummy', props);
+
+    // Assess
+    const template = Template.fromStack(at.stack);
+    expect(STREAM_CONSUMER_DEFAULTS).toMatchObject({
+      logRetention: RetentionDays.TWO_WEEKS,
+      memorySize: 512,
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 14 });
+    template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 512 });
+  });
+
   describe('props validation', () => {
     it.each<[string, (at: ConsumerStack) => Partial<StreamConsumerProps>, string]>([
       [
@@ -490,6 +522,8 @@ describe('StreamConsumer', () => {
       ['a timeout of 0 s', () => ({ timeout: Duration.seconds(0) }), 'timeout'],
       ['a timeout over 900 s', () => ({ timeout: Duration.seconds(901) }), 'timeout'],
       ['64 MB of memory', () => ({ memorySize: 64 }), 'memorySize'],
+      ['an infinite log retention', () => ({ logRetention: RetentionDays.INFINITE }), 'logRetention'],
+      ['a log retention of 2 days', () => ({ logRetention: 2 as RetentionDays }), 'logRetention'],
       [
         'a reserved concurrency of 0',
         () => ({ reservedConcurrentExecutions: 0 }),

@@ -7,6 +7,7 @@ import type { FullDeadLetter } from '../../../lambdas/shared/stream/dead-letter.
 import type { StreamLogger } from '../../../lambdas/shared/stream/stream-handler.js';
 import { readJsonLines } from '../../../sandbox/adapters/json-lines-file.js';
 import type { LocalAdapters } from '../../../sandbox/consumer-factory.js';
+import { ConsumerWiringError } from '../../../sandbox/consumer-factory.js';
 import { synthesizeApp } from '../../../sandbox/synth.js';
 import { InjectedThrottlingError } from '../../../verify/chaos/faults.js';
 import {
@@ -16,7 +17,6 @@ import {
   isPoisonCustomer,
   PROBE_CONSUMER_NAME,
   type ProbeEffect,
-  ProbeWiringError,
   probeConsumerFactory,
   probeEffectsPath,
 } from '../../../verify/chaos/probe-consumer.js';
@@ -208,7 +208,7 @@ describe('probeConsumerFactory', () => {
     // Act / Assess
     expect(() =>
       probeConsumerFactory()(env, adapters('/nonexistent', new RecordingDeadLetterQueue())),
-    ).toThrow(ProbeWiringError);
+    ).toThrow(ConsumerWiringError);
   });
 });
 
