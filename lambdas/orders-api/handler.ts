@@ -9,6 +9,7 @@ import { OpenSearchOrderSearch } from '../shared/search/opensearch-order-search.
 import type { OrderSearch } from '../shared/search/orders-index.js';
 import { withTraceSegment } from '../shared/tracing.js';
 import { createOrdersApiFromTables } from './compose.js';
+import { ORDERS_API_SEARCH_CLIENT } from './search-client-settings.js';
 
 /**
  * The Lambda's composition root. Everything here runs once per container: clients, table names (a missing one
@@ -24,11 +25,8 @@ function createSearch(endpoint: string | undefined): OrderSearch | undefined {
   if (endpoint === undefined || endpoint === '') {
     return undefined;
   }
-  // A search answers in milliseconds; 3 s, retried once, leaves room inside the function's 10-second timeout to
-  // answer 503 in JSON instead of letting API Gateway time out.
-  return new OpenSearchOrderSearch(
-    createOpenSearchClient({ endpoint, sign: true, requestTimeoutMs: 3_000, maxRetries: 1 }),
-  );
+  // 3 s per attempt, one retry: why, in search-client-settings.ts (the sandbox's wiring uses the same settings).
+  return new OpenSearchOrderSearch(createOpenSearchClient({ endpoint, sign: true, ...ORDERS_API_SEARCH_CLIENT }));
 }
 
 const api = createOrdersApiFromTables({
