@@ -26,7 +26,9 @@ function createSearch(endpoint: string | undefined): OrderSearch | undefined {
     return undefined;
   }
   // 3 s per attempt, one retry: why, in search-client-settings.ts (the sandbox's wiring uses the same settings).
-  return new OpenSearchOrderSearch(createOpenSearchClient({ endpoint, sign: true, ...ORDERS_API_SEARCH_CLIENT }));
+  return new OpenSearchOrderSearch(
+    createOpenSearchClient({ endpoint, sign: true, ...ORDERS_API_SEARCH_CLIENT }),
+  );
 }
 
 const api = createOrdersApiFromTables({
