@@ -75,6 +75,11 @@ import {
  * mappings on the tables' streams. Consumers send through stand-ins of the SNS, SES and SQS clients (adapters/);
  * everything is written under `outputDir`: `sns/<topic>.jsonl`, `ses/outbox.jsonl`, `s3/<bucket>/<key>`, `sqs/<queue>.jsonl` (and
  * `sqs/<queue>.duplicates.jsonl` for what FIFO deduplication dropped), `logs/`, `metrics/`.
+ *
+ * This module only composes; the parts are in their own modules: local names of the template's resources and the
+ * resolvers of its references (template-names.ts), the initial stock (inventory-seed.ts), the API's wiring
+ * (orders-api-factory.ts), a consumer's function (consumer-function.ts), and the lag, measured from what the runner
+ * settles (lag.ts).
  */
 
 export type { ApiStats };
