@@ -14,6 +14,27 @@ export interface ApiRoute {
 /** The proxy-integration handler shape that both API Gateway and this server call. */
 export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
+/** Requests the local API answered, by status. */
+export interface ApiStats {
+  readonly requests: number;
+  readonly byStatus: Readonly<Record<string, number>>;
+}
+
+/** Counts the answers of `handler`, by status; the counting one answers exactly as `handler` does. */
+export function countingApiHandler(handler: ApiHandler): { handler: ApiHandler; stats: () => ApiStats } {
+  let requests = 0;
+  const byStatus: Record<string, number> = {};
+  return {
+    handler: async (event, context) => {
+      const result = await handler(event, context);
+      requests += 1;
+      byStatus[String(result.statusCode)] = (byStatus[String(result.statusCode)] ?? 0) + 1;
+      return result;
+    },
+    stats: () => ({ requests, byStatus: { ...byStatus } }),
+  };
+}
+
 /** Thrown when the template's API resources cannot be turned into routes. */
 export class ApiTemplateError extends Error {
   public constructor(message: string) {

@@ -8,6 +8,7 @@ import type { LocalSesClient } from './adapters/local-ses.js';
 import type { LocalSnsClient } from './adapters/local-sns.js';
 import type { LocalQueue } from './adapters/local-sqs.js';
 import type { LocalSqsClient } from './adapters/local-sqs-client.js';
+import type { ApiHandler } from './api-server.js';
 import type { StreamFunction } from './esm/types.js';
 import type { LocalOpenSearchClientOptions } from './opensearch/local-client.js';
 import type { LocalOpenSearch } from './opensearch/local-opensearch.js';
@@ -93,3 +94,10 @@ export function requireTemplateVariable(
   if (value === undefined) throw new ConsumerWiringError(consumerName, variable);
   return value;
 }
+
+/**
+ * Builds the REST API's handler for the sandbox, the local twin of the API function's `handler.ts` composition root,
+ * as a ConsumerFactory does for a consumer: `env` is the API function's environment from the synthesized template, and
+ * it gets the same local adapters (sandbox/orders-api-factory.ts is the orders API's).
+ */
+export type ApiFactory = (env: Readonly<Record<string, string>>, adapters: LocalAdapters) => ApiHandler;

@@ -1,3 +1,4 @@
+import { SEARCH_SYNC_OPENSEARCH_CLIENT } from '../lambdas/search-sync/client-settings.js';
 import { createSearchSyncAdapters } from '../lambdas/search-sync/compose.js';
 import { SEARCH_SYNC_CONSUMER_NAME } from '../lambdas/search-sync/names.js';
 import { createSearchSyncHandler } from '../lambdas/search-sync/sync.js';
@@ -12,10 +13,6 @@ import { type ConsumerFactory, requireTemplateVariable } from './consumer-factor
  * the one part of its wiring left out.
  */
 
-/** As lambdas/search-sync/handler.ts configures its client: 15 s per attempt, one retry. */
-const REQUEST_TIMEOUT_MS = 15_000;
-const MAX_RETRIES = 1;
-
 /** The search sync's consumer factory; `npm start`, chaos and bench get it from CONSUMER_FACTORIES. */
 export const searchSyncConsumerFactory: ConsumerFactory = (env, adapters) => {
   const required = (name: string): string => requireTemplateVariable(env, SEARCH_SYNC_CONSUMER_NAME, name);
@@ -23,10 +20,8 @@ export const searchSyncConsumerFactory: ConsumerFactory = (env, adapters) => {
   const queueUrl = required(ENV.DEAD_LETTER_QUEUE_URL);
   const endpoint = required(ENV.OPENSEARCH_ENDPOINT);
   const logger = adapters.logger(consumerName);
-  const client = adapters.openSearchClient(endpoint, {
-    requestTimeoutMs: REQUEST_TIMEOUT_MS,
-    maxRetries: MAX_RETRIES,
-  });
+  // The Lambda's own client settings (lambdas/search-sync/client-settings.ts), not a copy of them.
+  const client = adapters.openSearchClient(endpoint, SEARCH_SYNC_OPENSEARCH_CLIENT);
   return createSearchSyncHandler({
     consumerName,
     deadLetterQueue: adapters.deadLetterQueue(queueUrl),

@@ -1,14 +1,9 @@
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Client as OpenSearchClient } from '@opensearch-project/opensearch';
-import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { createOrdersApiFromTables } from '../lambdas/orders-api/compose.js';
-import { ORDERS_API_SERVICE_NAME } from '../lambdas/orders-api/names.js';
 import { ENV } from '../lambdas/shared/env.js';
-import { OpenSearchOrderSearch } from '../lambdas/shared/search/opensearch-order-search.js';
 import { ORDERS_INDEX } from '../lambdas/shared/search/orders-index.js';
 import { ensureOrdersIndex } from '../lambdas/shared/search/orders-index-bootstrap.js';
 import type { OrdersStreamApp } from '../lib/app.js';
@@ -20,13 +15,8 @@ import {
 import { flushJsonLinesWrites } from './adapters/json-lines-file.js';
 import { LocalLogger, LocalMetrics } from './adapters/local-observability.js';
 import { LocalS3Client, type LocalS3Stats } from './adapters/local-s3.js';
-import { type LocalEmailTemplate, LocalSesClient, type LocalSesStats } from './adapters/local-ses.js';
-import {
-  LocalSnsClient,
-  type LocalSnsStats,
-  type LocalTopicSettings,
-  localTopicArn,
-} from './adapters/local-sns.js';
+import { LocalSesClient, type LocalSesStats } from './adapters/local-ses.js';
+import { LocalSnsClient, type LocalSnsStats } from './adapters/local-sns.js';
 import {
   LOCAL_ACCOUNT_ID,
   LOCAL_REGION,
@@ -35,23 +25,26 @@ import {
   LocalQueues,
   localOnFailureSink,
 } from './adapters/local-sqs.js';
-import { type LocalQueueSettings, LocalSqsClient, type LocalSqsStats } from './adapters/local-sqs-client.js';
+import { LocalSqsClient, type LocalSqsStats } from './adapters/local-sqs-client.js';
 import type { ServiceFaultHook } from './adapters/service-faults.js';
 import {
-  type ApiHandler,
+  type ApiStats,
   apiRoutesFromTemplate,
+  countingApiHandler,
   type LocalApiServer,
   startLocalApiServer,
 } from './api-server.js';
 import type { ConsumerFactory, LocalAdapters } from './consumer-factory.js';
+import { type ConsumerFunctionWrapper, composeConsumerFunction } from './consumer-function.js';
 import { factoriesForMappings } from './consumers.js';
 import { localClientConfig, startDynamoDbLocal } from './dynamodb-local/server.js';
 import { createTables, tableDefinitionsFromTemplate } from './dynamodb-local/tables.js';
 import { DynamoDbStreamSource, latestStreamArn } from './esm/dynamodb-stream-source.js';
 import { esmConfigsFromApp } from './esm/esm-config.js';
-import { EsmRunner } from './esm/runner.js';
-import type { EsmConfig, MappingStats, OnFailureSink, StreamFunction } from './esm/types.js';
-import { withInvocationDeadline } from './invocation-deadline.js';
+import { assertDistinctConsumerNames, EsmRunner } from './esm/runner.js';
+import type { MappingStats, OnFailureSink } from './esm/types.js';
+import { DEFAULT_INVENTORY, seedInventory, validateInventory } from './inventory-seed.js';
+import { LagRecorder, type LagSummary } from './lag.js';
 import { createLocalOpenSearchClient, type LocalOpenSearchClientOptions } from './opensearch/local-client.js';
 import {
   type LocalOpenSearch,
@@ -59,17 +52,19 @@ import {
   type LocalOpenSearchStats,
   startLocalOpenSearch,
 } from './opensearch/local-opensearch.js';
-import { DEFAULT_OUTPUT_DIR } from './output-dir.js';
-import { type LocatedResource, type SynthesizedApp, synthesizeApp } from './synth.js';
+import { ordersApiFactory } from './orders-api-factory.js';
+import { DEFAULT_OUTPUT_DIR, prepareOutputDir } from './output-dir.js';
+import { synthesizeApp } from './synth.js';
+import { apiFunctionAddress, resolveFunctionEnvironment } from './template-env.js';
 import {
-  apiFunctionAddress,
-  type LocalAttributeResolver,
-  localEndpoint,
-  type ResourceAddress,
-  resolveFunctionEnvironment,
-  TemplateWiringError,
-} from './template-env.js';
-import { TRAFFIC_SKUS } from './traffic.js';
+  addressKey,
+  domainAttributeResolver,
+  localQueueSettings,
+  localRefResolver,
+  localResourceNames,
+  localTopicSettings,
+  searchIndexReplicas,
+} from './template-names.js';
 
 /**
  * The whole local system in one call: the one composition behind `npm start`, `npm run chaos` and `npm run bench`.
@@ -80,26 +75,15 @@ import { TRAFFIC_SKUS } from './traffic.js';
  * mappings on the tables' streams. Consumers send through stand-ins of the SNS, SES and SQS clients (adapters/);
  * everything is written under `outputDir`: `sns/<topic>.jsonl`, `ses/outbox.jsonl`, `s3/<bucket>/<key>`, `sqs/<queue>.jsonl` (and
  * `sqs/<queue>.duplicates.jsonl` for what FIFO deduplication dropped), `logs/`, `metrics/`.
+ *
+ * This module only composes; the parts are in their own modules: local names of the template's resources and the
+ * resolvers of its references (template-names.ts), the initial stock (inventory-seed.ts), the API's wiring
+ * (orders-api-factory.ts), a consumer's function (consumer-function.ts), and the lag, measured from what the runner
+ * settles (lag.ts).
  */
 
+export type { ApiStats };
 export { DEFAULT_OUTPUT_DIR };
-
-/** Marks a directory the sandbox created, and so may clear at the next start. */
-const OUTPUT_DIR_MARKER = '.orders-sandbox-output';
-
-/**
- * The stock of each SKU at start when nothing else is asked for. The demo traffic places about one order per four
- * operations, of about 2.5 lines of 1-3 (now and then 4-20) units, spread over its 40 SKUs: about 600 units per SKU
- * in a 10,000-operation run before cancellations and deletes give some back. At 450 such a run reserves most orders
- * and back-orders about one in six (a model of the traffic with an instant fan-out: 16%), as SKUs sell out towards
- * its end; at 300 it would be over a third, most of its second half.
- */
-export const DEFAULT_STOCK_PER_SKU = 450;
-
-/** Every SKU of the demo traffic at DEFAULT_STOCK_PER_SKU. */
-export const DEFAULT_INVENTORY: Readonly<Record<string, number>> = Object.freeze(
-  Object.fromEntries(TRAFFIC_SKUS.map((sku) => [sku, DEFAULT_STOCK_PER_SKU])),
-);
 
 export interface SandboxSystemOptions {
   /** The API's port; 0 = a free one. @default 3000 */
@@ -112,8 +96,11 @@ export interface SandboxSystemOptions {
   readonly extendApp?: (app: OrdersStreamApp) => void;
   /** Consumer factories merged over the registry (CONSUMER_FACTORIES), keyed by consumer name. */
   readonly consumers?: Readonly<Record<string, ConsumerFactory>>;
-  /** Wraps each consumer's function (fault injection); the lag recorder sees the wrapped function's outcome. */
-  readonly wrapFunction?: (consumerName: string, fn: StreamFunction) => StreamFunction;
+  /**
+   * Wraps each consumer's function, outermost (fault injection): the runner invokes the wrapped function, so the
+   * settled records (and the lag) are those of its outcome.
+   */
+  readonly wrapFunction?: ConsumerFunctionWrapper;
   /** Overrides every mapping's function timeout. */
   readonly functionTimeoutMs?: number;
   /**
@@ -152,22 +139,10 @@ export interface ServiceStats {
   readonly opensearch: LocalOpenSearchStats;
 }
 
-/** A consumer's mapping stats plus what the system adds: its DLQ's message count and the end-to-end lag. */
-export interface ConsumerStatus extends MappingStats {
+/** A consumer's mapping stats plus what the system adds: its DLQ's message count and the end-to-end lag (lag.ts). */
+export interface ConsumerStatus extends MappingStats, LagSummary {
   /** Messages in the consumer's DLQ: dead letters of the runtime plus on-failure messages of the mapping. */
   readonly dlqCount: number;
-  /** Records with a lag sample (each completed record once). */
-  readonly lagSamples: number;
-  /** End-to-end lag percentiles (ms) over every sample; null before the first. */
-  readonly lagP50Ms: number | null;
-  readonly lagP99Ms: number | null;
-  readonly lagMaxMs: number | null;
-}
-
-/** Requests the local API answered, by status. */
-export interface ApiStats {
-  readonly requests: number;
-  readonly byStatus: Readonly<Record<string, number>>;
 }
 
 export interface SandboxSystem {
@@ -205,499 +180,13 @@ export interface SandboxSystem {
   stop(): Promise<void>;
 }
 
-/** Thrown when the output directory holds files the sandbox did not write: clearing it could destroy someone's work. */
-export class OutputDirError extends Error {
-  public constructor(message: string) {
-    super(message);
-    this.name = 'OutputDirError';
-  }
-}
-
-/** Thrown when the template cannot be run locally as it is (two mappings for one consumer name, say). */
+/** Thrown when the template cannot be run locally as it is (an on-failure destination that is not a queue, say). */
 export class SandboxWiringError extends Error {
   public constructor(message: string) {
     super(message);
     this.name = 'SandboxWiringError';
   }
 }
-
-/**
- * Empties `dir` for a new run, creating it if needed. A non-empty directory is only cleared when the sandbox created
- * it (its marker file is there).
- */
-export async function prepareOutputDir(dir: string): Promise<void> {
-  let entries: string[];
-  try {
-    entries = await readdir(dir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    entries = [];
-  }
-  if (entries.length > 0 && !entries.includes(OUTPUT_DIR_MARKER)) {
-    throw new OutputDirError(
-      `${dir} is not empty and was not created by the sandbox (no ${OUTPUT_DIR_MARKER}); refusing to clear it`,
-    );
-  }
-  await Promise.all(entries.map((entry) => rm(join(dir, entry), { recursive: true, force: true })));
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, OUTPUT_DIR_MARKER), 'Written by the orders sandbox; cleared at each start.\n');
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// End-to-end lag
-
-/**
- * The time a record's change was written, in ms: the new image's `updatedAt` (orders: set by the API on every write,
- * exact to the millisecond) or `votedAt` (votes: the time of the last change of the choice); for a record without
- * either (a REMOVE) the record's ApproximateCreationDateTime (seconds). undefined when the record has none.
- */
-export function writeTimeMs(record: DynamoDBRecord): number | undefined {
-  const image = record.dynamodb?.NewImage;
-  for (const attribute of ['updatedAt', 'votedAt']) {
-    const text = image?.[attribute]?.S;
-    if (text !== undefined) {
-      const parsed = Date.parse(text);
-      if (Number.isFinite(parsed)) return parsed;
-    }
-  }
-  // Lambda's events carry epoch seconds; a record read straight through the SDK carries a Date.
-  const approximate: unknown = record.dynamodb?.ApproximateCreationDateTime;
-  if (typeof approximate === 'number') return approximate * 1000;
-  return approximate instanceof Date ? approximate.getTime() : undefined;
-}
-
-/**
- * The records of a batch that an invocation completed, as Lambda reads its outcome: none when it threw (or timed
- * out); all when it returned no failures or the mapping does not use ReportBatchItemFailures; otherwise the records
- * before the lowest reported failure. A reported identifier that is empty or not in the batch fails the whole batch,
- * as it does in Lambda.
- */
-export function succeededRecords(
-  records: readonly DynamoDBRecord[],
-  outcome: { readonly threw: true } | { readonly threw: false; readonly response: unknown },
-  reportBatchItemFailures: boolean,
-): DynamoDBRecord[] {
-  if (outcome.threw) return [];
-  const failures = (outcome.response as Partial<DynamoDBBatchResponse> | undefined | null)?.batchItemFailures;
-  if (!reportBatchItemFailures || !Array.isArray(failures) || failures.length === 0) return [...records];
-  const identifiers: unknown[] = failures.map(
-    (failure: unknown) => (failure as { itemIdentifier?: unknown } | null)?.itemIdentifier,
-  );
-  if (identifiers.some((id) => typeof id !== 'string' || id === '')) return [];
-  const failed = new Set(identifiers as string[]);
-  const firstFailed = records.findIndex((record) => failed.has(record.dynamodb?.SequenceNumber ?? ''));
-  return firstFailed === -1 ? [] : records.slice(0, firstFailed);
-}
-
-/** Nearest-rank percentile of ascending `sorted`; null when empty. */
-export function percentile(sorted: readonly number[], p: number): number | null {
-  if (sorted.length === 0) return null;
-  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
-  return sorted[rank - 1]!;
-}
-
-/**
- * Records one end-to-end lag sample per stream record, when an invocation completes it for the first time: a
- * re-delivered record (after a partial failure or a retry) is not sampled again, so the samples show how long a
- * change took to be processed, not how many times.
- */
-export class LagRecorder {
-  readonly #clock: () => number;
-  readonly #samples = new Map<string, number[]>();
-  readonly #completed = new Map<string, Set<string>>();
-
-  public constructor(clock: () => number = Date.now) {
-    this.#clock = clock;
-  }
-
-  /** Wraps a consumer's function; the wrapped one behaves exactly the same. */
-  public wrap(
-    config: Pick<EsmConfig, 'consumerName' | 'reportBatchItemFailures'>,
-    fn: StreamFunction,
-  ): StreamFunction {
-    const { consumerName } = config;
-    const samples = this.#samplesOf(consumerName);
-    let completed = this.#completed.get(consumerName);
-    if (completed === undefined) {
-      completed = new Set();
-      this.#completed.set(consumerName, completed);
-    }
-    const done = completed;
-    return async (event: DynamoDBStreamEvent, context: Context) => {
-      // A throw passes through untouched: nothing of the batch completed, so there is nothing to sample.
-      const response = await fn(event, context);
-      // A result that arrives after the deadline is a timeout to the runner: nothing of the batch completed.
-      const timedOut =
-        typeof context?.getRemainingTimeInMillis === 'function' && context.getRemainingTimeInMillis() <= 0;
-      const now = this.#clock();
-      const succeeded = succeededRecords(
-        event.Records,
-        timedOut ? { threw: true } : { threw: false, response },
-        config.reportBatchItemFailures,
-      );
-      for (const record of succeeded) {
-        const id = `${record.eventSourceARN ?? ''}|${record.dynamodb?.SequenceNumber ?? record.eventID ?? ''}`;
-        if (done.has(id)) continue;
-        done.add(id);
-        const written = writeTimeMs(record);
-        if (written !== undefined) samples.push(Math.max(0, now - written));
-      }
-      return response;
-    };
-  }
-
-  public samples(consumerName: string): number[] {
-    return [...(this.#samples.get(consumerName) ?? [])];
-  }
-
-  /** p50, p99 and max of a consumer's samples. */
-  public summary(
-    consumerName: string,
-  ): Pick<ConsumerStatus, 'lagSamples' | 'lagP50Ms' | 'lagP99Ms' | 'lagMaxMs'> {
-    const sorted = (this.#samples.get(consumerName) ?? []).slice().sort((a, b) => a - b);
-    return {
-      lagSamples: sorted.length,
-      lagP50Ms: percentile(sorted, 50),
-      lagP99Ms: percentile(sorted, 99),
-      lagMaxMs: percentile(sorted, 100),
-    };
-  }
-
-  #samplesOf(consumerName: string): number[] {
-    let samples = this.#samples.get(consumerName);
-    if (samples === undefined) {
-      samples = [];
-      this.#samples.set(consumerName, samples);
-    }
-    return samples;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Template -> local resources
-
-function addressKey(address: ResourceAddress): string {
-  return `${address.stackName}/${address.logicalId}`;
-}
-
-/**
- * The local queue name of every SQS queue of the app: `<consumerName>-dlq` for a mapping's on-failure destination
- * (each consumer's own DLQ), otherwise the queue's construct path below its stack in kebab case (with `.fifo` kept
- * for FIFO queues), so that the files under `sqs/` read like the app's queues.
- */
-export function localQueueNames(app: SynthesizedApp, configs: readonly EsmConfig[]): Map<string, string> {
-  const names = new Map<string, string>();
-  const taken = new Set<string>();
-  const claim = (key: string, wanted: string, fallback: string): void => {
-    const name = taken.has(wanted) ? fallback : wanted;
-    taken.add(name);
-    names.set(key, name);
-  };
-  for (const config of configs) {
-    const destination = config.onFailureDestination;
-    if (destination === undefined || names.has(addressKey(destination))) continue;
-    claim(
-      addressKey(destination),
-      sanitizeQueueName(`${config.consumerName}-dlq`),
-      sanitizeQueueName(destination.logicalId),
-    );
-  }
-  for (const { stackName, logicalId, resource } of app.resourcesOfType('AWS::SQS::Queue')) {
-    const key = addressKey({ stackName, logicalId });
-    if (names.has(key)) continue;
-    const fifo = resource.Properties?.FifoQueue === true;
-    const cdkPath = resource.Metadata?.['aws:cdk:path'];
-    const path = typeof cdkPath === 'string' ? cdkPath : '';
-    const segments = path
-      .split('/')
-      .slice(1)
-      .filter((segment) => segment !== 'Resource');
-    const base = segments.length > 0 ? segments.map(kebabCase).join('-') : logicalId;
-    const suffix = fifo ? '.fifo' : '';
-    claim(key, sanitizeQueueName(base, suffix), sanitizeQueueName(logicalId, suffix));
-  }
-  return names;
-}
-
-/**
- * Local names for resources of one type, from their construct paths: the shortest tail of the path (below the stack,
- * without `Resource`) that no other resource of the type has taken and that is not a bare generic word, in kebab
- * case; e.g. `Messaging/OrderEvents` -> `order-events`, `OpsAlerts/Topic` -> `ops-alerts-topic`. A name the
- * template sets as a plain string wins.
- */
-function localNamesByPath(
-  resources: readonly LocatedResource[],
-  explicitName: (resource: LocatedResource) => unknown,
-  generic: ReadonlySet<string>,
-  sanitize: (text: string) => string,
-): Map<string, string> {
-  const names = new Map<string, string>();
-  const taken = new Set<string>();
-  const ordered = [...resources].sort(
-    (a, b) => Number(typeof explicitName(b) === 'string') - Number(typeof explicitName(a) === 'string'),
-  );
-  for (const located of ordered) {
-    const key = addressKey(located);
-    const explicit = explicitName(located);
-    if (typeof explicit === 'string' && !taken.has(explicit)) {
-      names.set(key, explicit);
-      taken.add(explicit);
-      continue;
-    }
-    const cdkPath = located.resource.Metadata?.['aws:cdk:path'];
-    const segments = (typeof cdkPath === 'string' ? cdkPath : '')
-      .split('/')
-      .slice(1)
-      .filter((segment) => segment !== 'Resource');
-    let name: string | undefined;
-    for (let length = 1; length <= segments.length && name === undefined; length += 1) {
-      const candidate = sanitize(segments.slice(-length).map(kebabCase).join('-'));
-      if (!generic.has(candidate) && !taken.has(candidate)) name = candidate;
-    }
-    name ??= sanitize(located.logicalId);
-    taken.add(name);
-    names.set(key, name);
-  }
-  return names;
-}
-
-/**
- * The local name of every S3 bucket of the app (directory `s3/<name>/`), by address: its BucketName when the template
- * sets one, else from its construct path (`Audit/Bucket` -> `audit-bucket`), as S3 names go: lowercase letters,
- * digits and hyphens, 3 to 63 of them.
- */
-export function localBucketNames(app: SynthesizedApp): Map<string, string> {
-  return localNamesByPath(
-    app.resourcesOfType('AWS::S3::Bucket'),
-    ({ resource }) => resource.Properties?.BucketName,
-    new Set(['bucket']),
-    (text) => {
-      const name = text
-        .toLowerCase()
-        .replace(/[^a-z0-9-]+/g, '-')
-        .replace(/^-+|-+$/g, '')
-        .slice(0, 63)
-        .replace(/-+$/, '');
-      return name.length >= 3 ? name : `${name}-bucket`.replace(/^-/, '');
-    },
-  );
-}
-
-/** The local topic name of every SNS topic of the app (file `sns/<name>.jsonl`), by address. */
-export function localTopicNames(app: SynthesizedApp): Map<string, string> {
-  return localNamesByPath(
-    app.resourcesOfType('AWS::SNS::Topic'),
-    ({ resource }) => resource.Properties?.TopicName,
-    new Set(['topic']),
-    (text) => {
-      const fifo = text.endsWith('.fifo') ? '.fifo' : '';
-      const base = (fifo === '' ? text : text.slice(0, -fifo.length)).replace(/[^A-Za-z0-9_-]+/g, '-');
-      return `${base.slice(0, 256 - fifo.length) || 'topic'}${fifo}`;
-    },
-  );
-}
-
-/**
- * Every SES template of the app (AWS::SES::Template), by address, with a local name (the template's TemplateName
- * when it sets one; CloudFormation generates one otherwise, locally the path's) and its parts for rendering.
- */
-export function localEmailTemplates(app: SynthesizedApp): Map<string, LocalEmailTemplate> {
-  const located = app.resourcesOfType('AWS::SES::Template');
-  const parts = (resource: LocatedResource): Record<string, unknown> =>
-    (resource.resource.Properties?.Template ?? {}) as Record<string, unknown>;
-  const names = localNamesByPath(
-    located,
-    (resource) => parts(resource).TemplateName,
-    new Set(['template']),
-    (text) => text.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 64) || 'template',
-  );
-  const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
-  return new Map(
-    located.map((resource) => {
-      const { SubjectPart, TextPart, HtmlPart } = parts(resource);
-      const template: LocalEmailTemplate = {
-        name: names.get(addressKey(resource))!,
-        ...(text(SubjectPart) === undefined ? {} : { subject: text(SubjectPart) }),
-        ...(text(TextPart) === undefined ? {} : { text: text(TextPart) }),
-        ...(text(HtmlPart) === undefined ? {} : { html: text(HtmlPart) }),
-      };
-      return [addressKey(resource), template];
-    }),
-  );
-}
-
-/** The settings of every SQS queue of the app that change how a send is answered, by local queue name. */
-export function localQueueSettings(
-  app: SynthesizedApp,
-  queueNames: ReadonlyMap<string, string>,
-): Map<string, LocalQueueSettings> {
-  const settings = new Map<string, LocalQueueSettings>();
-  for (const located of app.resourcesOfType('AWS::SQS::Queue')) {
-    const name = queueNames.get(addressKey(located));
-    if (name === undefined) continue;
-    const properties = located.resource.Properties ?? {};
-    settings.set(name, {
-      fifo: properties.FifoQueue === true,
-      contentBasedDeduplication: properties.ContentBasedDeduplication === true,
-      deduplicationScope: properties.DeduplicationScope === 'messageGroup' ? 'messageGroup' : 'queue',
-    });
-  }
-  return settings;
-}
-
-/** The settings of every SNS topic of the app that change how a publish is answered, by local topic name. */
-export function localTopicSettings(
-  app: SynthesizedApp,
-  topicNames: ReadonlyMap<string, string>,
-): Map<string, LocalTopicSettings> {
-  const settings = new Map<string, LocalTopicSettings>();
-  for (const located of app.resourcesOfType('AWS::SNS::Topic')) {
-    const name = topicNames.get(addressKey(located));
-    if (name === undefined) continue;
-    const properties = located.resource.Properties ?? {};
-    settings.set(name, {
-      fifo: properties.FifoTopic === true,
-      contentBasedDeduplication: properties.ContentBasedDeduplication === true,
-      deduplicationScope: properties.FifoThroughputScope === 'MessageGroup' ? 'messageGroup' : 'topic',
-    });
-  }
-  return settings;
-}
-
-/** Thrown when the initial stock cannot be written: a SKU or a stock that DynamoDB or the fan-out would refuse. */
-export class InventoryOptionError extends Error {
-  public constructor(message: string) {
-    super(message);
-    this.name = 'InventoryOptionError';
-  }
-}
-
-/** Throws InventoryOptionError for a SKU or a stock the Inventory table must not get. */
-export function validateInventory(inventory: Readonly<Record<string, number>>): void {
-  for (const [sku, available] of Object.entries(inventory)) {
-    // A `#` prefix is the fan-out's reservation items' (`#reservation#<orderId>`); a SKU must never look like one.
-    if (sku === '' || sku.startsWith('#')) {
-      throw new InventoryOptionError(`inventory: "${sku}" is not a SKU (empty or starting with '#')`);
-    }
-    if (!Number.isSafeInteger(available) || available < 0) {
-      throw new InventoryOptionError(`inventory.${sku} must be an integer >= 0, got ${available}`);
-    }
-  }
-}
-
-/** Writes `{ sku, available }` per SKU (BatchWriteItem, 25 per call, unprocessed items written again). */
-export async function seedInventory(
-  documentClient: DynamoDBDocumentClient,
-  tableName: string,
-  inventory: Readonly<Record<string, number>>,
-): Promise<void> {
-  validateInventory(inventory);
-  const items = Object.entries(inventory).map(([sku, available]) => ({
-    PutRequest: { Item: { sku, available } },
-  }));
-  for (let start = 0; start < items.length; start += 25) {
-    let pending: NonNullable<ConstructorParameters<typeof BatchWriteCommand>[0]['RequestItems']> = {
-      [tableName]: items.slice(start, start + 25),
-    };
-    for (let attempt = 1; Object.keys(pending).length > 0; attempt += 1) {
-      const { UnprocessedItems } = await documentClient.send(
-        new BatchWriteCommand({ RequestItems: pending }),
-      );
-      pending = Object.fromEntries(
-        Object.entries(UnprocessedItems ?? {}).filter(([, requests]) => (requests?.length ?? 0) > 0),
-      );
-      if (attempt >= 10 && Object.keys(pending).length > 0) {
-        throw new Error(`Seeding ${tableName}: items stayed unprocessed after ${attempt} attempts`);
-      }
-    }
-  }
-}
-
-function kebabCase(text: string): string {
-  return text
-    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
-    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1-$2')
-    .toLowerCase();
-}
-
-/** Keeps to SQS's naming rule: letters, digits, `-`, `_`, at most 80 characters with the suffix. */
-function sanitizeQueueName(text: string, suffix = ''): string {
-  const base = text.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || 'queue';
-  return `${base.slice(0, 80 - suffix.length)}${suffix}`;
-}
-
-function requireVariable(env: Readonly<Record<string, string>>, name: string, what: string): string {
-  const value = env[name];
-  if (value === undefined) {
-    throw new TemplateWiringError(`The ${what} function in the template has no ${name} variable`);
-  }
-  return value;
-}
-
-/** Counts the API's answers, by status. */
-function countingHandler(handler: ApiHandler): { handler: ApiHandler; stats: () => ApiStats } {
-  let requests = 0;
-  const byStatus: Record<string, number> = {};
-  return {
-    handler: async (event, context) => {
-      const result = await handler(event, context);
-      requests += 1;
-      byStatus[String(result.statusCode)] = (byStatus[String(result.statusCode)] ?? 0) + 1;
-      return result;
-    },
-    stats: () => ({ requests, byStatus: { ...byStatus } }),
-  };
-}
-
-/**
- * Replicas of the `orders` index as the template gives its writers (SEARCH_INDEX_REPLICAS of the functions that have
- * it, a plain number); 0 when none has it. The sandbox prepares the index with them, as the first writer would.
- */
-export function searchIndexReplicas(app: SynthesizedApp): number {
-  for (const { resource } of app.resourcesOfType('AWS::Lambda::Function')) {
-    const variables = (
-      resource.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined
-    )?.Variables;
-    const value = variables?.[ENV.SEARCH_INDEX_REPLICAS];
-    if (typeof value === 'string' && /^\d{1,2}$/.test(value)) return Number(value);
-  }
-  return 0;
-}
-
-/**
- * The local name of every OpenSearch domain of the app, by address: its DomainName when the template sets one
- * (`Ref` of a domain is its name), else the logical id in lower case.
- */
-export function localDomainNames(app: SynthesizedApp): Map<string, string> {
-  return new Map(
-    app.resourcesOfType('AWS::OpenSearchService::Domain').map((located) => {
-      const name = located.resource.Properties?.DomainName;
-      return [addressKey(located), typeof name === 'string' ? name : located.logicalId.toLowerCase()];
-    }),
-  );
-}
-
-/**
- * Local values of the attributes of the app's OpenSearch domains: every domain's `DomainEndpoint` is the local
- * OpenSearch (so `https://` + it resolves to its `http://127.0.0.1:<port>`), its `Arn`/`DomainArn` a local ARN.
- */
-export function domainAttributeResolver(
-  domainNames: ReadonlyMap<string, string>,
-  url: string,
-): LocalAttributeResolver {
-  return (address, attribute) => {
-    const name = domainNames.get(addressKey(address));
-    if (name === undefined) return undefined;
-    if (attribute === 'DomainEndpoint') return localEndpoint(url);
-    if (attribute === 'Arn' || attribute === 'DomainArn') {
-      return `arn:aws:es:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:domain/${name}`;
-    }
-    return undefined;
-  };
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// The composition
 
 /** Starts the local system; on failure, whatever had started is stopped again before the error is rethrown. */
 export async function startSandboxSystem(options: SandboxSystemOptions = {}): Promise<SandboxSystem> {
@@ -722,16 +211,9 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
         }),
   }));
   const factories = factoriesForMappings(configs, options.consumers ?? {});
-  const duplicate = configs.find((c, i) => configs.findIndex((o) => o.consumerName === c.consumerName) !== i);
-  if (duplicate !== undefined) {
-    throw new SandboxWiringError(
-      `Two event source mappings belong to consumer "${duplicate.consumerName}"; the sandbox reports per consumer name`,
-    );
-  }
-  const queueNames = localQueueNames(app, configs);
-  const topicNames = localTopicNames(app);
-  const bucketNames = localBucketNames(app);
-  const emailTemplates = localEmailTemplates(app);
+  // The runner refuses them too; checked here, the sandbox fails before it starts anything.
+  assertDistinctConsumerNames(configs);
+  const names = localResourceNames(app, configs);
   const inventory = options.inventory ?? DEFAULT_INVENTORY;
   validateInventory(inventory);
 
@@ -803,25 +285,20 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
     }
 
     const queues = new LocalQueues(outputDir, clock);
-    const localByAddress = new Map<string, string>();
-    for (const { stackName, definition } of definitions) {
-      localByAddress.set(
-        addressKey({ stackName, logicalId: definition.logicalId }),
-        tables[definition.constructId]!,
-      );
-    }
-    for (const [key, name] of queueNames) localByAddress.set(key, queues.byName(name).url);
-    for (const [key, name] of topicNames) localByAddress.set(key, localTopicArn(name, LOCAL_REGION));
-    // `Ref` of an AWS::S3::Bucket is the bucket's name.
-    for (const [key, name] of bucketNames) localByAddress.set(key, name);
-    // `Ref` of an AWS::SES::Template is the template's name.
-    for (const [key, template] of emailTemplates) localByAddress.set(key, template.name);
-    const domainNames = localDomainNames(app);
-    for (const [key, name] of domainNames) localByAddress.set(key, name);
-    const resolveRef = (address: ResourceAddress): string | undefined =>
-      localByAddress.get(addressKey(address));
-    const resolveAttribute = domainAttributeResolver(domainNames, search.url);
-    if (domainNames.size > 0) {
+    const resolveRef = localRefResolver(names, {
+      tables: definitions.map(
+        ({ stackName, definition }) =>
+          [{ stackName, logicalId: definition.logicalId }, tables[definition.constructId]!] as const,
+      ),
+      queueUrl: (name) => queues.byName(name).url,
+    });
+    const resolveAttribute = domainAttributeResolver(names.domains, search.url);
+    const environmentOf = (address: {
+      stackName: string;
+      logicalId: string;
+    }): Readonly<Record<string, string>> =>
+      resolveFunctionEnvironment(app, address, resolveRef, resolveAttribute);
+    if (names.domains.size > 0) {
       // As the first writer would (the search sync also runs the bootstrap before its first `_bulk`): the API's
       // search then finds the index before the first order is synced.
       const bootstrap = await ensureOrdersIndex(openSearchClient(search.url), {
@@ -831,41 +308,9 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
     }
     const onWriteError = (error: unknown): void => log(`  local write failed: ${(error as Error).message}`);
 
-    // The API, wired from its function's environment in the template, so local wiring is what deploys.
-    const apiFunction = apiFunctionAddress(app);
-    const apiEnv = resolveFunctionEnvironment(app, apiFunction, resolveRef, resolveAttribute);
-    const apiSearchEndpoint = apiEnv[ENV.OPENSEARCH_ENDPOINT];
-    const api = countingHandler(
-      createOrdersApiFromTables({
-        documentClient,
-        tables: {
-          orders: requireVariable(apiEnv, ENV.ORDERS_TABLE_NAME, ORDERS_API_SERVICE_NAME),
-          votes: requireVariable(apiEnv, ENV.VOTES_TABLE_NAME, ORDERS_API_SERVICE_NAME),
-          pollResults: requireVariable(apiEnv, ENV.POLL_RESULTS_TABLE_NAME, ORDERS_API_SERVICE_NAME),
-          idempotency: requireVariable(apiEnv, ENV.IDEMPOTENCY_TABLE_NAME, ORDERS_API_SERVICE_NAME),
-        },
-        logger: new LocalLogger(outputDir, ORDERS_API_SERVICE_NAME, { clock, onWriteError }),
-        // As lambdas/orders-api/handler.ts: search only with OPENSEARCH_ENDPOINT, 3 s per attempt, one retry.
-        ...(apiSearchEndpoint === undefined || apiSearchEndpoint === ''
-          ? {}
-          : {
-              search: new OpenSearchOrderSearch(
-                openSearchClient(apiSearchEndpoint, { requestTimeoutMs: 3_000, maxRetries: 1 }),
-              ),
-            }),
-      }),
-    );
-    const routes = apiRoutesFromTemplate(app.stack(apiFunction.stackName).template);
-    const server: LocalApiServer = await startLocalApiServer({
-      routes,
-      handler: api.handler,
-      port: options.port ?? 3000,
-    });
-    cleanups.push(() => server.close());
-
     // The stand-ins of the services without an offline server, shared by every consumer (one topic file, one
     // outbox, one file per queue), and a counting DynamoDB client per consumer that asks for one.
-    const snsSettings = localTopicSettings(app, topicNames);
+    const snsSettings = localTopicSettings(app, names.topics);
     const sns = new LocalSnsClient({
       outputDir,
       settings: (name) => snsSettings.get(name),
@@ -874,20 +319,20 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
     });
     const ses = new LocalSesClient({
       outputDir,
-      templates: new Map([...emailTemplates.values()].map((template) => [template.name, template])),
+      templates: new Map([...names.emailTemplates.values()].map((template) => [template.name, template])),
       faults: options.serviceFaults,
       clock,
     });
-    const settings = localQueueSettings(app, queueNames);
+    const queueSettings = localQueueSettings(app, names.queues);
     const sqs = new LocalSqsClient({
       queues,
-      settings: (name) => settings.get(name),
+      settings: (name) => queueSettings.get(name),
       faults: options.serviceFaults,
       clock,
     });
     const s3 = new LocalS3Client({
       outputDir,
-      buckets: bucketNames.values(),
+      buckets: names.buckets.values(),
       faults: options.serviceFaults,
       clock,
     });
@@ -895,8 +340,6 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
     cleanups.push(async () => {
       for (const clients of dynamoDbClients.values()) clients.destroy();
     });
-
-    // The consumers, each from its factory with its function's environment from the template.
     const adapters: LocalAdapters = {
       documentClient,
       outputDir,
@@ -920,26 +363,32 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
       openSearch: search,
       openSearchClient,
     };
-    const lag = new LagRecorder(clock);
+
+    // The API, from its factory with its function's environment in the template, so local wiring is what deploys.
+    const apiFunction = apiFunctionAddress(app);
+    const api = countingApiHandler(ordersApiFactory(environmentOf(apiFunction), adapters));
+    const server: LocalApiServer = await startLocalApiServer({
+      routes: apiRoutesFromTemplate(app.stack(apiFunction.stackName).template),
+      handler: api.handler,
+      port: options.port ?? 3000,
+    });
+    cleanups.push(() => server.close());
+
+    // The consumers, each from its factory with its function's environment from the template.
     const dlqByConsumer = new Map<string, LocalQueue>();
     const envByConsumer = new Map<string, Readonly<Record<string, string>>>();
     const sources = new Map<string, DynamoDbStreamSource>();
     const mappings = [];
     for (const config of configs) {
-      const factory = factories.get(config.consumerName)!;
-      const env = resolveFunctionEnvironment(
-        app,
-        { stackName: config.functionStackName, logicalId: config.functionLogicalId },
-        resolveRef,
-        resolveAttribute,
-      );
+      const env = environmentOf({ stackName: config.functionStackName, logicalId: config.functionLogicalId });
       envByConsumer.set(config.consumerName, env);
-      const built = withInvocationDeadline(
-        config.consumerName,
-        factory(Object.freeze({ ...env }), adapters),
-        clock,
-      );
-      const fn = lag.wrap(config, options.wrapFunction?.(config.consumerName, built) ?? built);
+      const fn = composeConsumerFunction({
+        consumerName: config.consumerName,
+        factory: factories.get(config.consumerName)!,
+        env,
+        adapters,
+        ...(options.wrapFunction === undefined ? {} : { wrap: options.wrapFunction }),
+      });
       const tableName = tables[config.tableConstructId];
       if (tableName === undefined) {
         throw new SandboxWiringError(
@@ -962,7 +411,7 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
             `  ${config.consumerName}: batch ${message.DDBStreamBatchInfo.startSequenceNumber}.. dropped (no on-failure destination)`,
           );
       } else {
-        const queueName = queueNames.get(addressKey(config.onFailureDestination));
+        const queueName = names.queues.get(addressKey(config.onFailureDestination));
         if (queueName === undefined) {
           throw new SandboxWiringError(
             `Mapping ${config.logicalId}: the on-failure destination ${addressKey(config.onFailureDestination)} is not an SQS queue`,
@@ -989,10 +438,13 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
       if (url !== undefined) dlqByConsumer.set(config.consumerName, queues.byUrl(url));
     }
 
+    // The lag is measured from what the runner settles, not from the functions' responses.
+    const lag = new LagRecorder();
     const runner = new EsmRunner({
       mappings,
       pollIntervalMs: options.pollIntervalMs ?? 250,
       clock,
+      onSettled: lag.onSettled,
       onError: (error, where) =>
         log(
           `  ${where.consumerName}${where.shardId === undefined ? '' : ` ${where.shardId}`} (${where.during}): ` +

@@ -10,6 +10,7 @@ import type { OrderSearch } from '../shared/search/orders-index.js';
 import { withTraceSegment } from '../shared/tracing.js';
 import { createOrdersApiFromTables } from './compose.js';
 import { ORDERS_API_SERVICE_NAME } from './names.js';
+import { ORDERS_API_SEARCH_CLIENT } from './search-client-settings.js';
 
 /**
  * The Lambda's composition root. Everything here runs once per container: clients, table names (a missing one
@@ -25,10 +26,9 @@ function createSearch(endpoint: string | undefined): OrderSearch | undefined {
   if (endpoint === undefined || endpoint === '') {
     return undefined;
   }
-  // A search answers in milliseconds; 3 s, retried once, leaves room inside the function's 10-second timeout to
-  // answer 503 in JSON instead of letting API Gateway time out.
+  // 3 s per attempt, one retry: why, in search-client-settings.ts (the sandbox's wiring uses the same settings).
   return new OpenSearchOrderSearch(
-    createOpenSearchClient({ endpoint, sign: true, requestTimeoutMs: 3_000, maxRetries: 1 }),
+    createOpenSearchClient({ endpoint, sign: true, ...ORDERS_API_SEARCH_CLIENT }),
   );
 }
 

@@ -5,6 +5,7 @@ import { ENV, requireEnv } from '../shared/env.js';
 import { createOpenSearchClient } from '../shared/search/opensearch-client.js';
 import { createStreamLogger } from '../shared/stream/stream-handler.js';
 import { withTraceSegment } from '../shared/tracing.js';
+import { SEARCH_SYNC_OPENSEARCH_CLIENT } from './client-settings.js';
 import { createSearchSyncAdapters } from './compose.js';
 import { createSearchSyncHandler } from './sync.js';
 
@@ -21,11 +22,8 @@ const sqs = tracer.captureAWSv3Client(new SQSClient({}));
 const openSearch = createOpenSearchClient({
   endpoint: requireEnv(ENV.OPENSEARCH_ENDPOINT),
   sign: true,
-  // A bulk request of a batch of 100 orders is well under a second; 15 s, retried once, stays inside the
-  // function's 60-second timeout with the bootstrap's requests, so a stuck request fails the batch (reported and
-  // retried by the ESM) rather than timing the invocation out.
-  requestTimeoutMs: 15_000,
-  maxRetries: 1,
+  // 15 s per attempt, one retry: why, in client-settings.ts (the sandbox's twin uses the same settings).
+  ...SEARCH_SYNC_OPENSEARCH_CLIENT,
 });
 
 const streamHandler = createSearchSyncHandler({

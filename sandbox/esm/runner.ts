@@ -4,6 +4,7 @@ import type {
   EsmConfig,
   MappingStats,
   OnFailureSink,
+  SettledListener,
   ShardCounters,
   ShardInfo,
   ShardReader,
@@ -31,9 +32,10 @@ export interface EsmRunnerErrorContext {
   /**
    * `discovery`: listing the shards failed (retried at the next discovery); `read`: reading a shard failed (retried
    * after the poll interval); `on-failure`: the on-failure sink refused a message (retried); `processor`: a shard
-   * processor stopped on an error and its shard is no longer processed.
+   * processor stopped on an error and its shard is no longer processed; `settled`: the onSettled listener threw (the
+   * checkpoint stands).
    */
-  readonly during: 'discovery' | 'read' | 'on-failure' | 'processor';
+  readonly during: 'discovery' | 'read' | 'on-failure' | 'processor' | 'settled';
 }
 
 export interface EsmRunnerOptions {
@@ -46,6 +48,12 @@ export interface EsmRunnerOptions {
   readonly clock?: () => number;
   /** Told about every problem the runner works around or gives up on. @default one line on stderr */
   readonly onError?: (error: unknown, context: EsmRunnerErrorContext) => void;
+  /**
+   * Told which records of which mapping settled, each time one of its shard processors checkpoints (see
+   * SettledRecords): what a measurement of processed records (the sandbox's lag) needs, without re-reading the
+   * function's responses. @default nobody
+   */
+  readonly onSettled?: SettledListener;
 }
 
 /** Thrown when two mappings share a consumer name: stats and logs are keyed by it. */
@@ -55,6 +63,20 @@ export class DuplicateConsumerNameError extends Error {
       `Two event source mappings belong to consumer "${consumerName}"; the runner reports per consumer name`,
     );
     this.name = 'DuplicateConsumerNameError';
+  }
+}
+
+/**
+ * Throws DuplicateConsumerNameError when two mappings share a consumer name. The runner checks its mappings with it;
+ * the sandbox calls it on the template's mappings too, so that it fails before it starts anything.
+ */
+export function assertDistinctConsumerNames(configs: readonly Pick<EsmConfig, 'consumerName'>[]): void {
+  const names = new Set<string>();
+  for (const { consumerName } of configs) {
+    if (names.has(consumerName)) {
+      throw new DuplicateConsumerNameError(consumerName);
+    }
+    names.add(consumerName);
   }
 }
 
@@ -128,23 +150,19 @@ export class EsmRunner {
   readonly #discoveryIntervalMs: number;
   readonly #clock: () => number;
   readonly #onError: (error: unknown, context: EsmRunnerErrorContext) => void;
+  readonly #onSettled: SettledListener | undefined;
   readonly #abort = new AbortController();
   #state: 'created' | 'running' | 'stopped' = 'created';
   #stopping: Promise<void> | undefined;
   #failure: ShardProcessorFailedError | undefined;
 
   public constructor(options: EsmRunnerOptions) {
-    const names = new Set<string>();
-    for (const { config } of options.mappings) {
-      if (names.has(config.consumerName)) {
-        throw new DuplicateConsumerNameError(config.consumerName);
-      }
-      names.add(config.consumerName);
-    }
+    assertDistinctConsumerNames(options.mappings.map((mapping) => mapping.config));
     this.#pollIntervalMs = options.pollIntervalMs;
     this.#discoveryIntervalMs = options.shardDiscoveryIntervalMs ?? DEFAULT_SHARD_DISCOVERY_INTERVAL_MS;
     this.#clock = options.clock ?? ((): number => Date.now());
     this.#onError = options.onError ?? logError;
+    this.#onSettled = options.onSettled;
     this.#mappings = options.mappings.map((mapping) => ({
       mapping,
       shards: new Map(),
@@ -466,6 +484,7 @@ export class EsmRunner {
       onFailure: mapping.onFailure,
       counters,
       clock: this.#clock,
+      ...(this.#onSettled === undefined ? {} : { onSettled: this.#onSettled }),
       ...(this.#pollIntervalMs === undefined ? {} : { pollIntervalMs: this.#pollIntervalMs }),
       onError: (error, during) => this.#onError(error, { consumerName, shardId, during }),
     });

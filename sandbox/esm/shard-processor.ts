@@ -74,8 +74,11 @@ export function createShardCounters(): ShardCounters {
 export interface ShardProcessorSettings extends ShardProcessorOptions {
   /** Delay before the nth retry of a batch (and of a refused on-failure message). @default defaultRetryBackoffMs */
   readonly retryBackoffMs?: (retry: number) => number;
-  /** Told about a failed shard read (retried after the poll interval) or a refused on-failure message (retried). */
-  readonly onError?: (error: unknown, during: 'read' | 'on-failure') => void;
+  /**
+   * Told about a failed shard read (retried after the poll interval), a refused on-failure message (retried), or an
+   * onSettled listener that threw (the checkpoint stands: a listener's bug must not stop the shard).
+   */
+  readonly onError?: (error: unknown, during: 'read' | 'on-failure' | 'settled') => void;
 }
 
 /** Thrown at construction when the mapping settings cannot be run. */
@@ -728,6 +731,26 @@ export class ShardProcessor {
     }
     this.#updateOldestPending();
     this.#progress.notify();
+    this.#reportSettled(records, how);
+  }
+
+  /** Tells the listener which records settled: it need not re-derive that from the function's response. */
+  #reportSettled(records: readonly PendingRecord[], outcome: 'processed' | 'on-failure'): void {
+    const listener = this.#options.onSettled;
+    if (listener === undefined) {
+      return;
+    }
+    try {
+      listener({
+        consumerName: this.#config.consumerName,
+        shardId: this.#options.shardId,
+        outcome,
+        records: records.map((pending) => pending.record),
+        atMs: this.#clock(),
+      });
+    } catch (error) {
+      this.#options.onError?.(error, 'settled');
+    }
   }
 
   #updateOldestPending(): void {

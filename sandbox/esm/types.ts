@@ -103,6 +103,25 @@ export interface OnFailureMessage {
 /** Where the runner sends on-failure messages (a local SQS queue file in the sandbox). */
 export type OnFailureSink = (message: OnFailureMessage) => Promise<void>;
 
+/**
+ * Records a shard processor has settled, reported when it checkpoints past them: `processed` when an invocation
+ * completed them (as Lambda reads its outcome: a throw or a timeout completes none, a partial batch response the
+ * records before its lowest reported one), `on-failure` when they were handed to the on-failure destination. Each
+ * record read is settled once, however many times it was delivered.
+ */
+export interface SettledRecords {
+  readonly consumerName: string;
+  readonly shardId: string;
+  readonly outcome: 'processed' | 'on-failure';
+  /** In sequence order, as the stream served them (not the copies the function was given). */
+  readonly records: readonly DynamoDBRecord[];
+  /** When the processor checkpointed them, by its clock. */
+  readonly atMs: number;
+}
+
+/** Told about every settled batch of records; it must return quickly, as the checkpoint waits for it. */
+export type SettledListener = (settled: SettledRecords) => void;
+
 /** Counters per mapping, for the status view and the JSON summaries. All cumulative since start. */
 export interface MappingStats {
   readonly consumerName: string;
@@ -162,6 +181,8 @@ export interface ShardProcessorOptions {
   readonly fn: StreamFunction;
   readonly onFailure: OnFailureSink;
   readonly counters: ShardCounters;
+  /** Told which records settled, and how, each time the processor checkpoints. @default nobody */
+  readonly onSettled?: SettledListener;
   /** How often an idle shard is polled. @default 250 ms (about four times a second, like Lambda) */
   readonly pollIntervalMs?: number;
   /** @default Date.now */

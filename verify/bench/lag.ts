@@ -1,4 +1,5 @@
-import { percentile, startSandboxSystem } from '../../sandbox/system.js';
+import { percentile } from '../../sandbox/lag.js';
+import { startSandboxSystem } from '../../sandbox/system.js';
 import { runTraffic } from '../../sandbox/traffic.js';
 import { addProbeConsumer, PROBE_CONSUMER_NAME, probeConsumerFactory } from '../chaos/probe-consumer.js';
 import type { Benchmark, BenchmarkResult, BenchmarkSettings, LagFigures } from './harness.js';

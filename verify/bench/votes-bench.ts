@@ -21,7 +21,11 @@ import { createVoteAggregatorHandler } from '../../lambdas/vote-aggregator/aggre
 import { VOTE_AGGREGATOR_CONSUMER_NAME } from '../../lambdas/vote-aggregator/names.js';
 import { VOTE_AGGREGATOR_MAPPING } from '../../lib/constructs/vote-aggregator.js';
 import { VoteTally } from '../../ops/reconcile/tally.js';
-import { createCountingDynamoDb, type DynamoDbCallCounts } from '../../sandbox/adapters/counting-dynamodb.js';
+import {
+  createCountingDynamoDb,
+  type DynamoDbCall,
+  type DynamoDbCallCounts,
+} from '../../sandbox/adapters/counting-dynamodb.js';
 import { flushJsonLinesWrites } from '../../sandbox/adapters/json-lines-file.js';
 import { LocalLogger, LocalMetrics } from '../../sandbox/adapters/local-observability.js';
 import { localClientConfig, startDynamoDbLocal } from '../../sandbox/dynamodb-local/server.js';
@@ -57,8 +61,8 @@ import { per1000Records, readStreamBatches } from './workload.js';
  * tick at a time, a voter at most once per tick, several in flight. The table's stream is then read into batches of
  * `batchSize` (100) per shard (readStreamBatches), as a mapping of that batch size delivers a backlog, and the same
  * batches are fed, one at a time, to three contestants, each against a fresh PollResults-like table of its own (same
- * key schema, cloned from the app's table) and a counting DynamoDB client of its own (createCountingDynamoDb, with a
- * recorder of each write's table, key and time):
+ * key schema, cloned from the app's table) and a counting DynamoDB client of its own (createCountingDynamoDb, with its
+ * call log of each write's table, key and time):
  *
  * - ours: the vote aggregator's handler (createVoteAggregatorHandler: the stream runtime in per-batch mode around
  *   createVoteBatchHandler) on DynamoDbPollResultsStore: one conditional UpdateItem per poll per batch (two for a
@@ -323,16 +327,6 @@ export function tallyDrift(stored: Tallies, recount: Tallies): number {
 // Counting writes
 // ---------------------------------------------------------------------------------------------------------------
 
-/** One DynamoDB call as the recorder saw it. */
-export interface RecordedCall {
-  readonly atMs: number;
-  readonly operation: string;
-  /** The table(s) it names. */
-  readonly tables: readonly string[];
-  /** The `pollId` of its key, when it has one. */
-  readonly pollId: string | undefined;
-}
-
 /** A string key attribute, marshalled (`{ S }`) or not, depending on where in the stack the input is read. */
 function keyText(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
@@ -342,67 +336,20 @@ function keyText(value: unknown): string | undefined {
   return undefined;
 }
 
-/** The tables a call's input names: TableName, or those of a batch or a transaction. */
-function tablesOf(input: Record<string, unknown>): string[] {
-  if (typeof input.TableName === 'string') return [input.TableName];
-  if (typeof input.RequestItems === 'object' && input.RequestItems !== null)
-    return Object.keys(input.RequestItems);
-  if (Array.isArray(input.TransactItems)) {
-    return [
-      ...new Set(
-        (input.TransactItems as Record<string, { TableName?: string } | undefined>[]).flatMap((item) =>
-          Object.values(item).flatMap((action) =>
-            action?.TableName === undefined ? [] : [action.TableName],
-          ),
-        ),
-      ),
-    ];
-  }
-  return [];
+/** The `pollId` of a call's key, when it has one: the hot item's writes per second are counted by it. */
+function pollIdOf(call: DynamoDbCall): string | undefined {
+  const key = call.input.Key as Record<string, unknown> | undefined;
+  return keyText(key?.[POLL_RESULTS_ATTRIBUTES.pollId]);
 }
 
 /**
- * Records every call of a DynamoDB client (and of the DocumentClients built on it) with its time, tables and
- * `pollId`: the counting client counts per operation only, and the figures need writes per table and per second of
- * the hot item.
+ * The write calls among `calls` (a counting client's call log, createCountingDynamoDb with keepCalls) on any of the
+ * tables: the figures need writes per table and per second of the hot item, not only the counts per operation.
  */
-export class CallRecorder {
-  readonly #calls: RecordedCall[] = [];
-
-  /** Adds the recorder to the client's middleware stack (once per client). */
-  public attach(client: DynamoDBClient): this {
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const input = (args.input ?? {}) as Record<string, unknown>;
-        const key = input.Key as Record<string, unknown> | undefined;
-        this.#calls.push({
-          atMs: Date.now(),
-          operation: String(context.commandName ?? 'Unknown').replace(/Command$/, ''),
-          tables: tablesOf(input),
-          pollId: keyText(key?.[POLL_RESULTS_ATTRIBUTES.pollId]),
-        });
-        return next(args);
-      },
-      { step: 'initialize', name: 'votesBenchCallRecorder', override: true },
-    );
-    return this;
-  }
-
-  public calls(): readonly RecordedCall[] {
-    return this.#calls;
-  }
-
-  /** How many calls were recorded so far: a mark to count from. */
-  public mark(): number {
-    return this.#calls.length;
-  }
-
-  /** Write calls since `from` (a mark) on any of the tables. */
-  public writes(tables: readonly string[], from = 0): RecordedCall[] {
-    return this.#calls
-      .slice(from)
-      .filter((call) => WRITE_OPERATIONS.has(call.operation) && call.tables.some((t) => tables.includes(t)));
-  }
+function writesOn(calls: readonly DynamoDbCall[], tables: readonly string[]): DynamoDbCall[] {
+  return calls.filter(
+    (call) => WRITE_OPERATIONS.has(call.operation) && call.tables.some((table) => tables.includes(table)),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -764,8 +711,7 @@ async function runContestant(options: {
   readonly outputDir: string;
 }): Promise<VotesContestantFigures> {
   const { contestant, tables, resultsTable, batches } = options;
-  const counting = createCountingDynamoDb(localClientConfig(tables.endpoint));
-  const recorder = new CallRecorder().attach(counting.client);
+  const counting = createCountingDynamoDb(localClientConfig(tables.endpoint), { keepCalls: true });
   const letters: DeadLetter[] = [];
   const handler = contestant.build({
     documentClient: counting.documentClient,
@@ -778,7 +724,7 @@ async function runContestant(options: {
   let failedRecords = 0;
   let handlerMs = 0;
   const deliver = async (batch: readonly DynamoDBRecord[], index: number): Promise<number> => {
-    const from = recorder.mark();
+    const from = counting.counter.calls().length;
     const started = performance.now();
     const response = await handler(
       { Records: structuredClone(batch) as DynamoDBRecord[] },
@@ -786,14 +732,14 @@ async function runContestant(options: {
     );
     handlerMs += performance.now() - started;
     failedRecords += response.batchItemFailures.length;
-    return recorder.writes(counted, from).length;
+    return writesOn(counting.counter.calls().slice(from), counted).length;
   };
   try {
     const perBatch: { votes: number; writes: number }[] = [];
     for (const [index, batch] of batches.entries()) {
       perBatch.push({ votes: batch.length, writes: await deliver(batch, index) });
     }
-    const mainWrites = recorder.writes(counted);
+    const mainWrites = writesOn(counting.counter.calls(), counted);
     const writesByTable = {
       results: mainWrites.filter((call) => call.tables.includes(resultsTable)).length,
       idempotency: mainWrites.filter((call) => call.tables.includes(tables.idempotencyTable)).length,
@@ -967,8 +913,7 @@ async function runDeployed(options: {
   readonly outputDir: string;
 }): Promise<VotesDeployedFigures> {
   const { config } = options.mapping;
-  const counting = createCountingDynamoDb(localClientConfig(options.tables.endpoint));
-  const recorder = new CallRecorder().attach(counting.client);
+  const counting = createCountingDynamoDb(localClientConfig(options.tables.endpoint), { keepCalls: true });
   const letters: DeadLetter[] = [];
   const name = `${VOTE_AGGREGATOR_CONSUMER_NAME}-deployed`;
   const handler = createVoteAggregatorHandler({
@@ -1035,8 +980,8 @@ async function runDeployed(options: {
   }
   const feedSeconds = Math.max((lastAppendMs - startMs) / 1000, 0.001);
   const seconds = Math.ceil(feedSeconds);
-  const writes = recorder.writes([options.resultsTable]);
-  const hotWrites = writes.filter((call) => call.pollId === options.hotPollId);
+  const writes = writesOn(counting.counter.calls(), [options.resultsTable]);
+  const hotWrites = writes.filter((call) => pollIdOf(call) === options.hotPollId);
   const invocationsPerSecond = perSecondBuckets(
     invocations.map((invocation) => invocation.startMs),
     startMs,

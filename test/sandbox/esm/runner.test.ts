@@ -17,6 +17,7 @@ import {
 } from '../../../sandbox/esm/dynamodb-stream-source.js';
 import { MemoryStreamSource } from '../../../sandbox/esm/memory-stream-source.js';
 import {
+  assertDistinctConsumerNames,
   DuplicateConsumerNameError,
   EsmRunner,
   type EsmRunnerErrorContext,
@@ -522,6 +523,36 @@ describe('EsmRunner with an in-memory stream', () => {
     await expect(started.stop()).resolves.toBeUndefined();
   });
 
+  it('tells its onSettled listener which records of which mapping settled, and how', async () => {
+    // Prepare: the second record of the first batch keeps failing and goes to on-failure.
+    const records = createStreamRecordFactory();
+    const inserted = [records.insert({ orderId: 'o-1' }), records.insert({ orderId: 'o-2' })];
+    const memory = new MemoryStreamSource().addShard('shard-1').append('shard-1', ...inserted);
+    const failing = inserted[1]!.dynamodb!.SequenceNumber!;
+    const fn = new RecordingFunction(async (event) =>
+      event.Records.some((record) => record.dynamodb?.SequenceNumber === failing)
+        ? { batchItemFailures: [{ itemIdentifier: failing }] }
+        : undefined,
+    );
+    const settled: Array<[string, string, string, string[]]> = [];
+    const started = runner({
+      mappings: [mapping(memory, fn.fn, { maximumRetryAttempts: 0 })],
+      onSettled: ({ consumerName, shardId, outcome, records: batch }) =>
+        void settled.push([consumerName, shardId, outcome, sequenceNumbers(batch)]),
+    });
+
+    // Act
+    started.start();
+    const drained = await started.waitUntilDrained(DRAIN);
+
+    // Assess
+    expect(drained).toBe(true);
+    expect(settled).toEqual([
+      ['test-consumer', 'shard-1', 'processed', sequenceNumbers(inserted.slice(0, 1))],
+      ['test-consumer', 'shard-1', 'on-failure', sequenceNumbers(inserted.slice(1))],
+    ]);
+  });
+
   describe('refuses', () => {
     it('two mappings of one consumer name', () => {
       // Prepare
@@ -533,6 +564,18 @@ describe('EsmRunner with an in-memory stream', () => {
 
       // Assess
       expect(create).toThrow(DuplicateConsumerNameError);
+    });
+
+    it('two mappings of one consumer name in a list of settings (what the sandbox checks before it starts)', () => {
+      // Prepare
+      const configs = [esmConfig(), esmConfig({ consumerName: 'other' }), esmConfig()];
+
+      // Act
+      const check = (): void => assertDistinctConsumerNames(configs);
+
+      // Assess
+      expect(check).toThrow(DuplicateConsumerNameError);
+      expect(check).toThrow(/"test-consumer"/);
     });
 
     it('settings a shard processor cannot run, before any shard is read', () => {

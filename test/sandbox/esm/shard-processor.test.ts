@@ -16,7 +16,13 @@ import {
   ShardProcessorConfigError,
   type ShardProcessorSettings,
 } from '../../../sandbox/esm/shard-processor.js';
-import type { EsmConfig, OnFailureMessage, ShardCounters, ShardReader } from '../../../sandbox/esm/types.js';
+import type {
+  EsmConfig,
+  OnFailureMessage,
+  SettledRecords,
+  ShardCounters,
+  ShardReader,
+} from '../../../sandbox/esm/types.js';
 import { testEsmConfig } from '../../support/esm-configs.js';
 import { HANG_TIMEOUT_MS } from '../../support/hang.js';
 import {
@@ -537,6 +543,92 @@ describe('ShardProcessor', () => {
       await expect(second).rejects.toThrow(ShardProcessorBusyError);
       mapping.controller.abort();
       await running;
+    });
+  });
+
+  describe('settled records', () => {
+    const listen = (): { settled: SettledRecords[]; settings: Partial<ShardProcessorSettings> } => {
+      const settled: SettledRecords[] = [];
+      return { settled, settings: { onSettled: (batch) => void settled.push(batch) } };
+    };
+    const summary = (settled: readonly SettledRecords[]): Array<[string, string[]]> =>
+      settled.map((batch) => [batch.outcome, sequenceNumbers(batch.records)]);
+
+    it('reports the records a partial batch response completed, then the rest once a retry completes them', async () => {
+      // Prepare: the first invocation fails at the second record, the retry of the rest succeeds.
+      const records = orderInserts(3);
+      const { settled, settings } = listen();
+      const mapping = setUp(
+        {},
+        async (_event, _context, call) =>
+          call === 0 ? { batchItemFailures: [{ itemIdentifier: sequenceNumberOf(records[1]!) }] } : undefined,
+        settings,
+      );
+      mapping.append(...records);
+
+      // Act
+      await mapping.closeAndRun();
+
+      // Assess: each record once, by the processor's clock, as the stream served it.
+      expect(summary(settled)).toEqual([
+        ['processed', sequenceNumbers(records.slice(0, 1))],
+        ['processed', sequenceNumbers(records.slice(1))],
+      ]);
+      expect(settled[0]).toMatchObject({
+        consumerName: 'order-fanout',
+        shardId: SHARD_ID,
+        atMs: mapping.clock.now,
+      });
+      expect(settled[0]?.records[0]).toEqual(records[0]);
+    });
+
+    it.each<[string, Behaviour, Partial<EsmConfig>]>([
+      [
+        'threw',
+        async () => {
+          throw new Error('boom');
+        },
+        {},
+      ],
+      ['outlived its timeout', () => new Promise(() => undefined), { functionTimeoutMs: 5 }],
+      [
+        'reported its first record failed',
+        async (event) => ({ batchItemFailures: [{ itemIdentifier: sequenceNumberOf(event.Records[0]!) }] }),
+        {},
+      ],
+    ])(
+      'reports nothing as processed when every invocation %s, and the batch as on-failure',
+      async (_name, behaviour, config) => {
+        // Prepare
+        const records = orderInserts(2);
+        const { settled, settings } = listen();
+        const mapping = setUp({ maximumRetryAttempts: 0, ...config }, behaviour, settings);
+        mapping.append(...records);
+
+        // Act
+        await mapping.closeAndRun();
+
+        // Assess
+        expect(summary(settled)).toEqual([['on-failure', sequenceNumbers(records)]]);
+      },
+    );
+
+    it('keeps the checkpoint and reports the error when the listener throws', async () => {
+      // Prepare
+      const failure = new Error('listener bug');
+      const mapping = setUp({}, async () => undefined, {
+        onSettled: () => {
+          throw failure;
+        },
+      });
+      mapping.append(...orderInserts(2));
+
+      // Act
+      await mapping.closeAndRun();
+
+      // Assess
+      expect(mapping.counters).toMatchObject({ recordsProcessed: 2, pending: 0 });
+      expect(mapping.errors).toEqual([[failure, 'settled']]);
     });
   });
 
