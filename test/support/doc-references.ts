@@ -1,5 +1,6 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
+import { walkRepoFiles } from './repo-files.js';
 
 /**
  * The checker behind test/architecture/doc-references.test.ts: every document the code, the tests and the docs name
@@ -141,22 +142,26 @@ export function linkPath(file: string, target: string): string | undefined {
 /** Every scanned file, repository-relative with `/`: .ts, .md and .json under SCANNED_ROOTS. */
 export function scannedFiles(root: string): string[] {
   const files: string[] = [];
-  const visit = (path: string): void => {
-    const absolute = join(root, path);
-    if (!existsSync(absolute)) return;
-    const entries = readdirSync(absolute, { withFileTypes: true });
-    for (const entry of entries) {
-      if (entry.name.startsWith('.') || NOT_SCANNED.has(entry.name)) continue;
-      const child = posix.join(path, entry.name);
-      if (entry.isDirectory()) visit(child);
-      else if (SCANNED_EXTENSION.test(entry.name) && !NOT_SCANNED_FILES.has(child)) files.push(child);
-    }
-  };
   for (const start of SCANNED_ROOTS) {
     if (SCANNED_EXTENSION.test(start)) {
       if (existsSync(join(root, start))) files.push(start);
     } else {
-      visit(start);
+      files.push(
+        ...walkRepoFiles(
+          root,
+          start,
+          (path) => {
+            const name = posix.basename(path);
+            return (
+              !name.startsWith('.') &&
+              !NOT_SCANNED.has(name) &&
+              SCANNED_EXTENSION.test(name) &&
+              !NOT_SCANNED_FILES.has(path)
+            );
+          },
+          (name) => name.startsWith('.') || NOT_SCANNED.has(name),
+        ),
+      );
     }
   }
   return files.sort();

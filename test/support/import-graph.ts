@@ -1,5 +1,6 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, sep } from 'node:path';
+import { walkRepoFiles } from './repo-files.js';
 
 /**
  * The project's import graph, read from the sources as written (type-only imports included, since a type import
@@ -50,19 +51,12 @@ export function importSpecifiers(text: string): string[] {
 const SOURCE = /\.(ts|mts)$/;
 
 function sourceFiles(root: string, dir: string): string[] {
-  const absolute = join(root, dir);
-  if (!existsSync(absolute)) return [];
-  const files: string[] = [];
-  for (const entry of readdirSync(absolute, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (entry.name !== 'node_modules' && !entry.name.startsWith('.'))
-        files.push(...sourceFiles(root, path));
-    } else if (SOURCE.test(entry.name) && !entry.name.endsWith('.d.ts')) {
-      files.push(path);
-    }
-  }
-  return files;
+  return walkRepoFiles(
+    root,
+    dir,
+    (path) => SOURCE.test(path) && !path.endsWith('.d.ts'),
+    (name) => name === 'node_modules' || name.startsWith('.'),
+  );
 }
 
 /** The project file a relative specifier names (`./x.js` is `./x.ts` in the sources), if it names one. */
