@@ -125,9 +125,10 @@ export async function readStageStatus(
   };
 }
 
-/** A duration for a table cell: `850ms`, `42s`, `3m 5s`, `2h 10m`. */
+/** A duration for a table cell: `850ms`, `1.5s`, `42s`, `3m 5s`, `2h 10m`. */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)}s`;
   const seconds = Math.round(ms / 1000);
   if (seconds < 60) return `${seconds}s`;
   const minutes = Math.floor(seconds / 60);
