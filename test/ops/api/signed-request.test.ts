@@ -11,7 +11,7 @@ import {
   createStageOutputs,
   depsFor,
   STAGE,
-} from './ops-fixtures.js';
+} from '../ops-fixtures.js';
 
 interface Received {
   readonly method: string;

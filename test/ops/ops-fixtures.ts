@@ -7,7 +7,7 @@ import {
   type OpsConsumerName,
   STAGE_OUTPUTS,
   stackNames,
-} from '../../../lib/stage-outputs.js';
+} from '../../lib/stage-outputs.js';
 import type {
   AlarmSummary,
   MappingStatus,
@@ -15,9 +15,9 @@ import type {
   OpsAws,
   SigningCredentials,
   StackOutputsPort,
-} from '../../../ops/aws/ports.js';
-import { SqsDeadLetterQueues } from '../../../ops/aws/sqs-dead-letter-queues.js';
-import type { OpsDeps, OpsIo } from '../../../ops/ops-cli.js';
+} from '../../ops/aws/ports.js';
+import { SqsDeadLetterQueues } from '../../ops/aws/sqs-dead-letter-queues.js';
+import type { OpsDeps, OpsIo } from '../../ops/ops-cli.js';
 
 export const STAGE = 'test';
 export const REGION = 'eu-west-1';

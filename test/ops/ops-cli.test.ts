@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OPS_USAGE, runOpsCli } from '../../../ops/ops-cli.js';
+import { OPS_USAGE, runOpsCli } from '../../ops/ops-cli.js';
 import { captureIo, createFakeAws, createSqsClient, depsFor } from './ops-fixtures.js';
 
 describe('npm run ops usage', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { OPS_CONSUMERS, stackNames } from '../../../lib/stage-outputs.js';
-import { resolveStage, StageOutputMissingError, StageStackNotFoundError } from '../../../ops/stage.js';
+import { OPS_CONSUMERS, stackNames } from '../../lib/stage-outputs.js';
+import { resolveStage, StageOutputMissingError, StageStackNotFoundError } from '../../ops/stage.js';
 import {
   consumerOutput,
   createStageOutputs,

@@ -4,7 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { OPS_CONSUMERS } from '../../../lib/stage-outputs.js';
 import { runOpsCli } from '../../../ops/ops-cli.js';
-import { captureIo, consumerOutput, createFakeAws, createSqsClient, depsFor, NOW } from './ops-fixtures.js';
+import { captureIo, consumerOutput, createFakeAws, createSqsClient, depsFor, NOW } from '../ops-fixtures.js';
 
 /** An SQS client whose queues have the given depths (visible, in flight), 0 otherwise; `mock` records the calls. */
 function sqsWithDepths(depths: ReadonlyMap<string, [number, number]>) {

@@ -9,7 +9,7 @@ import {
 } from '../../../lambdas/shared/stream/dead-letter.js';
 import { runOpsCli } from '../../../ops/ops-cli.js';
 import { createStreamRecordFactory, streamArn } from '../../support/stream-records.js';
-import { captureIo, consumerOutput, createFakeAws, createSqsClient, depsFor, NOW } from './ops-fixtures.js';
+import { captureIo, consumerOutput, createFakeAws, createSqsClient, depsFor, NOW } from '../ops-fixtures.js';
 
 const SENT_AT = NOW.getTime() - 2 * 3600_000 - 5 * 60_000;
 
