@@ -1,5 +1,6 @@
 import type { App } from 'aws-cdk-lib';
 import { loadStageConfig, type StageConfig } from './config.js';
+import { stackNames } from './stage-outputs.js';
 import { StatefulStack } from './stateful-stack.js';
 import { StatelessStack } from './stateless-stack.js';
 
@@ -9,10 +10,8 @@ export interface OrdersStreamApp {
   readonly stateless: StatelessStack;
 }
 
-/** Stack name prefix; the stage name keeps several stages apart in one account. */
-export function stackNames(stageName: string): { stateful: string; stateless: string } {
-  return { stateful: `OrdersStreams-${stageName}-Data`, stateless: `OrdersStreams-${stageName}-Pipelines` };
-}
+// Re-exported: the stacks' names are part of the contract with the ops command (stage-outputs.ts).
+export { stackNames } from './stage-outputs.js';
 
 /**
  * Composes the application's stacks into an app. Shared by `bin/app.ts`, the tests and the local sandbox, so that

@@ -1,4 +1,5 @@
 import type { DynamoDBRecord } from 'aws-lambda';
+import { z } from 'zod';
 import { SQS_MAX_MESSAGE_BYTES } from '../limits.js';
 import { type RawItem, toLosslessJson } from './lossless.js';
 
@@ -92,4 +93,53 @@ export function fitDeadLetter(letter: FullDeadLetter, maxBytes: number = SQS_MAX
       ? `${letter.reason.slice(0, MAX_TRUNCATED_REASON_LENGTH)}...`
       : letter.reason;
   return { truncated: true, sequenceNumber: letter.sequenceNumber, keys: letter.keys, reason };
+}
+
+const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null;
+const rawItemSchema = z.record(
+  z.string(),
+  z.custom<RawItem[string]>(isObject, 'must be an AttributeValue object'),
+);
+
+const fullDeadLetterSchema = z.object({
+  truncated: z.literal(false),
+  consumerName: z.string(),
+  reason: z.string(),
+  errorName: z.string(),
+  eventId: z.string().nullable(),
+  eventName: z.string().nullable(),
+  sequenceNumber: z.string(),
+  keys: rawItemSchema.nullable(),
+  eventSourceArn: z.string().nullable(),
+  failedAt: z.string(),
+  record: z.custom<DynamoDBRecord>(isObject, 'must be a stream record object'),
+});
+
+const truncatedDeadLetterSchema = z.object({
+  truncated: z.literal(true),
+  sequenceNumber: z.string(),
+  keys: rawItemSchema.nullable(),
+  reason: z.string(),
+});
+
+/** The schema of a letter's body once JSON-parsed: what encodeDeadLetter writes, either kind. */
+export const DEAD_LETTER_SCHEMA: z.ZodType<DeadLetter> = z.discriminatedUnion('truncated', [
+  fullDeadLetterSchema,
+  truncatedDeadLetterSchema,
+]);
+
+/**
+ * The letter in a message body written by encodeDeadLetter, or undefined when the body is not one (not JSON, or
+ * another shape, such as the event source mapping's own on-failure record). The inverse of encodeDeadLetter for
+ * readers of the queue (the ops command); raw AttributeValue numbers are strings in the JSON, so nothing rounds.
+ */
+export function decodeDeadLetter(body: string): DeadLetter | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  const result = DEAD_LETTER_SCHEMA.safeParse(parsed);
+  return result.success ? result.data : undefined;
 }

@@ -1,0 +1,40 @@
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { CloudFormationStackOutputs } from './cloudformation-stack-outputs.js';
+import { CloudWatchAlarms, CloudWatchMetrics } from './cloudwatch.js';
+import { LambdaEventSourceMappings } from './lambda-event-source-mappings.js';
+import type { OpsAws } from './ports.js';
+import { SqsDeadLetterQueues } from './sqs-dead-letter-queues.js';
+
+/**
+ * The production AWS side of `npm run ops`: SDK clients with the default credential chain, in `region` or the
+ * chain's region, each behind the port it answers (ports.ts).
+ */
+export function defaultOpsAws(region: string | undefined): OpsAws {
+  const config = region === undefined ? {} : { region };
+  const sqs = new SQSClient(config);
+  const cloudFormation = new CloudFormationClient(config);
+  const lambda = new LambdaClient(config);
+  const cloudWatch = new CloudWatchClient(config);
+  return {
+    stackOutputs: new CloudFormationStackOutputs(cloudFormation),
+    mappings: new LambdaEventSourceMappings(lambda),
+    metrics: new CloudWatchMetrics(cloudWatch),
+    alarms: new CloudWatchAlarms(cloudWatch),
+    deadLetterQueues: new SqsDeadLetterQueues(sqs),
+    credentials: defaultProvider(),
+    region: async () => {
+      try {
+        return await sqs.config.region();
+      } catch {
+        return undefined;
+      }
+    },
+    close: () => {
+      for (const client of [sqs, cloudFormation, lambda, cloudWatch]) client.destroy();
+    },
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * The ops command's ports onto AWS: one small interface per question it asks, so that each SDK client is one adapter
+ * (sqs-adapter.ts, ...) and the commands are tested against fakes or mocked clients. Nothing here imports the SDK.
+ */
+
+/** CloudFormation: a stack's outputs. */
+export interface StackOutputsPort {
+  /** The stack's outputs by output key, or undefined when no stack of that name exists in the region. */
+  outputsOf(stackName: string): Promise<ReadonlyMap<string, string> | undefined>;
+}
+
+/** Lambda: an event source mapping's state (GetEventSourceMapping). */
+export interface MappingStatus {
+  /** `Enabled`, `Disabled`, `Creating`, `Enabling`, `Disabling`, `Updating` or `Deleting`. */
+  readonly state: string;
+  /** E.g. `OK`, `No records processed`, `PROBLEM: ...`; null when Lambda reports none. */
+  readonly lastProcessingResult: string | null;
+}
+
+export interface EventSourceMappingPort {
+  mapping(uuid: string): Promise<MappingStatus>;
+}
+
+/** CloudWatch: one metric's statistic over a window (GetMetricData). */
+export interface MetricQuery {
+  readonly namespace: string;
+  readonly metricName: string;
+  /** Dimension name to value. */
+  readonly dimensions: ReadonlyMap<string, string>;
+  readonly statistic: 'Maximum';
+  readonly periodSeconds: number;
+  readonly start: Date;
+  readonly end: Date;
+}
+
+export interface MetricsPort {
+  /** The largest datapoint of the query in its window, or null when the metric has no datapoint there. */
+  maximum(query: MetricQuery): Promise<number | null>;
+}
+
+/** CloudWatch: the alarms whose names start with a prefix (DescribeAlarms). */
+export interface AlarmSummary {
+  readonly name: string;
+  /** `OK`, `ALARM` or `INSUFFICIENT_DATA`. */
+  readonly state: string;
+}
+
+export interface AlarmsPort {
+  alarmsWithPrefix(prefix: string): Promise<readonly AlarmSummary[]>;
+}
+
+/** SQS: a dead-letter queue, read without deleting anything. */
+export interface QueueDepth {
+  /** ApproximateNumberOfMessages. */
+  readonly visible: number;
+  /** ApproximateNumberOfMessagesNotVisible (received by someone and not yet deleted or returned). */
+  readonly inFlight: number;
+}
+
+export interface PeekedMessage {
+  readonly messageId: string;
+  readonly body: string;
+  /** SentTimestamp, when SQS returned it. */
+  readonly sentAt: Date | null;
+  /** ApproximateReceiveCount, this receive included. */
+  readonly receiveCount: number | null;
+}
+
+export interface PeekOptions {
+  /** How many messages at most. */
+  readonly limit: number;
+  /** How long each message received stays hidden from other consumers (ReceiveMessage VisibilityTimeout). */
+  readonly visibilityTimeoutSeconds: number;
+}
+
+export interface DeadLetterQueuePort {
+  depth(queueUrl: string): Promise<QueueDepth>;
+  /** Receives up to `limit` messages and never deletes them: each stays hidden for the visibility timeout. */
+  peek(queueUrl: string, options: PeekOptions): Promise<readonly PeekedMessage[]>;
+}
+
+/** Credentials for signing a request (the default chain in production, static ones in tests). */
+export interface SigningCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+}
+
+export type CredentialsProvider = () => Promise<SigningCredentials>;
+
+/** The AWS side of one ops run, for one region (undefined: the SDK's default chain). */
+export interface OpsAws {
+  readonly stackOutputs: StackOutputsPort;
+  readonly mappings: EventSourceMappingPort;
+  readonly metrics: MetricsPort;
+  readonly alarms: AlarmsPort;
+  readonly deadLetterQueues: DeadLetterQueuePort;
+  readonly credentials: CredentialsProvider;
+  /** The region requests go to: the flag's, else the SDK's default chain's; undefined when none is configured. */
+  region(): Promise<string | undefined>;
+  /** Releases the clients' sockets. */
+  close(): void;
+}

@@ -1,0 +1,359 @@
+import { parseArgs } from 'node:util';
+import { OPS_CONSUMERS, type OpsConsumerName } from '../lib/stage-outputs.js';
+import { API_METHODS, type ApiMethod, regionOfApiUrl, sendSignedApiRequest } from './api/signed-request.js';
+import type { OpsAws } from './aws/ports.js';
+import { integerFlag, UsageError } from './cli/flags.js';
+import { decodeLetter, describeLetterInFull, describeLetterLine, letterJson } from './dlq/letters.js';
+import { consumerNames, resolveStage, type StageNames } from './stage.js';
+import { describeStatus, readStageStatus, STATUS_WINDOW_MINUTES, statusJson } from './status/status.js';
+
+/**
+ * `npm run ops -- <command> --stage <stage> [--region <r>] [--json]`: what an operator runs against a deployed
+ * stage. Every name is resolved from the stage's stacks (stage.ts). Progress goes to stderr, results to stdout
+ * (--json: one JSON object). Exit codes: 0 ok, 1 something needs attention or failed, 2 bad usage.
+ * Seams for the next commands (redrive, replay; backfill, reconcile and history under this command): a command is
+ * one entry of COMMANDS.
+ */
+
+/** Where the CLI writes; the entry point passes the process's streams. */
+export interface OpsIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+/** What the CLI needs from the outside world; tests pass mocked clients and a fixed clock. */
+export interface OpsDeps {
+  /** The AWS side for a region (undefined: the SDK's default chain). */
+  aws(region: string | undefined): OpsAws;
+  now(): Date;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_ATTENTION = 1;
+export const EXIT_USAGE = 2;
+
+/** How long letters read by `dlq list|show` stay hidden from the queue's other readers. */
+export const PEEK_VISIBILITY_SECONDS = 30;
+const DEFAULT_LETTER_LIMIT = 10;
+
+const COMMON_FLAGS = `Flags of every command:
+  --stage <stage>    the deployed stage (its stacks OrdersStreams-<stage>-Data and -Pipelines); required
+  --region <region>  the stage's region (default: the AWS SDK's chain: AWS_REGION, the profile)
+  --json             print the result as one JSON object
+  --help             this command's help`;
+
+const EXIT_CODES = `Exit codes: 0 ok, 1 something needs attention or failed, 2 bad usage (the message names the flag).`;
+
+export const OPS_USAGE = `Usage: npm run ops -- <command> --stage <stage> [--region <region>] [--json] [--help]
+
+Commands:
+  status                      each consumer's mapping, lag, DLQ and alarms
+  dlq list <consumer>         one line per letter in the consumer's DLQ, without deleting any
+  dlq show <consumer>         each letter of the consumer's DLQ in full, without deleting any
+  api <METHOD> <path>         a SigV4-signed request to the stage's orders API
+
+Consumers: ${OPS_CONSUMERS.join(', ')}
+Names (tables, queues, functions, the API URL) come from the stage's CloudFormation outputs.
+Progress goes to stderr, results to stdout. \`npm run ops -- <command> --help\` for a command's help.
+${EXIT_CODES}`;
+
+const STATUS_USAGE = `Usage: npm run ops -- status --stage <stage> [--region <region>] [--json]
+
+Per consumer: the event source mapping's state and last processing result, the maximum IteratorAge over the last
+${STATUS_WINDOW_MINUTES} minutes, the DLQ's depth (visible + in flight) and the age of its oldest letter, and its
+alarms by state (those in ALARM by name).
+Exit code 1 when a mapping is not Enabled, a DLQ holds letters or an alarm is in ALARM.
+
+${COMMON_FLAGS}
+${EXIT_CODES}`;
+
+const DLQ_USAGE = `Usage: npm run ops -- dlq list <consumer> --stage <stage> [--limit <n>] [--region <region>] [--json]
+       npm run ops -- dlq show <consumer> --stage <stage> [--limit <n>] [--region <region>] [--json]
+
+Reads up to --limit letters (default ${DEFAULT_LETTER_LIMIT}) of the consumer's DLQ and never deletes one. Reading a
+message hides it from the queue's other readers for ${PEEK_VISIBILITY_SECONDS} seconds (its visibility timeout); it
+is back in the queue afterwards, with its receive count raised by one.
+Letters are decoded as the runtime's (a record that failed permanently: the record and the reason), the event
+source mapping's on-failure records (a discarded batch: shard and sequence range, no records), or shown raw as
+"unrecognised".
+  list   one line per letter: id, kind, consumer, record or sequence range, reason, age
+  show   each letter in full (the runtime's: keys, event name, sequence number, the record)
+
+Consumers: ${OPS_CONSUMERS.join(', ')}
+  --limit <n>        how many letters at most (integer >= 1, default ${DEFAULT_LETTER_LIMIT})
+${COMMON_FLAGS}
+${EXIT_CODES}`;
+
+const API_USAGE = `Usage: npm run ops -- api <METHOD> <path> --stage <stage> [--body <json>] [--region <region>] [--json]
+
+Sends a request to the stage's orders API (its URL from the stage's outputs), signed with SigV4 (service
+execute-api) with the default credential chain, and prints the status and the body. Exit code 1 for a status of
+400 or more.
+  <METHOD>           ${API_METHODS.join(', ')}
+  <path>             the resource path after the API stage, starting with /, e.g. /orders/o-1
+  --body <json>      the request body, JSON, sent as application/json
+${COMMON_FLAGS}
+${EXIT_CODES}`;
+
+const FLAG_OPTIONS = {
+  stage: { type: 'string' },
+  region: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+  limit: { type: 'string' },
+  body: { type: 'string' },
+} as const;
+
+interface ParsedArgs {
+  readonly positionals: readonly string[];
+  readonly stage?: string | undefined;
+  readonly region?: string | undefined;
+  readonly json: boolean;
+  readonly help: boolean;
+  readonly limit?: string | undefined;
+  readonly body?: string | undefined;
+}
+
+function parse(argv: readonly string[]): ParsedArgs {
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      options: FLAG_OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    });
+    return { positionals, ...values };
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+const STAGE_PATTERN = /^[a-z][a-z0-9-]{0,19}$/;
+
+/** The --stage flag: required, and a stage name as lib/config.ts accepts one. */
+function stageFlag(raw: string | undefined): string {
+  if (raw === undefined || raw.trim() === '') {
+    throw new UsageError('--stage is required: the deployed stage to operate on, e.g. --stage prod');
+  }
+  if (!STAGE_PATTERN.test(raw)) {
+    throw new UsageError(
+      `--stage must be 1-20 lowercase letters, digits or hyphens, starting with a letter, got "${raw}"`,
+    );
+  }
+  return raw;
+}
+
+function regionFlag(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(raw)) {
+    throw new UsageError(`--region must be an AWS region such as eu-west-1, got "${raw}"`);
+  }
+  return raw;
+}
+
+function refuseFlag(flag: 'limit' | 'body', raw: string | undefined, command: string): void {
+  if (raw !== undefined) throw new UsageError(`--${flag} does not apply to ${command}`);
+}
+
+function consumerArgument(raw: string | undefined): OpsConsumerName {
+  const known = OPS_CONSUMERS as readonly string[];
+  if (raw === undefined || !known.includes(raw)) {
+    throw new UsageError(
+      `dlq: <consumer> must be one of ${OPS_CONSUMERS.join(', ')}, got ${raw === undefined ? 'none' : `"${raw}"`}`,
+    );
+  }
+  return raw as OpsConsumerName;
+}
+
+interface CommandContext {
+  readonly args: ParsedArgs;
+  readonly io: OpsIo;
+  readonly deps: OpsDeps;
+  readonly stage: string;
+  readonly region: string | undefined;
+}
+
+interface Command {
+  readonly usage: string;
+  /** Checks the arguments before any AWS call; returns the run. */
+  prepare(args: ParsedArgs): (context: CommandContext, aws: OpsAws) => Promise<number>;
+}
+
+function write(io: OpsIo, json: boolean, value: unknown, text: string): void {
+  io.stdout(`${json ? JSON.stringify(value) : text}\n`);
+}
+
+async function resolve(context: CommandContext, aws: OpsAws): Promise<StageNames> {
+  context.io.stderr(`Resolving stage ${context.stage} from its stacks...\n`);
+  return resolveStage(aws.stackOutputs, context.stage, context.region ?? (await aws.region()));
+}
+
+const COMMANDS = new Map<string, Command>([
+  [
+    'status',
+    {
+      usage: STATUS_USAGE,
+      prepare: (args) => {
+        if (args.positionals.length > 1)
+          throw new UsageError(`status takes no argument, got "${args.positionals[1]}"`);
+        refuseFlag('limit', args.limit, 'status');
+        refuseFlag('body', args.body, 'status');
+        return async (context, aws) => {
+          const names = await resolve(context, aws);
+          context.io.stderr(
+            `Reading ${names.consumers.size} consumers' mappings, metrics, DLQs and alarms...\n`,
+          );
+          const status = await readStageStatus(aws, names, context.deps.now());
+          write(context.io, args.json, statusJson(status), describeStatus(status));
+          return status.ok ? EXIT_OK : EXIT_ATTENTION;
+        };
+      },
+    },
+  ],
+  [
+    'dlq',
+    {
+      usage: DLQ_USAGE,
+      prepare: (args) => {
+        const [, action, rawConsumer, extra] = args.positionals;
+        if (action !== 'list' && action !== 'show') {
+          throw new UsageError(
+            `dlq: the action must be list or show, got ${action === undefined ? 'none' : `"${action}"`}`,
+          );
+        }
+        const consumer = consumerArgument(rawConsumer);
+        if (extra !== undefined)
+          throw new UsageError(`dlq ${action} takes one consumer, got also "${extra}"`);
+        const limit = integerFlag('limit', args.limit, DEFAULT_LETTER_LIMIT, 1);
+        refuseFlag('body', args.body, 'dlq');
+        return async (context, aws) => {
+          const names = consumerNames(await resolve(context, aws), consumer);
+          context.io.stderr(
+            `Reading up to ${limit} letters of ${names.deadLetterQueueName} (each hidden for ${PEEK_VISIBILITY_SECONDS} s, none deleted)...\n`,
+          );
+          const messages = await aws.deadLetterQueues.peek(names.deadLetterQueueUrl, {
+            limit,
+            visibilityTimeoutSeconds: PEEK_VISIBILITY_SECONDS,
+          });
+          const now = context.deps.now();
+          const letters = messages.map((message) => decodeLetter(consumer, message));
+          const text =
+            letters.length === 0
+              ? `No letters in ${names.deadLetterQueueName}.`
+              : letters
+                  .map((letter) =>
+                    action === 'list' ? describeLetterLine(letter, now) : describeLetterInFull(letter, now),
+                  )
+                  .join('\n');
+          const json = {
+            stage: context.stage,
+            consumer,
+            queueUrl: names.deadLetterQueueUrl,
+            visibilityTimeoutSeconds: PEEK_VISIBILITY_SECONDS,
+            letters: letters.map(letterJson),
+          };
+          write(context.io, args.json, json, text);
+          return EXIT_OK;
+        };
+      },
+    },
+  ],
+  [
+    'api',
+    {
+      usage: API_USAGE,
+      prepare: (args) => {
+        const [, rawMethod, path, extra] = args.positionals;
+        const method = rawMethod?.toUpperCase();
+        if (method === undefined || !(API_METHODS as readonly string[]).includes(method)) {
+          throw new UsageError(
+            `api: <METHOD> must be one of ${API_METHODS.join(', ')}, got ${rawMethod === undefined ? 'none' : `"${rawMethod}"`}`,
+          );
+        }
+        if (path === undefined || !path.startsWith('/')) {
+          throw new UsageError(
+            `api: <path> must start with /, got ${path === undefined ? 'none' : `"${path}"`}`,
+          );
+        }
+        if (extra !== undefined) throw new UsageError(`api takes a method and a path, got also "${extra}"`);
+        if (args.body !== undefined) {
+          try {
+            JSON.parse(args.body);
+          } catch (error) {
+            throw new UsageError(`--body must be JSON: ${(error as Error).message}`);
+          }
+        }
+        refuseFlag('limit', args.limit, 'api');
+        return async (context, aws) => {
+          const names = await resolve(context, aws);
+          const region = regionOfApiUrl(names.apiUrl) ?? context.region ?? (await aws.region());
+          if (region === undefined) {
+            throw new UsageError('--region is required: no region in the API URL nor in the AWS SDK chain');
+          }
+          context.io.stderr(`${method} ${path} on ${names.apiUrl} (SigV4, execute-api, ${region})...\n`);
+          const response = await sendSignedApiRequest({
+            apiUrl: names.apiUrl,
+            method: method as ApiMethod,
+            path,
+            ...(args.body === undefined ? {} : { body: args.body }),
+            region,
+            credentials: aws.credentials,
+            signingDate: context.deps.now(),
+          });
+          write(
+            context.io,
+            args.json,
+            { status: response.status, body: response.body },
+            `${response.status} ${response.statusText}\n${response.body}`,
+          );
+          return response.status >= 400 ? EXIT_ATTENTION : EXIT_OK;
+        };
+      },
+    },
+  ],
+]);
+
+/** Runs one ops command and resolves with its exit code; usage and AWS errors become exit codes 2 and 1. */
+export async function runOpsCli(argv: readonly string[], io: OpsIo, deps: OpsDeps): Promise<number> {
+  let usage = OPS_USAGE;
+  let run: ((context: CommandContext, aws: OpsAws) => Promise<number>) | undefined;
+  let context: CommandContext;
+  try {
+    const args = parse(argv);
+    const name = args.positionals[0];
+    if (name === undefined) {
+      if (args.help) {
+        io.stdout(`${OPS_USAGE}\n`);
+        return EXIT_OK;
+      }
+      throw new UsageError('a command is required');
+    }
+    const command = COMMANDS.get(name);
+    if (command === undefined) throw new UsageError(`unknown command "${name}"`);
+    usage = command.usage;
+    if (args.help) {
+      io.stdout(`${command.usage}\n`);
+      return EXIT_OK;
+    }
+    run = command.prepare(args);
+    context = { args, io, deps, stage: stageFlag(args.stage), region: regionFlag(args.region) };
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.stderr(`${error.message}\n\n${usage}\n`);
+    return EXIT_USAGE;
+  }
+  const aws = deps.aws(context.region);
+  try {
+    return await run(context, aws);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`${error.message}\n\n${usage}\n`);
+      return EXIT_USAGE;
+    }
+    const err = error as Error;
+    io.stderr(`${err.name === 'Error' ? '' : `${err.name}: `}${err.message}\n`);
+    return EXIT_ATTENTION;
+  } finally {
+    aws.close();
+  }
+}
