@@ -38,6 +38,15 @@ const stageConfigSchema = z
         'must be 1-20 lowercase letters, digits or hyphens, starting with a letter',
       ),
     alarmEmail: z.email('must be an e-mail address').optional(),
+    /**
+     * The base of the runbook links in every alarm's description (`Runbook: <base>#<anchor>`): where operators read
+     * docs/runbook.md, e.g. `https://github.com/<org>/<repo>/blob/main/docs/runbook.md`. Absent means the repository
+     * path `docs/runbook.md`.
+     */
+    runbookBaseUrl: z
+      .string()
+      .regex(/^[^\s#]+$/, 'must be a URL or path without spaces or a fragment (#): the anchors are appended')
+      .optional(),
     /** The From address of the order e-mails; it must belong to `emailIdentity`. */
     emailFromAddress: z.email('must be an e-mail address'),
     /**

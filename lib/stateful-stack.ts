@@ -1,4 +1,4 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { AUDIT_LOG_CONSUMER_NAME } from '../lambdas/audit-log/names.js';
@@ -11,6 +11,7 @@ import { DataTables } from './constructs/data-tables.js';
 import { OrderMessaging } from './constructs/order-messaging.js';
 import { SearchDomain } from './constructs/search-domain.js';
 import { createConsumerDeadLetterQueue } from './constructs/stream-consumer.js';
+import { CONSUMER_OUTPUT_STACK, consumerOutputKey, STAGE_OUTPUTS } from './stage-outputs.js';
 
 /** The stream consumers of the app, each with a DLQ in this stack. */
 export const STREAM_CONSUMER_NAMES = [
@@ -56,5 +57,44 @@ export class StatefulStack extends Stack {
     this.messaging = new OrderMessaging(this, 'Messaging');
     this.search = new SearchDomain(this, 'Search', { config: props.config });
     this.audit = new AuditStorage(this, 'Audit', { config: props.config, ordersTable: this.tables.orders });
+    this.addOpsOutputs();
+  }
+
+  /**
+   * The outputs the ops command resolves this stack's names from (lib/stage-outputs.ts): each at the stack's root,
+   * with exactly the contract's key as its id.
+   */
+  private addOpsOutputs(): void {
+    const keys = STAGE_OUTPUTS.stateful;
+    const outputs: Array<[string, string, string]> = [
+      [keys.ordersTableName, 'The Orders table', this.tables.orders.tableName],
+      [keys.ordersStreamArn, "The Orders table's stream", this.tables.orders.tableStreamArn!],
+      [keys.votesTableName, 'The Votes table', this.tables.votes.tableName],
+      [keys.votesStreamArn, "The Votes table's stream", this.tables.votes.tableStreamArn!],
+      [keys.pollResultsTableName, 'The PollResults table', this.tables.pollResults.tableName],
+      [keys.inventoryTableName, 'The Inventory table', this.tables.inventory.tableName],
+      [keys.auditBucketName, 'The audit log bucket', this.audit.bucketName],
+      [
+        keys.searchEndpoint,
+        'The search domain URL, https://<host> (SigV4, service es)',
+        `https://${this.search.domainEndpoint}`,
+      ],
+    ];
+    for (const [id, description, value] of outputs) {
+      new CfnOutput(this, id, { description, value });
+    }
+    for (const name of STREAM_CONSUMER_NAMES) {
+      const queue = this.deadLetterQueues[name];
+      const values = { DeadLetterQueueUrl: queue.queueUrl, DeadLetterQueueName: queue.queueName } as const;
+      for (const [field, value] of Object.entries(values) as Array<[keyof typeof values, string]>) {
+        if (CONSUMER_OUTPUT_STACK[field] !== 'stateful') {
+          throw new Error(`${field} is not an output of the stateful stack (CONSUMER_OUTPUT_STACK)`);
+        }
+        new CfnOutput(this, consumerOutputKey(name, field), {
+          description: `${name}: its DLQ (${field})`,
+          value,
+        });
+      }
+    }
   }
 }

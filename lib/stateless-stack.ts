@@ -1,4 +1,5 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { ManagedPolicy } from 'aws-cdk-lib/aws-iam';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { AUDIT_LOG_CONSUMER_NAME } from '../lambdas/audit-log/names.js';
@@ -8,6 +9,7 @@ import { VOTE_AGGREGATOR_CONSUMER_NAME } from '../lambdas/vote-aggregator/names.
 import type { StageConfig } from './config.js';
 import { AuditLog, type AuditLogStorage } from './constructs/audit-log.js';
 import type { DataTables } from './constructs/data-tables.js';
+import { OperatorPolicy, type OperatorPolicyProps } from './constructs/operator-policy.js';
 import { OpsAlerts } from './constructs/ops-alerts.js';
 import { OrderFanout, type OrderFanoutMessaging } from './constructs/order-fanout.js';
 import { OrdersApi } from './constructs/orders-api.js';
@@ -16,6 +18,13 @@ import { SearchRoleMapping, type SearchRoleMappingDomain } from './constructs/se
 import { type OrdersSearchDomain, SearchSync } from './constructs/search-sync.js';
 import { StreamConsumer, type StreamConsumerProps } from './constructs/stream-consumer.js';
 import { VoteAggregator } from './constructs/vote-aggregator.js';
+import {
+  CONSUMER_OUTPUT_STACK,
+  consumerOutputKey,
+  type OpsConsumerName,
+  STAGE_OUTPUTS,
+  stackNames,
+} from './stage-outputs.js';
 import type { StreamConsumerName } from './stateful-stack.js';
 
 export interface StatelessStackProps extends StackProps {
@@ -27,8 +36,8 @@ export interface StatelessStackProps extends StackProps {
   readonly messaging: OrderFanoutMessaging;
   /** The search domain of the stateful stack (`StatefulStack.search`), with its master user. */
   readonly search: OrdersSearchDomain & SearchRoleMappingDomain;
-  /** The audit bucket and its writer policy (`StatefulStack.audit`). */
-  readonly audit: AuditLogStorage;
+  /** The audit bucket, its key and its writer policy (`StatefulStack.audit`). */
+  readonly audit: AuditLogStorage & OperatorPolicyProps['audit'];
   /**
    * Per consumer its DLQ (`StatefulStack.deadLetterQueues`), so that failed records survive a destroy of this stack.
    * @default - each consumer creates its own, which goes with this stack
@@ -61,6 +70,13 @@ export class StatelessStack extends Stack {
   public readonly voteAggregator: VoteAggregator;
   /** Maps the search sync's and the API's roles in the search domain's security plugin on deploy. */
   public readonly searchRoleMapping: SearchRoleMapping;
+  /**
+   * What an operator's role attaches to run `npm run ops` against this stage (least privilege); its ARN is the
+   * `OpsOperatorPolicyArn` output. See docs/operations.md, "The operator policy".
+   */
+  public readonly operatorPolicy: ManagedPolicy;
+  /** The stream consumers the ops command knows (OPS_CONSUMERS), by name. */
+  public readonly opsConsumers: Readonly<Record<OpsConsumerName, StreamConsumer>>;
   /**
    * What every pipeline of the stack shares (the stage configuration, the ops topic and dashboard), built once and
    * given to each of the four pipelines and to every consumer added with addStreamConsumer.
@@ -112,6 +128,65 @@ export class StatelessStack extends Stack {
       writerRole: this.searchSync.consumer.function.role,
       readerRole: this.ordersApi.handler.role,
     });
+
+    this.opsConsumers = {
+      [ORDER_FANOUT_CONSUMER_NAME]: this.orderFanout.consumer,
+      [SEARCH_SYNC_CONSUMER_NAME]: this.searchSync.consumer,
+      [AUDIT_LOG_CONSUMER_NAME]: this.auditLog.consumer,
+      [VOTE_AGGREGATOR_CONSUMER_NAME]: this.voteAggregator.consumer,
+    };
+    this.operatorPolicy = new OperatorPolicy(this, 'OperatorPolicy', {
+      stackNames: [stackNames(props.config.stageName).stateful, this.stackName],
+      consumers: Object.values(this.opsConsumers).map((consumer) => ({
+        function: consumer.function.lambdaFunction,
+        mapping: consumer.mapping,
+        deadLetterQueue: consumer.deadLetterQueue,
+      })),
+      streamTables: [props.tables.orders, props.tables.votes],
+      ordersTable: props.tables.orders,
+      votesTable: props.tables.votes,
+      pollResultsTable: props.tables.pollResults,
+      audit: props.audit,
+      api: this.ordersApi.api,
+      apiStageName: this.ordersApi.api.deploymentStage.stageName,
+      searchDomainName: props.search.domainName,
+    }).policy;
+    this.addOpsOutputs();
+  }
+
+  /**
+   * The outputs the ops command resolves this stack's names from (lib/stage-outputs.ts): each at the stack's root,
+   * with exactly the contract's key as its id.
+   */
+  private addOpsOutputs(): void {
+    const keys = STAGE_OUTPUTS.stateless;
+    new CfnOutput(this, keys.apiUrl, {
+      description: 'The orders API URL (IAM auth)',
+      value: this.ordersApi.url,
+    });
+    new CfnOutput(this, keys.opsTopicArn, {
+      description: 'The topic every alarm of the stage notifies',
+      value: this.opsAlerts.topic.topicArn,
+    });
+    new CfnOutput(this, keys.operatorPolicyArn, {
+      description: 'The managed policy an operator role attaches to run npm run ops against this stage',
+      value: this.operatorPolicy.managedPolicyArn,
+    });
+    for (const [name, consumer] of Object.entries(this.opsConsumers) as Array<
+      [OpsConsumerName, StreamConsumer]
+    >) {
+      const values = {
+        FunctionName: consumer.function.lambdaFunction.functionName,
+        MappingUuid: consumer.mapping.eventSourceMappingId,
+        AlarmNamePrefix: consumer.alarmNamePrefix,
+      } as const;
+      for (const [field, value] of Object.entries(values) as Array<[keyof typeof values, string]>) {
+        if (CONSUMER_OUTPUT_STACK[field] !== 'stateless') {
+          throw new Error(`${field} is not an output of the stateless stack (CONSUMER_OUTPUT_STACK)`);
+        }
+        new CfnOutput(this, consumerOutputKey(name, field), { description: `${name}: ${field}`, value });
+      }
+    }
   }
 
   /**

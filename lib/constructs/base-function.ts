@@ -65,8 +65,8 @@ export type DynamoDbItemAction = `dynamodb:${string}`;
  * policy has no wildcard to explain. The pair variants of GenerateDataKey are left out: they are for asymmetric
  * keys, which DynamoDB does not use.
  */
-const KEY_READ_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey'];
-const KEY_WRITE_ACTIONS = [
+export const KEY_READ_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey'];
+export const KEY_WRITE_ACTIONS = [
   'kms:Encrypt',
   'kms:GenerateDataKey',
   'kms:GenerateDataKeyWithoutPlaintext',

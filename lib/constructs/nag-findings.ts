@@ -1,4 +1,4 @@
-import { Stack, Token } from 'aws-cdk-lib';
+import { Stack, Token, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 
 /**
@@ -41,4 +41,47 @@ function flatten(value: unknown, original: string): string {
     }
   }
   throw new Error(`${original}: cannot render ${JSON.stringify(value)} as cdk-nag names it`);
+}
+
+/**
+ * Acknowledges the AwsSolutions-IAM5 finding of a wildcard resource that holds a cross-stack reference (e.g. the
+ * objects of a bucket of another stack), which {@link iamWildcardResourceFinding} cannot name at construction time:
+ * the reference is rendered only at synth. The acknowledgement is made then, from a validation of `policy` (node
+ * validations run after the references are resolved and before the validation plugins), with the finding named the
+ * way cdk-nag flattens it (an unknown intrinsic such as `Fn::GetStackOutput` as its JSON).
+ */
+export function acknowledgeIamWildcardAtSynth(policy: IConstruct, resource: string, reason: string): void {
+  if (!resource.includes('*')) {
+    throw new Error(`${resource} has no wildcard: there is no AwsSolutions-IAM5 finding to name`);
+  }
+  const acknowledged = new Set<string>();
+  policy.node.addValidation({
+    validate: (): string[] => {
+      const id = `AwsSolutions-IAM5[Resource::${flattenAsNag(Stack.of(policy).resolve(resource))}]`;
+      if (!acknowledged.has(id)) {
+        acknowledged.add(id);
+        Validations.of(policy).acknowledge({ id, reason });
+      }
+      return [];
+    },
+  });
+}
+
+/** cdk-nag's flattening of a resolved resource (its flattenCfnReference), for the synth-time acknowledgement. */
+function flattenAsNag(value: unknown): string {
+  if (value === undefined) return '';
+  if (typeof value === 'string') return value.replace(/\$\{/g, '<').replace(/}/g, '>');
+  if (typeof value === 'object' && value !== null) {
+    const node = value as Record<string, unknown>;
+    const join = node['Fn::Join'];
+    if (Array.isArray(join) && Array.isArray(join[1])) {
+      return (join[1] as unknown[]).map(flattenAsNag).join(String(join[0]));
+    }
+    if (node['Fn::Sub'] !== undefined) return flattenAsNag(node['Fn::Sub']);
+    const getAtt = node['Fn::GetAtt'];
+    if (Array.isArray(getAtt)) return `<${flattenAsNag(getAtt[0])}.${flattenAsNag(getAtt[1])}>`;
+    if (node['Fn::ImportValue'] !== undefined) return flattenAsNag(node['Fn::ImportValue']);
+    if (node.Ref !== undefined) return `<${flattenAsNag(node.Ref)}>`;
+  }
+  return JSON.stringify(value);
 }

@@ -114,10 +114,11 @@ export function deadLetterQueueAlarm(
   scope: Construct,
   id: string,
   queue: IQueue,
-  alarmDescription: string,
+  naming: { readonly alarmDescription: string; readonly alarmName?: string },
 ): Alarm {
   return new Alarm(scope, id, {
-    alarmDescription,
+    alarmDescription: naming.alarmDescription,
+    alarmName: naming.alarmName,
     metric: queue.metricApproximateNumberOfMessagesVisible({
       statistic: Stats.MAXIMUM,
       period: Duration.minutes(1),

@@ -22,8 +22,9 @@ import { ORDER_FANOUT_METRICS } from '../../lambdas/order-fanout/ports.js';
 import { ENV, type EnvName, METRICS_NAMESPACE } from '../../lambdas/shared/env.js';
 import { streamMetricDimensions } from '../../lambdas/shared/stream/metrics.js';
 import type { DynamoDbItemAction } from './base-function.js';
-import { type PipelineProps, pipelineConsumerProps } from './pipeline.js';
+import { type PipelineProps, pipelineConsumerProps, runbookBaseUrl } from './pipeline.js';
 import { InvalidPropsError } from './props-validation.js';
+import { RUNBOOK_ANCHORS, withRunbookLink } from './runbook.js';
 import { StreamConsumer } from './stream-consumer.js';
 
 /** The fan-out's handler, resolved from this file so that it holds whatever the working directory. */
@@ -232,11 +233,17 @@ export class OrderFanout extends Construct {
 
     const queue = props.messaging.warehouseQueue;
     const fiveMinutes = Duration.minutes(5);
+    const runbook = runbookBaseUrl(props.config);
     this.warehouseStuckAlarm = new Alarm(this, 'WarehouseStuckAlarm', {
-      alarmDescription:
+      // Named under the consumer's prefix: `ops status` lists them with the fan-out's other alarms.
+      alarmName: `${this.consumer.alarmNamePrefix}WarehouseStuck`,
+      alarmDescription: withRunbookLink(
         'The warehouse keeps receiving messages it does not delete (an hour in a row): it cannot process one, and ' +
-        "that order's later messages wait behind it (the FIFO queue has no DLQ, which would break their order). " +
-        'Find the message in the warehouse logs and fix the warehouse; messages expire after 14 days.',
+          "that order's later messages wait behind it (the FIFO queue has no DLQ, which would break their order). " +
+          'Find the message in the warehouse logs and fix the warehouse; messages expire after 14 days.',
+        runbook,
+        RUNBOOK_ANCHORS.warehouseStuck,
+      ),
       metric: new MathExpression({
         expression: 'IF(FILL(received, 0) > FILL(deleted, 0), 1, 0)',
         usingMetrics: {
@@ -253,9 +260,13 @@ export class OrderFanout extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     this.warehouseBacklogAlarm = new Alarm(this, 'WarehouseBacklogAlarm', {
-      alarmDescription:
+      alarmName: `${this.consumer.alarmNamePrefix}WarehouseBacklog`,
+      alarmDescription: withRunbookLink(
         'The oldest warehouse message waits for more than an hour: the warehouse is not consuming. Messages ' +
-        'expire after 14 days.',
+          'expire after 14 days.',
+        runbook,
+        RUNBOOK_ANCHORS.warehouseBacklog,
+      ),
       metric: queue.metricApproximateAgeOfOldestMessage({ statistic: Stats.MAXIMUM, period: fiveMinutes }),
       threshold: Duration.hours(1).toSeconds(),
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,

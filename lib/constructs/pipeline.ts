@@ -1,6 +1,7 @@
 import type { Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { logRetention, type StageConfig } from '../config.js';
+import { RUNBOOK_DEFAULT_BASE_URL } from './runbook.js';
 import type { StreamConsumerCommonProps } from './stream-consumer.js';
 
 /**
@@ -18,7 +19,7 @@ export interface PipelineProps {
 
 /**
  * The StreamConsumer props every consumer of this app shares, from its pipeline's props: the stage's log retention
- * and function memory, the ops topic and the dashboard. The one place the stage configuration meets StreamConsumer,
+ * and function memory, the ops topic and the dashboard, and the base of the alarms' runbook links. The one place the stage configuration meets StreamConsumer,
  * which knows nothing of it.
  */
 export function pipelineConsumerProps(props: PipelineProps): Required<StreamConsumerCommonProps> {
@@ -27,5 +28,11 @@ export function pipelineConsumerProps(props: PipelineProps): Required<StreamCons
     dashboard: props.dashboard,
     logRetention: logRetention(props.config),
     memorySize: props.config.functionMemoryMb,
+    runbookBaseUrl: runbookBaseUrl(props.config),
   };
+}
+
+/** The base of the alarms' runbook links: the stage's `runbookBaseUrl`, else the repository path docs/runbook.md. */
+export function runbookBaseUrl(config: Pick<StageConfig, 'runbookBaseUrl'>): string {
+  return config.runbookBaseUrl ?? RUNBOOK_DEFAULT_BASE_URL;
 }

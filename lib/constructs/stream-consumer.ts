@@ -1,4 +1,4 @@
-import { Annotations, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import {
   Alarm,
   ComparisonOperator,
@@ -25,6 +25,7 @@ import { LOG_RETENTION_DAYS } from '../config.js';
 import { BaseFunction, type BaseFunctionProps, validateBaseFunctionProps } from './base-function.js';
 import { deadLetterQueueAlarm } from './ops-alerts.js';
 import { InvalidPropsError, requireIntegerInRange, requireSecondsInRange } from './props-validation.js';
+import { RUNBOOK_ANCHORS, RUNBOOK_DEFAULT_BASE_URL, withRunbookLink } from './runbook.js';
 
 /** DynamoDB Streams keeps a record for 24 hours; no consumer can lag further than that. */
 const STREAM_RETENTION_SECONDS = 24 * 60 * 60;
@@ -59,6 +60,8 @@ export const STREAM_CONSUMER_DEFAULTS = {
   memorySize: 512,
   /** Long enough to look into a failure reported by an alarm, short enough to bound the cost of the logs. */
   logRetention: RetentionDays.TWO_WEEKS,
+  /** The runbook's path in the repository (docs/runbook.md). */
+  runbookBaseUrl: RUNBOOK_DEFAULT_BASE_URL,
 } as const;
 
 /**
@@ -80,6 +83,12 @@ export interface StreamConsumerCommonProps {
    * @default STREAM_CONSUMER_DEFAULTS.memorySize (512)
    */
   readonly memorySize?: number;
+  /**
+   * The base of the runbook link each alarm's description ends with (`Runbook: <base>#<anchor>`, the anchors of
+   * docs/runbook.md): where the operators read the runbook.
+   * @default STREAM_CONSUMER_DEFAULTS.runbookBaseUrl (the repository path docs/runbook.md)
+   */
+  readonly runbookBaseUrl?: string;
 }
 
 export interface StreamConsumerProps extends StreamConsumerCommonProps {
@@ -177,10 +186,17 @@ export class StreamConsumer extends Construct {
   public readonly notReadingAlarm: Alarm;
   /** The iterator age (ms) above which `iteratorAgeAlarm` fires; see {@link iteratorAgeAlarmThresholdMs}. */
   public readonly iteratorAgeThresholdMs: number;
+  /**
+   * What every alarm name of this consumer starts with, `<stack name>/<consumer name>/` (see
+   * {@link streamConsumerAlarmNamePrefix}): `aws cloudwatch describe-alarms --alarm-name-prefix` lists this
+   * consumer's alarms and no other's.
+   */
+  public readonly alarmNamePrefix: string;
 
   public constructor(scope: Construct, id: string, props: StreamConsumerProps) {
     super(scope, id);
     const settings = validateStreamConsumerProps(this.node.path, props);
+    claimConsumerName(this, props.consumerName);
     const functionProps: BaseFunctionProps = {
       config: { logRetentionDays: settings.logRetention, functionMemoryMb: settings.memorySize },
       entry: props.entry,
@@ -227,7 +243,8 @@ export class StreamConsumer extends Construct {
     this.mapping.node.addDependency(streamRead);
 
     this.iteratorAgeThresholdMs = iteratorAgeAlarmThresholdMs(settings.maxRecordAge);
-    const alarms = this.createAlarms(props);
+    this.alarmNamePrefix = streamConsumerAlarmNamePrefix(this, props.consumerName);
+    const alarms = this.createAlarms(props, settings.runbookBaseUrl);
     this.iteratorAgeAlarm = alarms.iteratorAge;
     this.deadLetterAlarm = alarms.deadLetters;
     this.errorsAlarm = alarms.errors;
@@ -276,24 +293,22 @@ export class StreamConsumer extends Construct {
 
   private createAlarms(
     props: StreamConsumerProps,
-  ): Record<
-    | 'iteratorAge'
-    | 'deadLetters'
-    | 'errors'
-    | 'throttles'
-    | 'internalErrors'
-    | 'droppedRecords'
-    | 'onFailureDelivered'
-    | 'destinationDeliveryFailures'
-    | 'notReading',
-    Alarm
-  > {
+    runbookBaseUrl: string,
+  ): Record<StreamConsumerAlarmKind, Alarm> {
     const fn = this.function.lambdaFunction;
     const name = props.consumerName;
+    /** The alarm's name (this consumer's prefix and its kind) and its description with the runbook link. */
+    const named = (
+      kind: StreamConsumerAlarmKind,
+      description: string,
+    ): { alarmName: string; alarmDescription: string } => ({
+      alarmName: `${this.alarmNamePrefix}${kind.charAt(0).toUpperCase()}${kind.slice(1)}`,
+      alarmDescription: withRunbookLink(description, runbookBaseUrl, RUNBOOK_ANCHORS[kind]),
+    });
     /** Any value above 0 in 5 minutes; no data is no event. */
-    const anyOf = (id: string, metric: Metric, alarmDescription: string): Alarm =>
+    const anyOf = (kind: StreamConsumerAlarmKind, id: string, metric: Metric, description: string): Alarm =>
       new Alarm(this, id, {
-        alarmDescription,
+        ...named(kind, description),
         metric,
         threshold: 0,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -303,27 +318,32 @@ export class StreamConsumer extends Construct {
     const fiveMinutes = Duration.minutes(5);
     return {
       droppedRecords: anyOf(
+        'droppedRecords',
         'DroppedRecordsAlarm',
         this.mappingMetric('DroppedEventCount', fiveMinutes),
         `${name}'s mapping dropped records (retries or record age exhausted): they left the stream unprocessed. ` +
           'Their positions are in the DLQ; replay them from the stream while it holds them (24 h).',
       ),
       onFailureDelivered: anyOf(
+        'onFailureDelivered',
         'OnFailureDeliveredAlarm',
         this.mappingMetric('OnFailureDestinationDeliveredEventCount', fiveMinutes),
         `${name}'s mapping sent records to its on-failure destination (the DLQ): they left the stream ` +
           'unprocessed, and the DLQ holds only their shard and sequence range. Replay them within 24 h.',
       ),
       destinationDeliveryFailures: anyOf(
+        'destinationDeliveryFailures',
         'DestinationDeliveryFailuresAlarm',
         fn.metric('DestinationDeliveryFailures', { statistic: Stats.SUM, period: fiveMinutes }),
         `${name}'s mapping failed to send dropped records to its DLQ: their positions are lost. Check the DLQ ` +
           "(exists, the function's role may send, the key is usable) and the audit log for the lost range.",
       ),
       notReading: new Alarm(this, 'NotReadingAlarm', {
-        alarmDescription:
+        ...named(
+          'notReading',
           `${name} reads nothing from a stream whose table is being written (15 minutes): its mapping is ` +
-          'disabled or cannot poll, and a mapping that does not poll reports no iterator age at all.',
+            'disabled or cannot poll, and a mapping that does not poll reports no iterator age at all.',
+        ),
         metric: new MathExpression({
           // FILL: a period with writes but no poll at all has no PolledEventCount data point, and that is the case.
           expression: 'IF(FILL(writes, 0) > 0 AND FILL(polled, 0) == 0, 1, 0)',
@@ -344,9 +364,11 @@ export class StreamConsumer extends Construct {
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
       iteratorAge: new Alarm(this, 'IteratorAgeAlarm', {
-        alarmDescription:
+        ...named(
+          'iteratorAge',
           `${name} lags: the oldest record it is processing is older than ${formatMs(this.iteratorAgeThresholdMs)}, ` +
-          'half the age at which failing records are sent to its DLQ.',
+            'half the age at which failing records are sent to its DLQ.',
+        ),
         metric: fn.metric('IteratorAge', { statistic: Stats.MAXIMUM, period: Duration.minutes(1) }),
         threshold: this.iteratorAgeThresholdMs,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -359,12 +381,14 @@ export class StreamConsumer extends Construct {
         this,
         'DeadLetterAlarm',
         this.deadLetterQueue,
-        `${name} has records in its DLQ: each needs a look, and a replay or a discard.`,
+        named('deadLetters', `${name} has records in its DLQ: each needs a look, and a replay or a discard.`),
       ),
       errors: new Alarm(this, 'ErrorsAlarm', {
-        alarmDescription:
+        ...named(
+          'errors',
           `${name} failed whole invocations (a throw or a timeout, not a reported record failure): ` +
-          'the batch is retried and the shard waits.',
+            'the batch is retried and the shard waits.',
+        ),
         metric: fn.metricErrors({ statistic: Stats.SUM, period: Duration.minutes(5) }),
         threshold: 0,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -372,7 +396,10 @@ export class StreamConsumer extends Construct {
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
       throttles: new Alarm(this, 'ThrottlesAlarm', {
-        alarmDescription: `${name} is throttled: the account's concurrency is exhausted and the stream backs up.`,
+        ...named(
+          'throttles',
+          `${name} is throttled: the account's concurrency is exhausted and the stream backs up.`,
+        ),
         metric: fn.metricThrottles({ statistic: Stats.SUM, period: Duration.minutes(5) }),
         threshold: 0,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -382,9 +409,12 @@ export class StreamConsumer extends Construct {
       // Without it, a bug that fails records (a request the code cannot build, a response or item it cannot read)
       // would look like a slow downstream: retried until the maximum record age, seen only as iterator age.
       internalErrors: new Alarm(this, 'InternalErrorsAlarm', {
-        alarmDescription:
-          `${name} failed records with an internal error (a bug, or a stored item its code cannot read): they are ` +
-          'retried, but a retry will not fix them. Read the error in the function logs before the records age out.',
+        ...named(
+          'internalErrors',
+          `${name} failed records with an internal error (a bug, or a stored item its code cannot read): they ` +
+            'are retried, but a retry will not fix them. Read the error in the function logs before the records ' +
+            'age out.',
+        ),
         metric: new Metric({
           namespace: METRICS_NAMESPACE,
           metricName: STREAM_METRICS.internalErrors,
@@ -490,6 +520,29 @@ export class StreamConsumer extends Construct {
   }
 }
 
+/** The alarms of every stream consumer, by kind; each kind is a section of docs/runbook.md (RUNBOOK_ANCHORS). */
+export type StreamConsumerAlarmKind =
+  | 'iteratorAge'
+  | 'deadLetters'
+  | 'errors'
+  | 'throttles'
+  | 'internalErrors'
+  | 'droppedRecords'
+  | 'onFailureDelivered'
+  | 'destinationDeliveryFailures'
+  | 'notReading';
+
+/**
+ * The prefix of a consumer's alarm names, `<stack name>/<consumer name>/`; each alarm's name is the prefix and its
+ * kind (`OrdersStreams-dev-Pipelines/order-fanout/IteratorAge`). CloudWatch alarm names are unique per account and
+ * Region: the stack name is unique there, and the consumer name within the stack (StreamConsumer refuses a second
+ * consumer of the same name in one stack). The slash cannot occur in a consumer name, so one consumer's prefix is
+ * never the start of another's (`order-fanout/` against `order-fanout-v2/`).
+ */
+export function streamConsumerAlarmNamePrefix(scope: IConstruct, consumerName: string): string {
+  return `${Stack.of(scope).stackName}/${consumerName}/`;
+}
+
 /**
  * A stream consumer's DLQ (SQS, the AWS managed key, TLS only, 14 days, 256 KiB messages). Created in the stateful
  * stack, retained, for each consumer (StatefulStack.deadLetterQueues), and passed to the consumer: the letters (full
@@ -530,6 +583,27 @@ export function iteratorAgeAlarmThresholdMs(maxRecordAge: Duration): number {
   return (effectiveSeconds * 1000) / 2;
 }
 
+/** The consumer names taken in each stack: a consumer's alarm names are unique only if its name is in its stack. */
+const consumerNamesByStack = new WeakMap<Stack, Set<string>>();
+
+/** Takes a consumer name in the consumer's stack, refusing one that is taken (its alarm names would clash). */
+function claimConsumerName(consumer: Construct, consumerName: string): void {
+  const stack = Stack.of(consumer);
+  let names = consumerNamesByStack.get(stack);
+  if (names === undefined) {
+    names = new Set();
+    consumerNamesByStack.set(stack, names);
+  }
+  if (names.has(consumerName)) {
+    throw new InvalidPropsError(
+      consumer.node.path,
+      'consumerName',
+      `"${consumerName}" is taken by another consumer of stack ${stack.stackName}: its alarm names would clash`,
+    );
+  }
+  names.add(consumerName);
+}
+
 /** Readers per stream (keyed by the table's construct path), per app: the count must span every stack. */
 const streamReadersByApp = new WeakMap<IConstruct, Map<string, string[]>>();
 
@@ -556,6 +630,7 @@ interface StreamConsumerSettings {
   readonly maxRecordAge: Duration;
   readonly logRetention: RetentionDays;
   readonly memorySize: number;
+  readonly runbookBaseUrl: string;
 }
 
 /**
@@ -587,7 +662,15 @@ function validateStreamConsumerProps(path: string, props: StreamConsumerProps): 
     maxRecordAge: props.maxRecordAge ?? STREAM_CONSUMER_DEFAULTS.maxRecordAge,
     logRetention: props.logRetention ?? STREAM_CONSUMER_DEFAULTS.logRetention,
     memorySize: props.memorySize ?? STREAM_CONSUMER_DEFAULTS.memorySize,
+    runbookBaseUrl: props.runbookBaseUrl ?? STREAM_CONSUMER_DEFAULTS.runbookBaseUrl,
   };
+  if (!/^[^\s#]+$/.test(settings.runbookBaseUrl)) {
+    throw new InvalidPropsError(
+      path,
+      'runbookBaseUrl',
+      `must be a URL or path without spaces or a fragment (#), got "${settings.runbookBaseUrl}"`,
+    );
+  }
   if (!(LOG_RETENTION_DAYS as readonly number[]).includes(settings.logRetention)) {
     throw new InvalidPropsError(
       path,

@@ -341,6 +341,7 @@ describe('loadStageConfig', () => {
     // Prepare: a value for every key, each unlike the dev preset's, given as the strings `-c key=value` yields.
     const everyKey = {
       alarmEmail: 'ops@example.com',
+      runbookBaseUrl: 'https://git.example.net/orders/blob/main/docs/runbook.md',
       emailFromAddress: 'shop@mail.example.net',
       emailIdentity: 'mail.example.net',
       logRetentionDays: 30,

@@ -185,7 +185,7 @@ describe('StatelessStack', () => {
     );
   });
 
-  it('gives no resource of either stack a fixed physical name but the search domain, named after the stage', () => {
+  it('gives no resource of either stack a fixed physical name but the search domain and the alarms, named after the stage', () => {
     // Prepare
     const { stateful, stateless } = buildApp(testApp());
     stateless.addStreamConsumer('Dummy', {
@@ -222,6 +222,17 @@ describe('StatelessStack', () => {
               resource.Type === 'AWS::SNS::Topic' &&
               /^[A-Za-z0-9]+-Messaging-OrderEvents-[0-9A-F]{8}\.fifo$/.test(
                 String((resource.Properties as Record<string, unknown>).TopicName),
+              )
+            ),
+        )
+        // Alarm names start with the stack's name (`<stack>/<consumer>/<Kind>`, for `describe-alarms
+        // --alarm-name-prefix`): stages differ.
+        .filter(
+          ([, resource]) =>
+            !(
+              resource.Type === 'AWS::CloudWatch::Alarm' &&
+              String((resource.Properties as Record<string, unknown>).AlarmName).startsWith(
+                `${stack.stackName}/`,
               )
             ),
         )

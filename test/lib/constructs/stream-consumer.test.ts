@@ -453,6 +453,40 @@ describe('StreamConsumer', () => {
     });
   });
 
+  it('names its alarms <stack>/<consumer>/<Kind> and links each description to its runbook section', () => {
+    // Prepare
+    const at = consumerStack();
+
+    // Act
+    const consumer = new StreamConsumer(
+      at.stack,
+      'Dummy',
+      consumerProps(at, { runbookBaseUrl: 'https://runbook.example.com/ops.md' }),
+    );
+
+    // Assess
+    expect(consumer.alarmNamePrefix).toBe('Pipelines/dummy/');
+    Template.fromStack(at.stack).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'Pipelines/dummy/IteratorAge',
+      AlarmDescription: Match.stringLikeRegexp(
+        ' Runbook: https://runbook.example.com/ops.md#consumer-iterator-age$',
+      ),
+    });
+  });
+
+  it('refuses a second consumer of the same name in one stack, whose alarm names would clash', () => {
+    // Prepare
+    const at = consumerStack();
+    new StreamConsumer(at.stack, 'First', consumerProps(at));
+
+    // Act
+    const error = thrownBy(() => new StreamConsumer(at.stack, 'Second', consumerProps(at)));
+
+    // Assess
+    expect(error).toBeInstanceOf(InvalidPropsError);
+    expect(error.message).toContain('consumerName');
+  });
+
   it('keeps logs for the given retention and sizes the function as given, with no stage configuration', () => {
     // Prepare
     const at = consumerStack();
