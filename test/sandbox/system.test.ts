@@ -12,6 +12,7 @@ import type { ChangeRecord } from '../../lambdas/shared/stream/change-record.js'
 import type { FullDeadLetter } from '../../lambdas/shared/stream/dead-letter.js';
 import { createStreamHandler } from '../../lambdas/shared/stream/stream-handler.js';
 import type { OrdersStreamApp } from '../../lib/app.js';
+import { InvalidPropsError } from '../../lib/constructs/props-validation.js';
 import { readJsonLines } from '../../sandbox/adapters/json-lines-file.js';
 import { LocalS3Client } from '../../sandbox/adapters/local-s3.js';
 import { readOutbox } from '../../sandbox/adapters/local-ses.js';
@@ -20,7 +21,6 @@ import { queueNameFromUrl, readQueueMessages } from '../../sandbox/adapters/loca
 import type { ConsumerFactory } from '../../sandbox/consumer-factory.js';
 import { factoriesForMappings, MissingConsumerFactoryError } from '../../sandbox/consumers.js';
 import { localClientConfig } from '../../sandbox/dynamodb-local/server.js';
-import { DuplicateConsumerNameError } from '../../sandbox/esm/runner.js';
 import type { EsmConfig } from '../../sandbox/esm/types.js';
 import { InventoryOptionError } from '../../sandbox/inventory-seed.js';
 import { type SandboxSystem, startSandboxSystem } from '../../sandbox/system.js';
@@ -142,7 +142,7 @@ describe('startSandboxSystem', () => {
     rmSync(outputDir, { recursive: true, force: true });
   });
 
-  it('fails before starting anything when two mappings belong to one consumer name', async () => {
+  it('fails before starting anything when two mappings of one stack belong to one consumer name', async () => {
     // Prepare
     const outputDir = mkdtempSync(join(tmpdir(), 'sandbox-system-test-'));
     const lines: string[] = [];
@@ -164,8 +164,10 @@ describe('startSandboxSystem', () => {
       log: (l) => lines.push(l),
     });
 
-    // Assess
-    await expect(started).rejects.toThrow(DuplicateConsumerNameError);
+    // Assess: StreamConsumer refuses the twin at synth (its alarm names would clash), before the sandbox's own
+    // check (assertDistinctConsumerNames, for mappings of different stacks) and before DynamoDB Local starts.
+    await expect(started).rejects.toThrow(InvalidPropsError);
+    await expect(started).rejects.toThrow('"twin-probe" is taken by another consumer');
     expect(lines.join('\n')).not.toContain('Starting DynamoDB Local');
     rmSync(outputDir, { recursive: true, force: true });
   });
