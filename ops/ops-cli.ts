@@ -4,6 +4,15 @@ import { API_METHODS, type ApiMethod, regionOfApiUrl, sendSignedApiRequest } fro
 import type { OpsAws } from './aws/ports.js';
 import { integerFlag, UsageError } from './cli/flags.js';
 import { decodeLetter, describeLetterInFull, describeLetterLine, letterJson } from './dlq/letters.js';
+import {
+  DRY_RUN_VISIBILITY_SECONDS,
+  describeRedrive,
+  MAX_RECORDS_PER_INVOKE,
+  REDRIVE_VISIBILITY_SECONDS,
+  redrive,
+  redriveJson,
+} from './redrive/redrive.js';
+import { repairCommand } from './redrive/repair.js';
 import { consumerNames, resolveStage, type StageNames } from './stage.js';
 import { describeStatus, readStageStatus, STATUS_WINDOW_MINUTES, statusJson } from './status/status.js';
 
@@ -50,6 +59,7 @@ Commands:
   status                      each consumer's mapping, lag, DLQ and alarms
   dlq list <consumer>         one line per letter in the consumer's DLQ, without deleting any
   dlq show <consumer>         each letter of the consumer's DLQ in full, without deleting any
+  redrive <consumer>          hands the DLQ's letters back to the consumer's function; deletes each once done
   api <METHOD> <path>         a SigV4-signed request to the stage's orders API
 
 Consumers: ${OPS_CONSUMERS.join(', ')}
@@ -84,6 +94,30 @@ Consumers: ${OPS_CONSUMERS.join(', ')}
 ${COMMON_FLAGS}
 ${EXIT_CODES}`;
 
+const REDRIVE_USAGE = `Usage: npm run ops -- redrive <consumer> --stage <stage> [--dry-run] [--limit <n>] [--region <region>] [--json]
+
+Receives the letters of the consumer's DLQ (rounds of up to 10, each letter hidden for ${REDRIVE_VISIBILITY_SECONDS} s while it is worked on)
+and for each:
+  runtime letter (a full record)   invokes the consumer's function (Invoke, RequestResponse) with the record as a
+                                   stream event
+  on-failure record (a range)      re-reads the shard's sequence range from the stream (GetShardIterator
+                                   AT_SEQUENCE_NUMBER, GetRecords) and invokes the function with the records in
+                                   order, at most ${MAX_RECORDS_PER_INVOKE} per invocation, each chunk done before the next. A range
+                                   the stream no longer holds (24 h retention) is reported with the command that
+                                   repairs it from the source, and kept
+  truncated letter, unrecognised   skipped and kept
+A letter is deleted only when the function reported every one of its records done (no FunctionError, no
+batchItemFailures); otherwise it stays for the next run. Safe to repeat: the consumers are idempotent per record.
+A record that fails permanently again is dead-lettered anew by the consumer (a new letter) and counts as done.
+
+Consumers: ${OPS_CONSUMERS.join(', ')}
+  --dry-run          decode the letters and print what would be invoked; no Invoke, no DeleteMessage and no
+                     stream read (letters are hidden ${DRY_RUN_VISIBILITY_SECONDS} s only)
+  --limit <n>        how many letters at most (integer >= 1; default: all, until a receive answers none)
+${COMMON_FLAGS}
+Exit code 1 unless every letter read was redriven and deleted (a dry run: 0).
+${EXIT_CODES}`;
+
 const API_USAGE = `Usage: npm run ops -- api <METHOD> <path> --stage <stage> [--body <json>] [--region <region>] [--json]
 
 Sends a request to the stage's orders API (its URL from the stage's outputs), signed with SigV4 (service
@@ -102,6 +136,7 @@ const FLAG_OPTIONS = {
   help: { type: 'boolean', short: 'h', default: false },
   limit: { type: 'string' },
   body: { type: 'string' },
+  'dry-run': { type: 'boolean', default: false },
 } as const;
 
 interface ParsedArgs {
@@ -112,6 +147,7 @@ interface ParsedArgs {
   readonly help: boolean;
   readonly limit?: string | undefined;
   readonly body?: string | undefined;
+  readonly 'dry-run': boolean;
 }
 
 function parse(argv: readonly string[]): ParsedArgs {
@@ -151,15 +187,19 @@ function regionFlag(raw: string | undefined): string | undefined {
   return raw;
 }
 
-function refuseFlag(flag: 'limit' | 'body', raw: string | undefined, command: string): void {
-  if (raw !== undefined) throw new UsageError(`--${flag} does not apply to ${command}`);
+function refuseFlag(
+  flag: 'limit' | 'body' | 'dry-run',
+  raw: string | boolean | undefined,
+  command: string,
+): void {
+  if (raw !== undefined && raw !== false) throw new UsageError(`--${flag} does not apply to ${command}`);
 }
 
-function consumerArgument(raw: string | undefined): OpsConsumerName {
+function consumerArgument(raw: string | undefined, command = 'dlq'): OpsConsumerName {
   const known = OPS_CONSUMERS as readonly string[];
   if (raw === undefined || !known.includes(raw)) {
     throw new UsageError(
-      `dlq: <consumer> must be one of ${OPS_CONSUMERS.join(', ')}, got ${raw === undefined ? 'none' : `"${raw}"`}`,
+      `${command}: <consumer> must be one of ${OPS_CONSUMERS.join(', ')}, got ${raw === undefined ? 'none' : `"${raw}"`}`,
     );
   }
   return raw as OpsConsumerName;
@@ -198,6 +238,7 @@ const COMMANDS = new Map<string, Command>([
           throw new UsageError(`status takes no argument, got "${args.positionals[1]}"`);
         refuseFlag('limit', args.limit, 'status');
         refuseFlag('body', args.body, 'status');
+        refuseFlag('dry-run', args['dry-run'], 'status');
         return async (context, aws) => {
           const names = await resolve(context, aws);
           context.io.stderr(
@@ -226,6 +267,7 @@ const COMMANDS = new Map<string, Command>([
           throw new UsageError(`dlq ${action} takes one consumer, got also "${extra}"`);
         const limit = integerFlag('limit', args.limit, DEFAULT_LETTER_LIMIT, 1);
         refuseFlag('body', args.body, 'dlq');
+        refuseFlag('dry-run', args['dry-run'], 'dlq');
         return async (context, aws) => {
           const names = consumerNames(await resolve(context, aws), consumer);
           context.io.stderr(
@@ -259,6 +301,46 @@ const COMMANDS = new Map<string, Command>([
     },
   ],
   [
+    'redrive',
+    {
+      usage: REDRIVE_USAGE,
+      prepare: (args) => {
+        const [, rawConsumer, extra] = args.positionals;
+        const consumer = consumerArgument(rawConsumer, 'redrive');
+        if (extra !== undefined) throw new UsageError(`redrive takes one consumer, got also "${extra}"`);
+        const limit = args.limit === undefined ? undefined : integerFlag('limit', args.limit, 1, 1);
+        const dryRun = args['dry-run'];
+        refuseFlag('body', args.body, 'redrive');
+        return async (context, aws) => {
+          const stage = await resolve(context, aws);
+          const names = consumerNames(stage, consumer);
+          const region = context.region ?? (await aws.region());
+          context.io.stderr(
+            `${dryRun ? 'Dry run: reading' : 'Redriving'} ${limit === undefined ? 'every letter' : `up to ${limit} letter(s)`} ` +
+              `of ${names.deadLetterQueueName} into ${names.functionName}...\n`,
+          );
+          const summary = await redrive(
+            { queue: aws.deadLetterQueues, functions: aws.functions, streams: aws.streams },
+            {
+              consumer,
+              functionName: names.functionName,
+              queueUrl: names.deadLetterQueueUrl,
+              repairCommand: (range) => repairCommand(consumer, stage, region, range),
+            },
+            { dryRun, limit, progress: (line) => context.io.stderr(`${line}\n`) },
+          );
+          write(
+            context.io,
+            args.json,
+            { stage: context.stage, ...redriveJson(summary) },
+            describeRedrive(summary),
+          );
+          return summary.ok ? EXIT_OK : EXIT_ATTENTION;
+        };
+      },
+    },
+  ],
+  [
     'api',
     {
       usage: API_USAGE,
@@ -284,6 +366,7 @@ const COMMANDS = new Map<string, Command>([
           }
         }
         refuseFlag('limit', args.limit, 'api');
+        refuseFlag('dry-run', args['dry-run'], 'api');
         return async (context, aws) => {
           const names = await resolve(context, aws);
           const region = regionOfApiUrl(names.apiUrl) ?? context.region ?? (await aws.region());

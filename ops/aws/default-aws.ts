@@ -1,11 +1,14 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { CloudFormationStackOutputs } from './cloudformation-stack-outputs.js';
 import { CloudWatchAlarms, CloudWatchMetrics } from './cloudwatch.js';
+import { DynamoDbStreamReader } from './dynamodb-stream-reader.js';
 import { LambdaEventSourceMappings } from './lambda-event-source-mappings.js';
+import { LambdaFunctionInvoker } from './lambda-function-invoker.js';
 import type { OpsAws } from './ports.js';
 import { SqsDeadLetterQueues } from './sqs-dead-letter-queues.js';
 
@@ -19,12 +22,15 @@ export function defaultOpsAws(region: string | undefined): OpsAws {
   const cloudFormation = new CloudFormationClient(config);
   const lambda = new LambdaClient(config);
   const cloudWatch = new CloudWatchClient(config);
+  const streams = new DynamoDBStreamsClient(config);
   return {
     stackOutputs: new CloudFormationStackOutputs(cloudFormation),
     mappings: new LambdaEventSourceMappings(lambda),
     metrics: new CloudWatchMetrics(cloudWatch),
     alarms: new CloudWatchAlarms(cloudWatch),
     deadLetterQueues: new SqsDeadLetterQueues(sqs),
+    functions: new LambdaFunctionInvoker(lambda),
+    streams: new DynamoDbStreamReader(streams),
     credentials: defaultProvider(),
     region: async () => {
       try {
@@ -34,7 +40,7 @@ export function defaultOpsAws(region: string | undefined): OpsAws {
       }
     },
     close: () => {
-      for (const client of [sqs, cloudFormation, lambda, cloudWatch]) client.destroy();
+      for (const client of [sqs, cloudFormation, lambda, cloudWatch, streams]) client.destroy();
     },
   };
 }

@@ -2,6 +2,7 @@
  * The ops command's ports onto AWS: one small interface per question it asks, so that each SDK client is one adapter
  * (sqs-adapter.ts, ...) and the commands are tested against fakes or mocked clients. Nothing here imports the SDK.
  */
+import type { DynamoDBRecord } from 'aws-lambda';
 
 /** CloudFormation: a stack's outputs. */
 export interface StackOutputsPort {
@@ -49,7 +50,7 @@ export interface AlarmsPort {
   alarmsWithPrefix(prefix: string): Promise<readonly AlarmSummary[]>;
 }
 
-/** SQS: a dead-letter queue, read without deleting anything. */
+/** SQS: a dead-letter queue: read (peek, receive) and, for redrive only, a letter deleted by its receipt handle. */
 export interface QueueDepth {
   /** ApproximateNumberOfMessages. */
   readonly visible: number;
@@ -73,10 +74,48 @@ export interface PeekOptions {
   readonly visibilityTimeoutSeconds: number;
 }
 
+/** A message received to be worked on: the receipt handle of this receive deletes it. */
+export interface ReceivedMessage extends PeekedMessage {
+  readonly receiptHandle: string;
+}
+
 export interface DeadLetterQueuePort {
   depth(queueUrl: string): Promise<QueueDepth>;
   /** Receives up to `limit` messages and never deletes them: each stays hidden for the visibility timeout. */
   peek(queueUrl: string, options: PeekOptions): Promise<readonly PeekedMessage[]>;
+  /**
+   * One receive of up to `limit` messages (at most 10, SQS's maximum per call), each hidden for the visibility
+   * timeout; an empty answer means no message is visible now.
+   */
+  receive(queueUrl: string, options: PeekOptions): Promise<readonly ReceivedMessage[]>;
+  /** Deletes the message received with `receiptHandle` (DeleteMessage). */
+  delete(queueUrl: string, receiptHandle: string): Promise<void>;
+}
+
+/** Lambda: a synchronous invocation (Invoke, RequestResponse). */
+export interface InvokeResult {
+  /** The HTTP status of the invocation (200 for RequestResponse when Lambda ran the function). */
+  readonly statusCode: number;
+  /** `Unhandled` or `Handled` when the function threw; undefined when it returned. */
+  readonly functionError?: string | undefined;
+  /** The response payload as text (the function's JSON result, or its error object). */
+  readonly payload: string;
+}
+
+export interface FunctionInvokerPort {
+  /** Invokes `functionName` synchronously with `payload` serialised as JSON; rejects only when Lambda refused. */
+  invoke(functionName: string, payload: unknown): Promise<InvokeResult>;
+}
+
+/** DynamoDB Streams: the records of one shard from one sequence number to another. */
+export type StreamRange =
+  /** The records from `start` to `end` inclusive, in stream order, in the shape of a Lambda event's records. */
+  | { readonly kind: 'records'; readonly records: readonly DynamoDBRecord[] }
+  /** The stream no longer holds the range (past its 24 h retention, or the shard or stream is gone). */
+  | { readonly kind: 'trimmed'; readonly reason: string };
+
+export interface StreamReaderPort {
+  readRange(streamArn: string, shardId: string, start: string, end: string): Promise<StreamRange>;
 }
 
 /** Credentials for signing a request (the default chain in production, static ones in tests). */
@@ -95,6 +134,8 @@ export interface OpsAws {
   readonly metrics: MetricsPort;
   readonly alarms: AlarmsPort;
   readonly deadLetterQueues: DeadLetterQueuePort;
+  readonly functions: FunctionInvokerPort;
+  readonly streams: StreamReaderPort;
   readonly credentials: CredentialsProvider;
   /** The region requests go to: the flag's, else the SDK's default chain's; undefined when none is configured. */
   region(): Promise<string | undefined>;

@@ -35,7 +35,8 @@ describe('npm run ops usage', () => {
 
   it.each([
     [[], 'a command is required'],
-    [['redrive', '--stage', 'test'], 'unknown command "redrive"'],
+    [['replay', '--stage', 'test'], 'unknown command "replay"'],
+    [['redrive', '--stage', 'test'], 'redrive: <consumer> must be one of'],
     [['status'], '--stage is required'],
     [['status', '--stage', 'Prod'], '--stage must be 1-20 lowercase letters'],
     [['status', '--stage', 'test', '--region', 'mars'], '--region must be an AWS region'],

@@ -1,4 +1,5 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBRecord } from 'aws-lambda';
 import {
   CONSUMER_OUTPUT_FIELDS,
   CONSUMER_OUTPUT_STACK,
@@ -10,11 +11,17 @@ import {
 } from '../../lib/stage-outputs.js';
 import type {
   AlarmSummary,
+  DeadLetterQueuePort,
+  FunctionInvokerPort,
+  InvokeResult,
   MappingStatus,
   MetricQuery,
   OpsAws,
+  ReceivedMessage,
   SigningCredentials,
   StackOutputsPort,
+  StreamRange,
+  StreamReaderPort,
 } from '../../ops/aws/ports.js';
 import { SqsDeadLetterQueues } from '../../ops/aws/sqs-dead-letter-queues.js';
 import type { OpsDeps, OpsIo } from '../../ops/ops-cli.js';
@@ -74,6 +81,10 @@ export interface FakeAwsOptions {
   /** Alarm name prefix to its alarms. */
   readonly alarms?: ReadonlyMap<string, readonly AlarmSummary[]>;
   readonly credentials?: SigningCredentials;
+  readonly functions?: FunctionInvokerPort;
+  readonly streams?: StreamReaderPort;
+  /** Replaces the SQS adapter over the client (e.g. createFakeQueue). */
+  readonly deadLetterQueues?: DeadLetterQueuePort;
 }
 
 /** The AWS side of a test: fakes for the ports without an installed client, the real SQS adapter over `sqs`. */
@@ -114,7 +125,9 @@ export function createFakeAws(sqs: SQSClient, options: FakeAwsOptions = {}): Fak
           return options.alarms?.get(prefix) ?? [{ name: `${prefix}-errors`, state: 'OK' }];
         },
       },
-      deadLetterQueues: new SqsDeadLetterQueues(sqs),
+      deadLetterQueues: options.deadLetterQueues ?? new SqsDeadLetterQueues(sqs),
+      functions: options.functions ?? createFakeFunction(),
+      streams: options.streams ?? createFakeStream(new Map()),
       credentials: async () =>
         options.credentials ?? { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret-example' },
       region: async () => REGION,
@@ -155,4 +168,136 @@ export function consumerOutput(
   field: (typeof CONSUMER_OUTPUT_FIELDS)[number],
 ): string {
   return outputValue(consumerOutputKey(consumer, field));
+}
+
+/** One Invoke the fake function received. */
+export interface FakeInvocation {
+  readonly functionName: string;
+  readonly sequenceNumbers: readonly string[];
+}
+
+/**
+ * A consumer function whose effect is idempotent per record: a Set of the sequence numbers it applied. `failing`
+ * sequence numbers are reported in batchItemFailures (with the records after them, as the runtime does for one
+ * item) until removed; `throwing` makes every invocation answer a FunctionError.
+ */
+export interface FakeFunction extends FunctionInvokerPort {
+  readonly applied: Set<string>;
+  /** How often each sequence number was applied (idempotence: applying twice changes nothing). */
+  readonly appliedTimes: Map<string, number>;
+  readonly invocations: FakeInvocation[];
+  readonly failing: Set<string>;
+  throwing: boolean;
+}
+
+export function createFakeFunction(): FakeFunction {
+  const fake: FakeFunction = {
+    applied: new Set(),
+    appliedTimes: new Map(),
+    invocations: [],
+    failing: new Set(),
+    throwing: false,
+    invoke: async (functionName, payload): Promise<InvokeResult> => {
+      const records = (payload as { Records: DynamoDBRecord[] }).Records;
+      const sequenceNumbers = records.map((record) => record.dynamodb?.SequenceNumber ?? '');
+      fake.invocations.push({ functionName, sequenceNumbers });
+      if (fake.throwing) {
+        return {
+          statusCode: 200,
+          functionError: 'Unhandled',
+          payload: JSON.stringify({ errorType: 'Error', errorMessage: 'downstream unavailable' }),
+        };
+      }
+      const failed: string[] = [];
+      for (const sequenceNumber of sequenceNumbers) {
+        if (failed.length > 0 || fake.failing.has(sequenceNumber)) {
+          failed.push(sequenceNumber);
+          continue;
+        }
+        fake.applied.add(sequenceNumber);
+        fake.appliedTimes.set(sequenceNumber, (fake.appliedTimes.get(sequenceNumber) ?? 0) + 1);
+      }
+      return {
+        statusCode: 200,
+        payload: JSON.stringify({ batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) }),
+      };
+    },
+  };
+  return fake;
+}
+
+/** A stream stand-in: per shard id, its records in order, or 'trimmed'; `reads` records each readRange. */
+export function createFakeStream(
+  shards: ReadonlyMap<string, readonly DynamoDBRecord[] | 'trimmed'>,
+): StreamReaderPort & { readonly reads: { shardId: string; start: string; end: string }[] } {
+  const reads: { shardId: string; start: string; end: string }[] = [];
+  const compare = (a: string, b: string): number =>
+    a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0;
+  return {
+    reads,
+    readRange: async (_streamArn, shardId, start, end): Promise<StreamRange> => {
+      reads.push({ shardId, start, end });
+      const shard = shards.get(shardId);
+      if (shard === undefined || shard === 'trimmed') {
+        return { kind: 'trimmed', reason: 'TrimmedDataAccessException: beyond the retention period' };
+      }
+      const records = shard.filter((record) => {
+        const sequenceNumber = record.dynamodb?.SequenceNumber ?? '';
+        return compare(sequenceNumber, start) >= 0 && compare(sequenceNumber, end) <= 0;
+      });
+      return { kind: 'records', records };
+    },
+  };
+}
+
+/**
+ * An in-memory SQS queue: messages received are hidden until `returnInFlight` (the visibility timeout running
+ * out), deleted by the receipt handle of their latest receive. Receipt handles change with each receive, as in SQS.
+ */
+export interface FakeQueue extends DeadLetterQueuePort {
+  /** Message id to body, of the messages not deleted. */
+  readonly messages: Map<string, string>;
+  readonly deletedIds: string[];
+  readonly receives: { limit: number; visibilityTimeoutSeconds: number }[];
+  send(messageId: string, body: string): void;
+  /** Every message received is visible again. */
+  returnInFlight(): void;
+}
+
+export function createFakeQueue(): FakeQueue {
+  const hidden = new Set<string>();
+  const handles = new Map<string, string>();
+  let receipts = 0;
+  const queue: FakeQueue = {
+    messages: new Map(),
+    deletedIds: [],
+    receives: [],
+    send: (messageId, body) => {
+      queue.messages.set(messageId, body);
+    },
+    returnInFlight: () => hidden.clear(),
+    depth: async () => ({ visible: queue.messages.size - hidden.size, inFlight: hidden.size }),
+    peek: async () => {
+      throw new Error('peek is not expected in this test');
+    },
+    receive: async (_queueUrl, options): Promise<ReceivedMessage[]> => {
+      queue.receives.push({ ...options });
+      const visible = [...queue.messages].filter(([id]) => !hidden.has(id)).slice(0, options.limit);
+      return visible.map(([messageId, body]) => {
+        hidden.add(messageId);
+        receipts += 1;
+        const receiptHandle = `receipt-${receipts}-${messageId}`;
+        handles.set(receiptHandle, messageId);
+        return { messageId, receiptHandle, body, sentAt: null, receiveCount: null };
+      });
+    },
+    delete: async (_queueUrl, receiptHandle) => {
+      const messageId = handles.get(receiptHandle);
+      if (messageId === undefined) throw new Error(`ReceiptHandleIsInvalid: ${receiptHandle}`);
+      queue.messages.delete(messageId);
+      hidden.delete(messageId);
+      queue.deletedIds.push(messageId);
+    },
+  };
+  return queue;
 }

@@ -1,0 +1,159 @@
+import {
+  type DynamoDBStreamsClient,
+  GetRecordsCommand,
+  type GetRecordsCommandOutput,
+  GetShardIteratorCommand,
+  type AttributeValue as SdkAttributeValue,
+  type _Record as SdkRecord,
+} from '@aws-sdk/client-dynamodb-streams';
+import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
+import { compareSequenceNumbers } from '../redrive/sequence-numbers.js';
+import type { StreamRange, StreamReaderPort } from './ports.js';
+
+/** Records per GetRecords call (the API's maximum). */
+const MAX_RECORDS_PER_CALL = 1_000;
+/**
+ * Consecutive empty answers after which an open shard is taken to hold nothing more of the range: GetRecords on an
+ * open shard answers empty pages with a next iterator forever once it has caught up.
+ */
+export const MAX_EMPTY_PAGES = 5;
+
+/** The errors meaning that the stream no longer holds the range (24 h retention) or the shard/stream is gone. */
+const GONE_ERRORS: ReadonlySet<string> = new Set([
+  'TrimmedDataAccessException',
+  'ExpiredIteratorException',
+  'ResourceNotFoundException',
+]);
+
+/** An answer of DynamoDB Streams that breaks its contract (no iterator where one is due, an unknown value type). */
+export class UnexpectedStreamAnswerError extends Error {
+  public constructor(message: string) {
+    super(message);
+    this.name = 'UnexpectedStreamAnswerError';
+  }
+}
+
+/**
+ * Adapter: a sequence range of one shard through DynamoDB Streams: GetShardIterator AT_SEQUENCE_NUMBER on the start,
+ * then GetRecords until a record beyond the end, the shard's end (no next iterator) or MAX_EMPTY_PAGES empty pages.
+ * Records come in the shape of a Lambda event's records (toLambdaRecord).
+ */
+export class DynamoDbStreamReader implements StreamReaderPort {
+  readonly #client: DynamoDBStreamsClient;
+
+  public constructor(client: DynamoDBStreamsClient) {
+    this.#client = client;
+  }
+
+  public async readRange(
+    streamArn: string,
+    shardId: string,
+    start: string,
+    end: string,
+  ): Promise<StreamRange> {
+    try {
+      return { kind: 'records', records: await this.#read(streamArn, shardId, start, end) };
+    } catch (error) {
+      const name = (error as Error).name;
+      if (GONE_ERRORS.has(name)) return { kind: 'trimmed', reason: `${name}: ${(error as Error).message}` };
+      throw error;
+    }
+  }
+
+  async #read(streamArn: string, shardId: string, start: string, end: string): Promise<DynamoDBRecord[]> {
+    const { ShardIterator } = await this.#client.send(
+      new GetShardIteratorCommand({
+        StreamArn: streamArn,
+        ShardId: shardId,
+        ShardIteratorType: 'AT_SEQUENCE_NUMBER',
+        SequenceNumber: start,
+      }),
+    );
+    if (ShardIterator === undefined) {
+      throw new UnexpectedStreamAnswerError(
+        `GetShardIterator returned no iterator for ${shardId} of ${streamArn}`,
+      );
+    }
+    const region = streamArn.split(':')[3] ?? '';
+    const records: DynamoDBRecord[] = [];
+    let iterator: string | undefined = ShardIterator;
+    let emptyPages = 0;
+    while (iterator !== undefined && emptyPages < MAX_EMPTY_PAGES) {
+      const page: GetRecordsCommandOutput = await this.#client.send(
+        new GetRecordsCommand({ ShardIterator: iterator, Limit: MAX_RECORDS_PER_CALL }),
+      );
+      const found = page.Records ?? [];
+      emptyPages = found.length === 0 ? emptyPages + 1 : 0;
+      for (const record of found) {
+        const sequenceNumber = record.dynamodb?.SequenceNumber;
+        if (sequenceNumber === undefined) continue;
+        if (compareSequenceNumbers(sequenceNumber, end) > 0) return records;
+        if (compareSequenceNumbers(sequenceNumber, start) >= 0) {
+          records.push(toLambdaRecord(record, streamArn, region));
+        }
+        if (compareSequenceNumbers(sequenceNumber, end) === 0) return records;
+      }
+      iterator = page.NextShardIterator ?? undefined;
+    }
+    return records;
+  }
+}
+
+/**
+ * A record of the DynamoDB Streams API in the shape of a Lambda DynamoDB stream event's record: the stream ARN and
+ * region added, ApproximateCreationDateTime in epoch seconds, binary attributes as base64 text (the SDK gives bytes).
+ */
+export function toLambdaRecord(record: SdkRecord, streamArn: string, region: string): DynamoDBRecord {
+  const stream = record.dynamodb;
+  const created = stream?.ApproximateCreationDateTime;
+  const lambdaRecord: DynamoDBRecord = {
+    ...(record.eventID === undefined ? {} : { eventID: record.eventID }),
+    ...(record.eventName === undefined ? {} : { eventName: record.eventName }),
+    eventVersion: record.eventVersion ?? '1.1',
+    eventSource: 'aws:dynamodb',
+    awsRegion: record.awsRegion ?? region,
+    dynamodb: {
+      ...(created === undefined ? {} : { ApproximateCreationDateTime: Math.floor(created.getTime() / 1000) }),
+      ...(stream?.Keys === undefined ? {} : { Keys: toLambdaItem(stream.Keys) }),
+      ...(stream?.NewImage === undefined ? {} : { NewImage: toLambdaItem(stream.NewImage) }),
+      ...(stream?.OldImage === undefined ? {} : { OldImage: toLambdaItem(stream.OldImage) }),
+      ...(stream?.SequenceNumber === undefined ? {} : { SequenceNumber: stream.SequenceNumber }),
+      ...(stream?.SizeBytes === undefined ? {} : { SizeBytes: stream.SizeBytes }),
+      ...(stream?.StreamViewType === undefined ? {} : { StreamViewType: stream.StreamViewType }),
+    },
+    eventSourceARN: streamArn,
+  };
+  if (record.userIdentity !== undefined) {
+    // TTL deletes: { type: 'Service', principalId: 'dynamodb.amazonaws.com' }.
+    lambdaRecord.userIdentity = {
+      type: record.userIdentity.Type,
+      principalId: record.userIdentity.PrincipalId,
+    };
+  }
+  return lambdaRecord;
+}
+
+/** Attribute names are the table writers' choice: each becomes an own data property (fromEntries), never a setter. */
+function toLambdaItem(item: Record<string, SdkAttributeValue>): Record<string, AttributeValue> {
+  return Object.fromEntries(Object.entries(item).map(([name, value]) => [name, toLambdaValue(value)]));
+}
+
+function toLambdaValue(value: SdkAttributeValue): AttributeValue {
+  if (value.B !== undefined) return { B: base64(value.B) };
+  if (value.BS !== undefined) return { BS: value.BS.map(base64) };
+  if (value.M !== undefined) return { M: toLambdaItem(value.M) };
+  if (value.L !== undefined) return { L: value.L.map(toLambdaValue) };
+  if (value.S !== undefined) return { S: value.S };
+  if (value.N !== undefined) return { N: value.N };
+  if (value.SS !== undefined) return { SS: value.SS };
+  if (value.NS !== undefined) return { NS: value.NS };
+  if (value.BOOL !== undefined) return { BOOL: value.BOOL };
+  if (value.NULL !== undefined) return { NULL: value.NULL };
+  throw new UnexpectedStreamAnswerError(
+    `Unsupported attribute value in a stream record: ${JSON.stringify(value)}`,
+  );
+}
+
+function base64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
