@@ -204,6 +204,7 @@ async function redriveLetter(
   message: ReceivedMessage,
   letter: DecodedLetter,
   dryRun: boolean,
+  invokedThisRun: Set<string>,
 ): Promise<LetterOutcome> {
   const { messageId } = letter;
   let kind: 'runtime' | 'on-failure';
@@ -231,6 +232,18 @@ async function redriveLetter(
           messageId,
           kind: 'runtime',
           plan: `invoke ${target.functionName} with 1 record seq ${letter.letter.sequenceNumber}`,
+        };
+      }
+      if (invokedThisRun.has(letter.letter.sequenceNumber)) {
+        // The consumer dead-lettered the record again when this run handed it back: it fails permanently (the
+        // letter's reason says why). Handing it back once more would only write another letter, without end.
+        return {
+          status: 'not-done',
+          messageId,
+          kind: 'runtime',
+          records: 1,
+          invocations: 0,
+          reason: `dead-lettered again by this run (seq ${letter.letter.sequenceNumber}): ${letter.letter.reason}`,
         };
       }
       kind = 'runtime';
@@ -283,6 +296,10 @@ async function redriveLetter(
       break;
     }
   }
+  for (const record of records) {
+    const sequenceNumber = record.dynamodb?.SequenceNumber;
+    if (sequenceNumber !== undefined) invokedThisRun.add(sequenceNumber);
+  }
   const invoked = await invokeInChunks(ports, target, records);
   if (invoked.reason !== undefined) {
     return {
@@ -332,6 +349,8 @@ export async function redrive(
   options: RedriveOptions,
 ): Promise<RedriveSummary> {
   const seen = new Set<string>();
+  // Sequence numbers handed to the function by this run: a runtime letter for one of them was written by this run.
+  const invokedThisRun = new Set<string>();
   const outcomes: LetterOutcome[] = [];
   const visibilityTimeoutSeconds = options.dryRun ? DRY_RUN_VISIBILITY_SECONDS : REDRIVE_VISIBILITY_SECONDS;
   for (;;) {
@@ -349,7 +368,7 @@ export async function redrive(
       const letter = decodeLetter(target.consumer, message);
       let outcome: LetterOutcome;
       try {
-        outcome = await redriveLetter(ports, target, message, letter, options.dryRun);
+        outcome = await redriveLetter(ports, target, message, letter, options.dryRun, invokedThisRun);
       } catch (error) {
         const kind = letter.kind === 'on-failure' ? 'on-failure' : 'runtime';
         outcome = {

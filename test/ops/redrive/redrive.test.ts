@@ -129,6 +129,38 @@ describe('npm run ops -- redrive', () => {
     });
   });
 
+  it('hands a record the consumer dead-letters again back once per run, keeping the new letter', async () => {
+    // Prepare: a poison record; the function, like the stream runtime, dead-letters it again and reports it done.
+    const record = createStreamRecordFactory().insert({ orderId: 'o-poison', totalCents: 19.99 });
+    const s = setup();
+    s.queue.send('m-1', runtimeLetterBody(record));
+    const invoke = s.fn.invoke;
+    let letters = 1;
+    s.fn.invoke = async (functionName, payload) => {
+      // Bounded, so that a redrive that loops fails here instead of hanging.
+      if (letters > 5) throw new Error('the redrive keeps handing the same record back');
+      const result = await invoke(functionName, payload);
+      letters += 1;
+      s.queue.send(`m-${letters}`, runtimeLetterBody(record));
+      return result;
+    };
+
+    // Act
+    const { code, out } = await run(s, ['order-fanout', '--json']);
+
+    // Assess: one invocation; the old letter deleted, the new one kept and reported, and the run ends.
+    expect(code).toBe(1);
+    expect(s.fn.invocations).toHaveLength(1);
+    expect(s.queue.deletedIds).toEqual(['m-1']);
+    expect([...s.queue.messages.keys()]).toEqual(['m-2']);
+    expect(JSON.parse(out).notDone).toEqual([
+      expect.objectContaining({
+        messageId: 'm-2',
+        reason: `dead-lettered again by this run (seq ${seqOf(record)}): totalCents is not an integer`,
+      }),
+    ]);
+  });
+
   it('keeps a letter whose record the function reports in batchItemFailures', async () => {
     // Prepare
     const record = createStreamRecordFactory().insert({ orderId: 'o-1', totalCents: 1999 });
