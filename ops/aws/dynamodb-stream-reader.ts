@@ -3,11 +3,11 @@ import {
   GetRecordsCommand,
   type GetRecordsCommandOutput,
   GetShardIteratorCommand,
-  type AttributeValue as SdkAttributeValue,
   type _Record as SdkRecord,
 } from '@aws-sdk/client-dynamodb-streams';
-import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
+import type { DynamoDBRecord } from 'aws-lambda';
 import { compareSequenceNumbers } from '../redrive/sequence-numbers.js';
+import { toLambdaItem } from './lambda-stream-items.js';
 import type { StreamRange, StreamReaderPort } from './ports.js';
 
 /** Records per GetRecords call (the API's maximum). */
@@ -114,9 +114,9 @@ export function toLambdaRecord(record: SdkRecord, streamArn: string, region: str
     awsRegion: record.awsRegion ?? region,
     dynamodb: {
       ...(created === undefined ? {} : { ApproximateCreationDateTime: Math.floor(created.getTime() / 1000) }),
-      ...(stream?.Keys === undefined ? {} : { Keys: toLambdaItem(stream.Keys) }),
-      ...(stream?.NewImage === undefined ? {} : { NewImage: toLambdaItem(stream.NewImage) }),
-      ...(stream?.OldImage === undefined ? {} : { OldImage: toLambdaItem(stream.OldImage) }),
+      ...(stream?.Keys === undefined ? {} : { Keys: toLambdaItem(stream.Keys, unsupported) }),
+      ...(stream?.NewImage === undefined ? {} : { NewImage: toLambdaItem(stream.NewImage, unsupported) }),
+      ...(stream?.OldImage === undefined ? {} : { OldImage: toLambdaItem(stream.OldImage, unsupported) }),
       ...(stream?.SequenceNumber === undefined ? {} : { SequenceNumber: stream.SequenceNumber }),
       ...(stream?.SizeBytes === undefined ? {} : { SizeBytes: stream.SizeBytes }),
       ...(stream?.StreamViewType === undefined ? {} : { StreamViewType: stream.StreamViewType }),
@@ -133,27 +133,4 @@ export function toLambdaRecord(record: SdkRecord, streamArn: string, region: str
   return lambdaRecord;
 }
 
-/** Attribute names are the table writers' choice: each becomes an own data property (fromEntries), never a setter. */
-function toLambdaItem(item: Record<string, SdkAttributeValue>): Record<string, AttributeValue> {
-  return Object.fromEntries(Object.entries(item).map(([name, value]) => [name, toLambdaValue(value)]));
-}
-
-function toLambdaValue(value: SdkAttributeValue): AttributeValue {
-  if (value.B !== undefined) return { B: base64(value.B) };
-  if (value.BS !== undefined) return { BS: value.BS.map(base64) };
-  if (value.M !== undefined) return { M: toLambdaItem(value.M) };
-  if (value.L !== undefined) return { L: value.L.map(toLambdaValue) };
-  if (value.S !== undefined) return { S: value.S };
-  if (value.N !== undefined) return { N: value.N };
-  if (value.SS !== undefined) return { SS: value.SS };
-  if (value.NS !== undefined) return { NS: value.NS };
-  if (value.BOOL !== undefined) return { BOOL: value.BOOL };
-  if (value.NULL !== undefined) return { NULL: value.NULL };
-  throw new UnexpectedStreamAnswerError(
-    `Unsupported attribute value in a stream record: ${JSON.stringify(value)}`,
-  );
-}
-
-function base64(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-}
+const unsupported = (message: string): Error => new UnexpectedStreamAnswerError(message);
