@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { compareSequenceNumbers } from '../redrive/sequence-numbers.js';
-import { toLambdaItem } from './lambda-stream-items.js';
+import { toLambdaStreamRecord } from './lambda-stream-items.js';
 import type { StreamRange, StreamReaderPort } from './ports.js';
 
 /** Records per GetRecords call (the API's maximum). */
@@ -99,38 +99,15 @@ export class DynamoDbStreamReader implements StreamReaderPort {
   }
 }
 
-/**
- * A record of the DynamoDB Streams API in the shape of a Lambda DynamoDB stream event's record: the stream ARN and
- * region added, ApproximateCreationDateTime in epoch seconds, binary attributes as base64 text (the SDK gives bytes).
- */
+/** A record of the DynamoDB Streams API as a Lambda event's record (lambda-stream-items.ts), region from the record. */
 export function toLambdaRecord(record: SdkRecord, streamArn: string, region: string): DynamoDBRecord {
-  const stream = record.dynamodb;
-  const created = stream?.ApproximateCreationDateTime;
-  const lambdaRecord: DynamoDBRecord = {
-    ...(record.eventID === undefined ? {} : { eventID: record.eventID }),
-    ...(record.eventName === undefined ? {} : { eventName: record.eventName }),
-    eventVersion: record.eventVersion ?? '1.1',
-    eventSource: 'aws:dynamodb',
+  const created = record.dynamodb?.ApproximateCreationDateTime;
+  return toLambdaStreamRecord(record, {
+    streamArn,
     awsRegion: record.awsRegion ?? region,
-    dynamodb: {
-      ...(created === undefined ? {} : { ApproximateCreationDateTime: Math.floor(created.getTime() / 1000) }),
-      ...(stream?.Keys === undefined ? {} : { Keys: toLambdaItem(stream.Keys, unsupported) }),
-      ...(stream?.NewImage === undefined ? {} : { NewImage: toLambdaItem(stream.NewImage, unsupported) }),
-      ...(stream?.OldImage === undefined ? {} : { OldImage: toLambdaItem(stream.OldImage, unsupported) }),
-      ...(stream?.SequenceNumber === undefined ? {} : { SequenceNumber: stream.SequenceNumber }),
-      ...(stream?.SizeBytes === undefined ? {} : { SizeBytes: stream.SizeBytes }),
-      ...(stream?.StreamViewType === undefined ? {} : { StreamViewType: stream.StreamViewType }),
-    },
-    eventSourceARN: streamArn,
-  };
-  if (record.userIdentity !== undefined) {
-    // TTL deletes: { type: 'Service', principalId: 'dynamodb.amazonaws.com' }.
-    lambdaRecord.userIdentity = {
-      type: record.userIdentity.Type,
-      principalId: record.userIdentity.PrincipalId,
-    };
-  }
-  return lambdaRecord;
+    approximateCreationSeconds: created === undefined ? undefined : Math.floor(created.getTime() / 1000),
+    unsupported,
+  });
 }
 
 const unsupported = (message: string): Error => new UnexpectedStreamAnswerError(message);

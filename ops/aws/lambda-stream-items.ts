@@ -1,5 +1,55 @@
-import type { AttributeValue as SdkAttributeValue } from '@aws-sdk/client-dynamodb-streams';
-import type { AttributeValue } from 'aws-lambda';
+import type {
+  AttributeValue as SdkAttributeValue,
+  _Record as SdkRecord,
+} from '@aws-sdk/client-dynamodb-streams';
+import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
+
+/** How one caller fills what a Streams API record lacks or holds differently from a Lambda event's record. */
+export interface LambdaRecordContext {
+  readonly streamArn: string;
+  readonly awsRegion: string;
+  /** ApproximateCreationDateTime in epoch seconds; left out when undefined. */
+  readonly approximateCreationSeconds: number | undefined;
+  /** The caller's error for an attribute value of no known type. */
+  readonly unsupported: (message: string) => Error;
+}
+
+/**
+ * A record of the DynamoDB Streams API in the shape of a Lambda DynamoDB stream event's record: the stream ARN and
+ * region added, ApproximateCreationDateTime in epoch seconds, binary attributes as base64 text (the SDK gives bytes).
+ */
+export function toLambdaStreamRecord(record: SdkRecord, context: LambdaRecordContext): DynamoDBRecord {
+  const stream = record.dynamodb;
+  const { approximateCreationSeconds, unsupported } = context;
+  const lambdaRecord: DynamoDBRecord = {
+    ...(record.eventID === undefined ? {} : { eventID: record.eventID }),
+    ...(record.eventName === undefined ? {} : { eventName: record.eventName }),
+    // Lambda's eventVersion for DynamoDB stream records, which DynamoDB Local reports too.
+    eventVersion: record.eventVersion ?? '1.1',
+    eventSource: 'aws:dynamodb',
+    awsRegion: context.awsRegion,
+    dynamodb: {
+      ...(approximateCreationSeconds === undefined
+        ? {}
+        : { ApproximateCreationDateTime: approximateCreationSeconds }),
+      ...(stream?.Keys === undefined ? {} : { Keys: toLambdaItem(stream.Keys, unsupported) }),
+      ...(stream?.NewImage === undefined ? {} : { NewImage: toLambdaItem(stream.NewImage, unsupported) }),
+      ...(stream?.OldImage === undefined ? {} : { OldImage: toLambdaItem(stream.OldImage, unsupported) }),
+      ...(stream?.SequenceNumber === undefined ? {} : { SequenceNumber: stream.SequenceNumber }),
+      ...(stream?.SizeBytes === undefined ? {} : { SizeBytes: stream.SizeBytes }),
+      ...(stream?.StreamViewType === undefined ? {} : { StreamViewType: stream.StreamViewType }),
+    },
+    eventSourceARN: context.streamArn,
+  };
+  if (record.userIdentity !== undefined) {
+    // TTL deletes: { type: 'Service', principalId: 'dynamodb.amazonaws.com' }.
+    lambdaRecord.userIdentity = {
+      type: record.userIdentity.Type,
+      principalId: record.userIdentity.PrincipalId,
+    };
+  }
+  return lambdaRecord;
+}
 
 /**
  * A stream record's item (Keys, NewImage, OldImage) as the SDK reads it (GetRecords: binary as Uint8Array) turned into

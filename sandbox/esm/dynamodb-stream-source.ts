@@ -9,7 +9,7 @@ import {
   TrimmedDataAccessException,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { toLambdaItem } from '../../ops/aws/lambda-stream-items.js';
+import { toLambdaStreamRecord } from '../../ops/aws/lambda-stream-items.js';
 import { localClientConfig } from '../dynamodb-local/server.js';
 import type { ShardInfo, ShardReader, StreamSource } from './types.js';
 
@@ -33,9 +33,6 @@ export class UnexpectedStreamResponseError extends Error {
 
 /** GetRecords returns at most 1,000 records per call (DynamoDB Local rejects a larger Limit). */
 export const GET_RECORDS_MAX_LIMIT = 1000;
-
-/** Lambda's `eventVersion` for DynamoDB stream records, which DynamoDB Local reports too. */
-const EVENT_VERSION = '1.1';
 
 /** A DynamoDBStreamsClient for DynamoDB Local at `endpoint`. The caller owns it (`destroy()` when done). */
 export function localStreamsClient(endpoint: string): DynamoDBStreamsClient {
@@ -260,37 +257,14 @@ class DynamoDbShardReader implements ShardReader {
   }
 }
 
-/**
- * A record of the DynamoDB Streams API in the shape of a Lambda DynamoDB stream event's record: the stream ARN added,
- * ApproximateCreationDateTime in epoch seconds (the stamp), binary attributes as base64 text (the SDK gives bytes).
- */
+/** A record of the DynamoDB Streams API as a Lambda event's record (ops/aws/lambda-stream-items.ts), stamped `stamp`. */
 function toLambdaRecord(record: SdkRecord, streamArn: string, region: string, stamp: number): DynamoDBRecord {
-  const stream = record.dynamodb;
-  const lambdaRecord: DynamoDBRecord = {
-    ...(record.eventID === undefined ? {} : { eventID: record.eventID }),
-    ...(record.eventName === undefined ? {} : { eventName: record.eventName }),
-    eventVersion: record.eventVersion ?? EVENT_VERSION,
-    eventSource: 'aws:dynamodb',
+  return toLambdaStreamRecord(record, {
+    streamArn,
     awsRegion: region,
-    dynamodb: {
-      ApproximateCreationDateTime: stamp,
-      ...(stream?.Keys === undefined ? {} : { Keys: toLambdaItem(stream.Keys, unsupported) }),
-      ...(stream?.NewImage === undefined ? {} : { NewImage: toLambdaItem(stream.NewImage, unsupported) }),
-      ...(stream?.OldImage === undefined ? {} : { OldImage: toLambdaItem(stream.OldImage, unsupported) }),
-      ...(stream?.SequenceNumber === undefined ? {} : { SequenceNumber: stream.SequenceNumber }),
-      ...(stream?.SizeBytes === undefined ? {} : { SizeBytes: stream.SizeBytes }),
-      ...(stream?.StreamViewType === undefined ? {} : { StreamViewType: stream.StreamViewType }),
-    },
-    eventSourceARN: streamArn,
-  };
-  if (record.userIdentity !== undefined) {
-    // TTL deletes: { type: 'Service', principalId: 'dynamodb.amazonaws.com' }.
-    lambdaRecord.userIdentity = {
-      type: record.userIdentity.Type,
-      principalId: record.userIdentity.PrincipalId,
-    };
-  }
-  return lambdaRecord;
+    approximateCreationSeconds: stamp,
+    unsupported,
+  });
 }
 
 const unsupported = (message: string): Error => new UnexpectedStreamResponseError(message);
