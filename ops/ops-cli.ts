@@ -1,7 +1,24 @@
-import { parseArgs } from 'node:util';
-import { OPS_CONSUMERS, type OpsConsumerName } from '../lib/stage-outputs.js';
+import { OPS_CONSUMERS } from '../lib/stage-outputs.js';
 import { API_METHODS, type ApiMethod, regionOfApiUrl, sendSignedApiRequest } from './api/signed-request.js';
-import type { OpsAws } from './aws/ports.js';
+import {
+  COMMON_FLAGS,
+  type Command,
+  type CommandContext,
+  type CommandRun,
+  consumerArgument,
+  EXIT_ATTENTION,
+  EXIT_CODES,
+  EXIT_OK,
+  EXIT_USAGE,
+  type OpsDeps,
+  type OpsIo,
+  parseOpsArgs,
+  refuseOtherFlags,
+  regionFlag,
+  resolveStageNames,
+  stageFlag,
+  writeResult,
+} from './cli/command.js';
 import { integerFlag, UsageError } from './cli/flags.js';
 import { decodeLetter, describeLetterInFull, describeLetterLine, letterJson } from './dlq/letters.js';
 import {
@@ -13,45 +30,22 @@ import {
   redriveJson,
 } from './redrive/redrive.js';
 import { repairCommand } from './redrive/repair.js';
-import { consumerNames, resolveStage, type StageNames } from './stage.js';
+import { consumerNames } from './stage.js';
 import { describeStatus, readStageStatus, STATUS_WINDOW_MINUTES, statusJson } from './status/status.js';
+
+export type { OpsDeps, OpsIo };
+export { EXIT_ATTENTION, EXIT_OK, EXIT_USAGE };
 
 /**
  * `npm run ops -- <command> --stage <stage> [--region <r>] [--json]`: what an operator runs against a deployed
  * stage. Every name is resolved from the stage's stacks (stage.ts). Progress goes to stderr, results to stdout
  * (--json: one JSON object). Exit codes: 0 ok, 1 something needs attention or failed, 2 bad usage.
- * Seams for the next commands (redrive, replay; backfill, reconcile and history under this command): a command is
- * one entry of COMMANDS.
+ * A command is one entry of COMMANDS (cli/command.ts holds what they share).
  */
-
-/** Where the CLI writes; the entry point passes the process's streams. */
-export interface OpsIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-}
-
-/** What the CLI needs from the outside world; tests pass mocked clients and a fixed clock. */
-export interface OpsDeps {
-  /** The AWS side for a region (undefined: the SDK's default chain). */
-  aws(region: string | undefined): OpsAws;
-  now(): Date;
-}
-
-export const EXIT_OK = 0;
-export const EXIT_ATTENTION = 1;
-export const EXIT_USAGE = 2;
 
 /** How long letters read by `dlq list|show` stay hidden from the queue's other readers. */
 export const PEEK_VISIBILITY_SECONDS = 30;
 const DEFAULT_LETTER_LIMIT = 10;
-
-const COMMON_FLAGS = `Flags of every command:
-  --stage <stage>    the deployed stage (its stacks OrdersStreams-<stage>-Data and -Pipelines); required
-  --region <region>  the stage's region (default: the AWS SDK's chain: AWS_REGION, the profile)
-  --json             print the result as one JSON object
-  --help             this command's help`;
-
-const EXIT_CODES = `Exit codes: 0 ok, 1 something needs attention or failed, 2 bad usage (the message names the flag).`;
 
 export const OPS_USAGE = `Usage: npm run ops -- <command> --stage <stage> [--region <region>] [--json] [--help]
 
@@ -129,123 +123,22 @@ execute-api) with the default credential chain, and prints the status and the bo
 ${COMMON_FLAGS}
 ${EXIT_CODES}`;
 
-const FLAG_OPTIONS = {
-  stage: { type: 'string' },
-  region: { type: 'string' },
-  json: { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
-  limit: { type: 'string' },
-  body: { type: 'string' },
-  'dry-run': { type: 'boolean', default: false },
-} as const;
-
-interface ParsedArgs {
-  readonly positionals: readonly string[];
-  readonly stage?: string | undefined;
-  readonly region?: string | undefined;
-  readonly json: boolean;
-  readonly help: boolean;
-  readonly limit?: string | undefined;
-  readonly body?: string | undefined;
-  readonly 'dry-run': boolean;
-}
-
-function parse(argv: readonly string[]): ParsedArgs {
-  try {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      options: FLAG_OPTIONS,
-      allowPositionals: true,
-      strict: true,
-    });
-    return { positionals, ...values };
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-}
-
-const STAGE_PATTERN = /^[a-z][a-z0-9-]{0,19}$/;
-
-/** The --stage flag: required, and a stage name as lib/config.ts accepts one. */
-function stageFlag(raw: string | undefined): string {
-  if (raw === undefined || raw.trim() === '') {
-    throw new UsageError('--stage is required: the deployed stage to operate on, e.g. --stage prod');
-  }
-  if (!STAGE_PATTERN.test(raw)) {
-    throw new UsageError(
-      `--stage must be 1-20 lowercase letters, digits or hyphens, starting with a letter, got "${raw}"`,
-    );
-  }
-  return raw;
-}
-
-function regionFlag(raw: string | undefined): string | undefined {
-  if (raw === undefined) return undefined;
-  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(raw)) {
-    throw new UsageError(`--region must be an AWS region such as eu-west-1, got "${raw}"`);
-  }
-  return raw;
-}
-
-function refuseFlag(
-  flag: 'limit' | 'body' | 'dry-run',
-  raw: string | boolean | undefined,
-  command: string,
-): void {
-  if (raw !== undefined && raw !== false) throw new UsageError(`--${flag} does not apply to ${command}`);
-}
-
-function consumerArgument(raw: string | undefined, command = 'dlq'): OpsConsumerName {
-  const known = OPS_CONSUMERS as readonly string[];
-  if (raw === undefined || !known.includes(raw)) {
-    throw new UsageError(
-      `${command}: <consumer> must be one of ${OPS_CONSUMERS.join(', ')}, got ${raw === undefined ? 'none' : `"${raw}"`}`,
-    );
-  }
-  return raw as OpsConsumerName;
-}
-
-interface CommandContext {
-  readonly args: ParsedArgs;
-  readonly io: OpsIo;
-  readonly deps: OpsDeps;
-  readonly stage: string;
-  readonly region: string | undefined;
-}
-
-interface Command {
-  readonly usage: string;
-  /** Checks the arguments before any AWS call; returns the run. */
-  prepare(args: ParsedArgs): (context: CommandContext, aws: OpsAws) => Promise<number>;
-}
-
-function write(io: OpsIo, json: boolean, value: unknown, text: string): void {
-  io.stdout(`${json ? JSON.stringify(value) : text}\n`);
-}
-
-async function resolve(context: CommandContext, aws: OpsAws): Promise<StageNames> {
-  context.io.stderr(`Resolving stage ${context.stage} from its stacks...\n`);
-  return resolveStage(aws.stackOutputs, context.stage, context.region ?? (await aws.region()));
-}
-
 const COMMANDS = new Map<string, Command>([
   [
     'status',
     {
       usage: STATUS_USAGE,
+      flags: [],
       prepare: (args) => {
         if (args.positionals.length > 1)
           throw new UsageError(`status takes no argument, got "${args.positionals[1]}"`);
-        refuseFlag('limit', args.limit, 'status');
-        refuseFlag('body', args.body, 'status');
-        refuseFlag('dry-run', args['dry-run'], 'status');
         return async (context, aws) => {
-          const names = await resolve(context, aws);
+          const names = await resolveStageNames(context, aws);
           context.io.stderr(
             `Reading ${names.consumers.size} consumers' mappings, metrics, DLQs and alarms...\n`,
           );
           const status = await readStageStatus(aws, names, context.deps.now());
-          write(context.io, args.json, statusJson(status), describeStatus(status));
+          writeResult(context.io, args.json, statusJson(status), describeStatus(status));
           return status.ok ? EXIT_OK : EXIT_ATTENTION;
         };
       },
@@ -255,6 +148,7 @@ const COMMANDS = new Map<string, Command>([
     'dlq',
     {
       usage: DLQ_USAGE,
+      flags: ['limit'],
       prepare: (args) => {
         const [, action, rawConsumer, extra] = args.positionals;
         if (action !== 'list' && action !== 'show') {
@@ -262,14 +156,12 @@ const COMMANDS = new Map<string, Command>([
             `dlq: the action must be list or show, got ${action === undefined ? 'none' : `"${action}"`}`,
           );
         }
-        const consumer = consumerArgument(rawConsumer);
+        const consumer = consumerArgument(rawConsumer, 'dlq');
         if (extra !== undefined)
           throw new UsageError(`dlq ${action} takes one consumer, got also "${extra}"`);
         const limit = integerFlag('limit', args.limit, DEFAULT_LETTER_LIMIT, 1);
-        refuseFlag('body', args.body, 'dlq');
-        refuseFlag('dry-run', args['dry-run'], 'dlq');
         return async (context, aws) => {
-          const names = consumerNames(await resolve(context, aws), consumer);
+          const names = consumerNames(await resolveStageNames(context, aws), consumer);
           context.io.stderr(
             `Reading up to ${limit} letters of ${names.deadLetterQueueName} (each hidden for ${PEEK_VISIBILITY_SECONDS} s, none deleted)...\n`,
           );
@@ -294,7 +186,7 @@ const COMMANDS = new Map<string, Command>([
             visibilityTimeoutSeconds: PEEK_VISIBILITY_SECONDS,
             letters: letters.map(letterJson),
           };
-          write(context.io, args.json, json, text);
+          writeResult(context.io, args.json, json, text);
           return EXIT_OK;
         };
       },
@@ -304,15 +196,15 @@ const COMMANDS = new Map<string, Command>([
     'redrive',
     {
       usage: REDRIVE_USAGE,
+      flags: ['limit', 'dry-run'],
       prepare: (args) => {
         const [, rawConsumer, extra] = args.positionals;
         const consumer = consumerArgument(rawConsumer, 'redrive');
         if (extra !== undefined) throw new UsageError(`redrive takes one consumer, got also "${extra}"`);
         const limit = args.limit === undefined ? undefined : integerFlag('limit', args.limit, 1, 1);
         const dryRun = args['dry-run'];
-        refuseFlag('body', args.body, 'redrive');
         return async (context, aws) => {
-          const stage = await resolve(context, aws);
+          const stage = await resolveStageNames(context, aws);
           const names = consumerNames(stage, consumer);
           const region = context.region ?? (await aws.region());
           context.io.stderr(
@@ -329,7 +221,7 @@ const COMMANDS = new Map<string, Command>([
             },
             { dryRun, limit, progress: (line) => context.io.stderr(`${line}\n`) },
           );
-          write(
+          writeResult(
             context.io,
             args.json,
             { stage: context.stage, ...redriveJson(summary) },
@@ -344,6 +236,7 @@ const COMMANDS = new Map<string, Command>([
     'api',
     {
       usage: API_USAGE,
+      flags: ['body'],
       prepare: (args) => {
         const [, rawMethod, path, extra] = args.positionals;
         const method = rawMethod?.toUpperCase();
@@ -365,10 +258,8 @@ const COMMANDS = new Map<string, Command>([
             throw new UsageError(`--body must be JSON: ${(error as Error).message}`);
           }
         }
-        refuseFlag('limit', args.limit, 'api');
-        refuseFlag('dry-run', args['dry-run'], 'api');
         return async (context, aws) => {
-          const names = await resolve(context, aws);
+          const names = await resolveStageNames(context, aws);
           const region = regionOfApiUrl(names.apiUrl) ?? context.region ?? (await aws.region());
           if (region === undefined) {
             throw new UsageError('--region is required: no region in the API URL nor in the AWS SDK chain');
@@ -383,7 +274,7 @@ const COMMANDS = new Map<string, Command>([
             credentials: aws.credentials,
             signingDate: context.deps.now(),
           });
-          write(
+          writeResult(
             context.io,
             args.json,
             { status: response.status, body: response.body },
@@ -399,10 +290,10 @@ const COMMANDS = new Map<string, Command>([
 /** Runs one ops command and resolves with its exit code; usage and AWS errors become exit codes 2 and 1. */
 export async function runOpsCli(argv: readonly string[], io: OpsIo, deps: OpsDeps): Promise<number> {
   let usage = OPS_USAGE;
-  let run: ((context: CommandContext, aws: OpsAws) => Promise<number>) | undefined;
+  let run: CommandRun | undefined;
   let context: CommandContext;
   try {
-    const args = parse(argv);
+    const args = parseOpsArgs(argv);
     const name = args.positionals[0];
     if (name === undefined) {
       if (args.help) {
@@ -418,6 +309,7 @@ export async function runOpsCli(argv: readonly string[], io: OpsIo, deps: OpsDep
       io.stdout(`${command.usage}\n`);
       return EXIT_OK;
     }
+    refuseOtherFlags(args, name, command.flags);
     run = command.prepare(args);
     context = { args, io, deps, stage: stageFlag(args.stage), region: regionFlag(args.region) };
   } catch (error) {
