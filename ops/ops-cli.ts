@@ -30,6 +30,8 @@ import {
   redriveJson,
 } from './redrive/redrive.js';
 import { repairCommand } from './redrive/repair.js';
+import { orderStreamArchive } from './replay/audit-archive.js';
+import { replayCommand } from './replay/replay-command.js';
 import { consumerNames } from './stage.js';
 import { describeStatus, readStageStatus, STATUS_WINDOW_MINUTES, statusJson } from './status/status.js';
 
@@ -54,6 +56,7 @@ Commands:
   dlq list <consumer>         one line per letter in the consumer's DLQ, without deleting any
   dlq show <consumer>         each letter of the consumer's DLQ in full, without deleting any
   redrive <consumer>          hands the DLQ's letters back to the consumer's function; deletes each once done
+  replay <consumer>           rebuilds the consumer's effects of a time window from the audit log
   api <METHOD> <path>         a SigV4-signed request to the stage's orders API
 
 Consumers: ${OPS_CONSUMERS.join(', ')}
@@ -218,6 +221,7 @@ const COMMANDS = new Map<string, Command>([
               functionName: names.functionName,
               queueUrl: names.deadLetterQueueUrl,
               repairCommand: (range) => repairCommand(consumer, stage, region, range),
+              archive: orderStreamArchive(aws.auditObjects(stage.auditBucketName), stage, region ?? ''),
             },
             { dryRun, limit, progress: (line) => context.io.stderr(`${line}\n`) },
           );
@@ -232,6 +236,7 @@ const COMMANDS = new Map<string, Command>([
       },
     },
   ],
+  ['replay', replayCommand],
   [
     'api',
     {

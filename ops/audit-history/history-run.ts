@@ -110,7 +110,7 @@ async function bucketTables(objects: AuditObjects): Promise<string[]> {
 }
 
 /** Runs `work` on every item with at most `concurrency` in flight; results in the items' order. */
-async function mapInOrder<T, R>(
+export async function mapInOrder<T, R>(
   items: readonly T[],
   concurrency: number,
   work: (item: T) => Promise<R>,

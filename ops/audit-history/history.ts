@@ -91,7 +91,7 @@ const lineSchema = z.looseObject({
 });
 
 /** JSON text with object keys sorted at every level: equal for equal values whatever the member order. */
-function canonicalJson(value: unknown): string {
+export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, inner: unknown) =>
     inner !== null && typeof inner === 'object' && !Array.isArray(inner)
       ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))

@@ -2,8 +2,10 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { S3AuditObjects } from '../audit-history/audit-objects.js';
 import { CloudFormationStackOutputs } from './cloudformation-stack-outputs.js';
 import { CloudWatchAlarms, CloudWatchMetrics } from './cloudwatch.js';
 import { DynamoDbStreamReader } from './dynamodb-stream-reader.js';
@@ -23,6 +25,7 @@ export function defaultOpsAws(region: string | undefined): OpsAws {
   const lambda = new LambdaClient(config);
   const cloudWatch = new CloudWatchClient(config);
   const streams = new DynamoDBStreamsClient(config);
+  const s3 = new S3Client(config);
   return {
     stackOutputs: new CloudFormationStackOutputs(cloudFormation),
     mappings: new LambdaEventSourceMappings(lambda),
@@ -31,6 +34,7 @@ export function defaultOpsAws(region: string | undefined): OpsAws {
     deadLetterQueues: new SqsDeadLetterQueues(sqs),
     functions: new LambdaFunctionInvoker(lambda),
     streams: new DynamoDbStreamReader(streams),
+    auditObjects: (bucketName) => new S3AuditObjects(s3, bucketName),
     credentials: defaultProvider(),
     region: async () => {
       try {
@@ -40,7 +44,7 @@ export function defaultOpsAws(region: string | undefined): OpsAws {
       }
     },
     close: () => {
-      for (const client of [sqs, cloudFormation, lambda, cloudWatch, streams]) client.destroy();
+      for (const client of [sqs, cloudFormation, lambda, cloudWatch, streams, s3]) client.destroy();
     },
   };
 }

@@ -3,6 +3,7 @@
  * (sqs-adapter.ts, ...) and the commands are tested against fakes or mocked clients. Nothing here imports the SDK.
  */
 import type { DynamoDBRecord } from 'aws-lambda';
+import type { AuditObjects } from '../audit-history/audit-objects.js';
 
 /** CloudFormation: a stack's outputs. */
 export interface StackOutputsPort {
@@ -136,6 +137,8 @@ export interface OpsAws {
   readonly deadLetterQueues: DeadLetterQueuePort;
   readonly functions: FunctionInvokerPort;
   readonly streams: StreamReaderPort;
+  /** S3: the objects of an audit bucket (ListObjectsV2, GetObject), for replay and for ranges past the stream. */
+  auditObjects(bucketName: string): AuditObjects;
   readonly credentials: CredentialsProvider;
   /** The region requests go to: the flag's, else the SDK's default chain's; undefined when none is configured. */
   region(): Promise<string | undefined>;

@@ -47,6 +47,8 @@ export const FLAG_OPTIONS = {
   limit: { type: 'string' },
   body: { type: 'string' },
   'dry-run': { type: 'boolean', default: false },
+  from: { type: 'string' },
+  to: { type: 'string' },
 } as const;
 
 export type FlagName = keyof typeof FLAG_OPTIONS;

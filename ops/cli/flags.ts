@@ -93,3 +93,19 @@ export function urlFlag(flag: string, raw: string, example = 'https://<host>'): 
   }
   return url;
 }
+
+const INSTANT = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
+
+/**
+ * A point in time: an ISO-8601 date-time with its zone (`Z` or `+hh:mm`), or a date (its start, UTC). A time
+ * without a zone is refused: read on an operator's laptop, it would mean another hour than on the stage.
+ */
+export function instantFlag(flag: string, raw: string): Date {
+  const time = INSTANT.test(raw) ? Date.parse(raw.length === 10 ? `${raw}T00:00:00Z` : raw) : Number.NaN;
+  if (Number.isNaN(time)) {
+    throw new UsageError(
+      `--${flag} must be an ISO-8601 date-time with its zone (2026-12-01T09:30:00Z) or a date (2026-12-01), got "${raw}"`,
+    );
+  }
+  return new Date(time);
+}

@@ -8,6 +8,7 @@ import type {
   StreamReaderPort,
 } from '../aws/ports.js';
 import { type DecodedLetter, decodeLetter } from '../dlq/letters.js';
+import type { RangeArchive } from '../replay/audit-archive.js';
 import type { LostRange } from './repair.js';
 import { compareSequenceNumbers } from './sequence-numbers.js';
 
@@ -43,6 +44,8 @@ export interface RedriveTarget {
   readonly consumer: OpsConsumerName;
   readonly functionName: string;
   readonly queueUrl: string;
+  /** Where a range the stream no longer holds is read back from; none: such a range is unrecoverable here. */
+  readonly archive?: RangeArchive | undefined;
   /** The command that repairs what the consumer missed of a range the stream no longer holds (repair.ts). */
   repairCommand(range: LostRange): string;
 }
@@ -164,25 +167,41 @@ export function notDoneReason(result: InvokeResult): string | undefined {
   return `the function reported ${ids.length} record(s) not done: ${ids.join(', ')}`;
 }
 
-interface Invoked {
+export interface Invoked {
   readonly invocations: number;
+  /** Records of the chunks reported done. */
+  readonly recordsDone: number;
   /** Undefined when every chunk was done. */
   readonly reason: string | undefined;
 }
 
-async function invokeInChunks(
-  ports: RedrivePorts,
-  target: RedriveTarget,
+/**
+ * Invokes `functionName` with the records in order, chunk after chunk (chunksOf), each one done before the next is
+ * sent: a consumer sees an item's changes in stream order, as from its mapping. Stops at the first chunk not done.
+ */
+export async function invokeInChunks(
+  functions: FunctionInvokerPort,
+  functionName: string,
   records: readonly DynamoDBRecord[],
+  onChunkDone: (recordsDone: number) => void = () => {},
 ): Promise<Invoked> {
   let invocations = 0;
+  let recordsDone = 0;
   for (const chunk of chunksOf(records)) {
     invocations += 1;
-    const result = await ports.functions.invoke(target.functionName, { Records: chunk });
+    const result = await functions.invoke(functionName, { Records: chunk });
     const reason = notDoneReason(result);
-    if (reason !== undefined) return { invocations, reason };
+    if (reason !== undefined) return { invocations, recordsDone, reason };
+    recordsDone += chunk.length;
+    onChunkDone(recordsDone);
   }
-  return { invocations, reason: undefined };
+  return { invocations, recordsDone, reason: undefined };
+}
+
+/** The function name of a function ARN (`arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`). */
+export function functionNameOfArn(arn: string): string | undefined {
+  const parts = arn.split(':');
+  return parts[0] === 'arn' && parts[5] === 'function' && parts[6] !== '' ? parts[6] : undefined;
 }
 
 function errorText(error: unknown): string {
@@ -252,6 +271,16 @@ async function redriveLetter(
     }
     case 'on-failure': {
       const info = letter.record.DDBStreamBatchInfo;
+      const mappedFunction = functionNameOfArn(letter.record.requestContext.functionArn);
+      if (mappedFunction !== target.functionName) {
+        // A queue shared with another mapping, or a letter moved by hand: its records are not this consumer's.
+        return {
+          status: 'skipped',
+          messageId,
+          kind: 'on-failure',
+          reason: `the range was discarded by ${mappedFunction ?? letter.record.requestContext.functionArn}'s mapping, not ${target.functionName}'s`,
+        };
+      }
       if (dryRun) {
         return {
           status: 'planned',
@@ -269,6 +298,16 @@ async function redriveLetter(
         info.startSequenceNumber,
         info.endSequenceNumber,
       );
+      let trimmedReason = range.kind === 'trimmed' ? range.reason : '';
+      if (range.kind === 'trimmed' && target.archive?.holds(info.streamArn) === true) {
+        // Past the stream's 24 hours, the Orders table's changes are still in the audit log.
+        const archived = await target.archive.readRange(info);
+        if (archived.kind === 'records') {
+          records = inStreamOrder(archived.records);
+          break;
+        }
+        trimmedReason += `; ${archived.reason} (${target.archive.location})`;
+      }
       if (range.kind === 'trimmed') {
         return {
           status: 'unrecoverable',
@@ -277,7 +316,7 @@ async function redriveLetter(
           shardId: info.shardId,
           startSequenceNumber: info.startSequenceNumber,
           endSequenceNumber: info.endSequenceNumber,
-          reason: `the stream no longer holds ${describeRange(info)} (${range.reason})`,
+          reason: `the stream no longer holds ${describeRange(info)} (${trimmedReason})`,
           repair: target.repairCommand(info),
         };
       }
@@ -300,7 +339,7 @@ async function redriveLetter(
     const sequenceNumber = record.dynamodb?.SequenceNumber;
     if (sequenceNumber !== undefined) invokedThisRun.add(sequenceNumber);
   }
-  const invoked = await invokeInChunks(ports, target, records);
+  const invoked = await invokeInChunks(ports.functions, target.functionName, records);
   if (invoked.reason !== undefined) {
     return {
       status: 'not-done',

@@ -17,8 +17,11 @@ const regionArgument = (region: string | undefined): string =>
  * place that says which source each consumer is repaired from.
  * - search-sync: the index is a projection of the Orders table: backfill it from the table.
  * - vote-aggregator: PollResults are counts of the Votes table: recount and fix them.
- * - order-fanout, audit-log: their effects follow from the changes themselves, kept by the audit log: replay the
- *   time range from it (`ops replay`, being built).
+ * - order-fanout: its effects follow from the changes themselves, kept by the audit log: replay the time range from
+ *   it (`ops replay`). Redrive has read the audit log already when this is reported, so the replay is for once the
+ *   audit log holds the range (its own letters redriven).
+ * - audit-log: nothing rebuilds a change the audit log never stored once the stream dropped it; the table holds each
+ *   item's current state, and the gap is what the operator records.
  */
 const REPAIR_COMMANDS: Readonly<Record<OpsConsumerName, RepairBuilder>> = {
   // Keyed by the app's own consumer names (a closed set, checked complete by the type), never by a client's input.
@@ -27,7 +30,9 @@ const REPAIR_COMMANDS: Readonly<Record<OpsConsumerName, RepairBuilder>> = {
   'vote-aggregator': (names, region) =>
     `npm run reconcile:votes -- --votes-table ${names.votesTableName} --results-table ${names.pollResultsTableName} --fix${regionArgument(region)}`,
   'order-fanout': (names, _region, range) => replayCommand('order-fanout', names, range),
-  'audit-log': (names, _region, range) => replayCommand('audit-log', names, range),
+  'audit-log': (_names, _region, range) =>
+    `none: the changes from ${range.approximateArrivalOfFirstRecord} to ${range.approximateArrivalOfLastRecord} are ` +
+    'lost from the audit log (the table keeps current items only); record the gap (docs/runbook.md)',
 };
 
 function replayCommand(consumer: OpsConsumerName, names: StageNames, range: LostRange): string {

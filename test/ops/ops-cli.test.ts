@@ -19,6 +19,7 @@ describe('npm run ops usage', () => {
     ['status', 'maximum IteratorAge over the last'],
     ['dlq', "hides it from the queue's other readers for 30 seconds"],
     ['api', 'signed with SigV4 (service'],
+    ['replay', "Rebuilds a consumer's effects from the audit log"],
   ])('prints the help of %s with --help, without calling AWS', async (command, excerpt) => {
     // Prepare
     const fake = createFakeAws(createSqsClient());
@@ -35,7 +36,7 @@ describe('npm run ops usage', () => {
 
   it.each([
     [[], 'a command is required'],
-    [['replay', '--stage', 'test'], 'unknown command "replay"'],
+    [['rewind', '--stage', 'test'], 'unknown command "rewind"'],
     [['redrive', '--stage', 'test'], 'redrive: <consumer> must be one of'],
     [['status'], '--stage is required'],
     [['status', '--stage', 'Prod'], '--stage must be 1-20 lowercase letters'],

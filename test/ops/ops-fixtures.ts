@@ -1,3 +1,4 @@
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord } from 'aws-lambda';
 import {
@@ -9,6 +10,7 @@ import {
   STAGE_OUTPUTS,
   stackNames,
 } from '../../lib/stage-outputs.js';
+import { type AuditObjects, S3AuditObjects } from '../../ops/audit-history/audit-objects.js';
 import type {
   AlarmSummary,
   DeadLetterQueuePort,
@@ -85,6 +87,8 @@ export interface FakeAwsOptions {
   readonly streams?: StreamReaderPort;
   /** Replaces the SQS adapter over the client (e.g. createFakeQueue). */
   readonly deadLetterQueues?: DeadLetterQueuePort;
+  /** Replaces the S3 adapter over a fresh S3Client (mock S3Client with aws-sdk-client-mock to answer it). */
+  readonly auditObjects?: AuditObjects;
 }
 
 /** The AWS side of a test: fakes for the ports without an installed client, the real SQS adapter over `sqs`. */
@@ -94,6 +98,7 @@ export interface FakeAws {
   readonly metricQueries: MetricQuery[];
   readonly alarmPrefixesAsked: string[];
   readonly stacksAsked: string[];
+  readonly auditBucketsAsked: string[];
   closed: number;
 }
 
@@ -104,6 +109,7 @@ export function createFakeAws(sqs: SQSClient, options: FakeAwsOptions = {}): Fak
     metricQueries: [],
     alarmPrefixesAsked: [],
     stacksAsked: stackOutputs.asked,
+    auditBucketsAsked: [],
     closed: 0,
     aws: {
       stackOutputs,
@@ -128,6 +134,10 @@ export function createFakeAws(sqs: SQSClient, options: FakeAwsOptions = {}): Fak
       deadLetterQueues: options.deadLetterQueues ?? new SqsDeadLetterQueues(sqs),
       functions: options.functions ?? createFakeFunction(),
       streams: options.streams ?? createFakeStream(new Map()),
+      auditObjects: (bucketName) => {
+        fake.auditBucketsAsked.push(bucketName);
+        return options.auditObjects ?? new S3AuditObjects(createS3Client(), bucketName);
+      },
       credentials: async () =>
         options.credentials ?? { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret-example' },
       region: async () => REGION,
@@ -137,6 +147,10 @@ export function createFakeAws(sqs: SQSClient, options: FakeAwsOptions = {}): Fak
     },
   };
   return fake;
+}
+
+export function createS3Client(): S3Client {
+  return new S3Client({ region: REGION, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
 }
 
 export function createSqsClient(): SQSClient {
