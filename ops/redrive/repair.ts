@@ -15,17 +15,18 @@ const regionArgument = (region: string | undefined): string =>
 /**
  * The command that repairs a consumer's effects once records left the stream unprocessed (past its 24 h): the one
  * place that says which source each consumer is repaired from.
- * - search-sync: the index is a projection of the Orders table: backfill it from the table.
- * - vote-aggregator: PollResults are counts of the Votes table: recount and fix them.
+ * - search-sync: the index is a projection of the Orders table: backfill it from the table (`ops backfill search`).
+ * - vote-aggregator: PollResults are counts of the Votes table: recount and fix them (`ops reconcile votes --fix`).
+ * Each names the stage (and the region it was resolved in), never a table or an endpoint: the command resolves them.
  * - order-fanout, audit-log: their effects follow from the changes themselves, kept by the audit log: replay the
  *   time range from it (`ops replay`, being built).
  */
 const REPAIR_COMMANDS: Readonly<Record<OpsConsumerName, RepairBuilder>> = {
   // Keyed by the app's own consumer names (a closed set, checked complete by the type), never by a client's input.
   'search-sync': (names, region) =>
-    `npm run backfill:search -- --table ${names.ordersTableName} --endpoint ${names.searchEndpoint}${regionArgument(region)}`,
+    `npm run ops -- backfill search --stage ${names.stage}${regionArgument(region)}`,
   'vote-aggregator': (names, region) =>
-    `npm run reconcile:votes -- --votes-table ${names.votesTableName} --results-table ${names.pollResultsTableName} --fix${regionArgument(region)}`,
+    `npm run ops -- reconcile votes --fix --stage ${names.stage}${regionArgument(region)}`,
   'order-fanout': (names, _region, range) => replayCommand('order-fanout', names, range),
   'audit-log': (names, _region, range) => replayCommand('audit-log', names, range),
 };
