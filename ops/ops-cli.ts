@@ -1,5 +1,7 @@
 import { OPS_CONSUMERS } from '../lib/stage-outputs.js';
 import { API_METHODS, type ApiMethod, regionOfApiUrl, sendSignedApiRequest } from './api/signed-request.js';
+import { HISTORY_COMMAND } from './audit-history/history-command.js';
+import { BACKFILL_COMMAND } from './backfill/backfill-command.js';
 import {
   COMMON_FLAGS,
   type Command,
@@ -21,6 +23,7 @@ import {
 } from './cli/command.js';
 import { integerFlag, UsageError } from './cli/flags.js';
 import { decodeLetter, describeLetterInFull, describeLetterLine, letterJson } from './dlq/letters.js';
+import { RECONCILE_COMMAND } from './reconcile/reconcile-command.js';
 import {
   DRY_RUN_VISIBILITY_SECONDS,
   describeRedrive,
@@ -58,9 +61,13 @@ Commands:
   redrive <consumer>          hands the DLQ's letters back to the consumer's function; deletes each once done
   replay <consumer>           rebuilds the consumer's effects of a time window from the audit log
   api <METHOD> <path>         a SigV4-signed request to the stage's orders API
+  backfill search             writes the Orders table into the search index (--verify: the drift report)
+  reconcile votes             recounts the votes against PollResults and reports drift (--fix: repairs it)
+  history <orderId>           one order's change history from the audit bucket
 
 Consumers: ${OPS_CONSUMERS.join(', ')}
-Names (tables, queues, functions, the API URL) come from the stage's CloudFormation outputs.
+Names (tables, queues, functions, the API URL, the search endpoint, the audit bucket) come from the stage's
+CloudFormation outputs.
 Progress goes to stderr, results to stdout. \`npm run ops -- <command> --help\` for a command's help.
 ${EXIT_CODES}`;
 
@@ -290,6 +297,9 @@ const COMMANDS = new Map<string, Command>([
       },
     },
   ],
+  ['backfill', BACKFILL_COMMAND],
+  ['reconcile', RECONCILE_COMMAND],
+  ['history', HISTORY_COMMAND],
 ]);
 
 /** Runs one ops command and resolves with its exit code; usage and AWS errors become exit codes 2 and 1. */

@@ -24,13 +24,36 @@ export interface AuditHistoryOptions {
   readonly json: boolean;
 }
 
+/** What a history run prints, for the usage of both command lines. */
+export const AUDIT_HISTORY_DESCRIPTION = `Prints the change history of one order from the audit log, oldest first (by stream sequence number), with a diff
+per change computed from the raw old and new images: "~ path: old -> new", "+ path: added", "- path: removed".
+Duplicate lines (the same eventId, written twice by a retried batch) are dropped and counted.`;
+
+/** What a run costs and when Athena is the better tool, naming the flags that narrow the range. */
+export function auditHistoryCostNote(narrowingFlags: string): string {
+  return `The command reads every object in the range (one GetObject each) and parses all of their lines, whatever order they
+belong to: narrow it with ${narrowingFlags}. A long history over a large bucket is a job for Athena,
+which reads the same objects with partition projection (database orders_audit_<stage>, tables audit and
+audit_lines, the latter with the images):
+
+  SELECT * FROM audit
+  WHERE dt BETWEEN '2026-11-01' AND '2026-11-30' AND orderid = '<orderId>'
+  ORDER BY length(sequencenumber), sequencenumber;
+
+(ORDER BY sequencenumber alone compares the digit strings as text; the length first makes it numeric. Athena
+keeps duplicate lines: drop them by eventid.)`;
+}
+
+/** The exit codes of a history run, for the usage of both command lines. */
+export const AUDIT_HISTORY_EXIT_CODES = `Exit code: 0 when at least one change was found, 1 when none was (or the run failed, or the log has a malformed line
+or two different lines with one eventId: reported after what could be printed), 2 for bad usage.`;
+
 export const AUDIT_HISTORY_USAGE = `Usage: npm run audit:history -- <orderId> [options]
 
-Prints the change history of one order from the audit log, oldest first (by stream sequence number), with a diff
-per change computed from the raw old and new images: "~ path: old -> new", "+ path: added", "- path: removed".
-Duplicate lines (the same eventId, written twice by a retried batch) are dropped and counted.
+${AUDIT_HISTORY_DESCRIPTION}
 
-Without --bucket it reads the sandbox's local store (.sandbox/s3/, written by npm start).
+Without --bucket it reads the sandbox's local store (.sandbox/s3/, written by npm start). For a deployed stage,
+\`npm run ops -- history <orderId> --stage <stage>\` resolves the bucket itself.
 
   <orderId>             the order's id (the audit lines' top-level orderId)
   --bucket <name>       read the audit bucket <name> in S3 (credentials and region from the AWS SDK's chain); with
@@ -44,20 +67,9 @@ Without --bucket it reads the sandbox's local store (.sandbox/s3/, written by np
                         objects read, problems) instead of text
   --help                this text
 
-The command reads every object in the range (one GetObject each) and parses all of their lines, whatever order they
-belong to: narrow it with --table, --since and --until. A long history over a large bucket is a job for Athena,
-which reads the same objects with partition projection (database orders_audit_<stage>, tables audit and
-audit_lines, the latter with the images):
+${auditHistoryCostNote('--table, --since and --until')}
 
-  SELECT * FROM audit
-  WHERE dt BETWEEN '2026-11-01' AND '2026-11-30' AND orderid = '<orderId>'
-  ORDER BY length(sequencenumber), sequencenumber;
-
-(ORDER BY sequencenumber alone compares the digit strings as text; the length first makes it numeric. Athena
-keeps duplicate lines: drop them by eventid.)
-
-Exit code: 0 when at least one change was found, 1 when none was (or the run failed, or the log has a malformed line
-or two different lines with one eventId: reported after what could be printed), 2 for bad usage.`;
+${AUDIT_HISTORY_EXIT_CODES}`;
 
 const OPTIONS = {
   bucket: { type: 'string' },
@@ -98,6 +110,33 @@ function nonEmptyFlag(flag: string, raw: string | undefined): string | undefined
   return raw;
 }
 
+/** The days to read: --since and --until, each a real UTC day, the first not after the last. */
+export function dayRangeFlags(
+  rawSince: string | undefined,
+  rawUntil: string | undefined,
+): { readonly since: string | undefined; readonly until: string | undefined } {
+  const since = dayFlag('since', rawSince);
+  const until = dayFlag('until', rawUntil);
+  if (since !== undefined && until !== undefined && since > until) {
+    throw new UsageError(`--since (${since}) is after --until (${until})`);
+  }
+  return { since, until };
+}
+
+/** The <orderId> argument: one, not blank; the error names it. */
+export function orderIdArgument(positionals: readonly string[]): string {
+  const [orderId, ...extra] = positionals;
+  if (orderId === undefined || orderId.trim() === '') {
+    throw new UsageError('<orderId> is required: the id of the order whose history to print');
+  }
+  if (extra.length > 0) {
+    throw new UsageError(
+      `expected one <orderId>, got ${positionals.length} arguments: ${positionals.join(' ')}`,
+    );
+  }
+  return orderId;
+}
+
 /** Parses the command line; every error is a UsageError naming the flag (or the argument) at fault. */
 export function parseAuditHistoryArgs(argv: readonly string[]): AuditHistoryOptions | 'help' {
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
@@ -108,15 +147,7 @@ export function parseAuditHistoryArgs(argv: readonly string[]): AuditHistoryOpti
   }
   const { values, positionals } = parsed;
   if (values.help) return 'help';
-  const [orderId, ...extra] = positionals;
-  if (orderId === undefined || orderId.trim() === '') {
-    throw new UsageError('<orderId> is required: the id of the order whose history to print');
-  }
-  if (extra.length > 0) {
-    throw new UsageError(
-      `expected one <orderId>, got ${positionals.length} arguments: ${positionals.join(' ')}`,
-    );
-  }
+  const orderId = orderIdArgument(positionals);
   const bucket = nonEmptyFlag('bucket', values.bucket);
   if (bucket !== undefined && !BUCKET_NAME.test(bucket)) {
     throw new UsageError(`--bucket must be a bucket name, got "${bucket}"`);
@@ -130,11 +161,7 @@ export function parseAuditHistoryArgs(argv: readonly string[]): AuditHistoryOpti
   if (table !== undefined && !TABLE_NAME.test(table)) {
     throw new UsageError(`--table must be a table name (letters, digits, "_", "-", "."), got "${table}"`);
   }
-  const since = dayFlag('since', values.since);
-  const until = dayFlag('until', values.until);
-  if (since !== undefined && until !== undefined && since > until) {
-    throw new UsageError(`--since (${since}) is after --until (${until})`);
-  }
+  const { since, until } = dayRangeFlags(values.since, values.until);
   const source: AuditHistorySource =
     bucket !== undefined && local === undefined
       ? { kind: 's3', bucket, region }

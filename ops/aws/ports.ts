@@ -1,7 +1,11 @@
 /**
  * The ops command's ports onto AWS: one small interface per question it asks, so that each SDK client is one adapter
- * (sqs-adapter.ts, ...) and the commands are tested against fakes or mocked clients. Nothing here imports the SDK.
+ * (sqs-adapter.ts, ...) and the commands are tested against fakes or mocked clients. Nothing here imports an SDK at
+ * run time: the two clients handed out whole (DynamoDB, OpenSearch), because the backfill and the reconcile already
+ * run on them, are named by their types only.
  */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Client as OpenSearchClient } from '@opensearch-project/opensearch';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { AuditObjects } from '../audit-history/audit-objects.js';
 
@@ -128,18 +132,48 @@ export interface SigningCredentials {
 
 export type CredentialsProvider = () => Promise<SigningCredentials>;
 
-/** The AWS side of one ops run, for one region (undefined: the SDK's default chain). */
+/**
+ * The AWS side of one ops run, for one region (undefined: the SDK's default chain). Every client a command uses comes
+ * from here, never from the command itself, so that the same commands run against another implementation (a local
+ * sandbox's endpoints) with nothing else changed. Members that take a name get the one resolved from the stage's
+ * outputs; an implementation that keeps its own stand-ins may map or ignore it.
+ */
 export interface OpsAws {
+  /** CloudFormation (DescribeStacks): where every other name comes from. */
   readonly stackOutputs: StackOutputsPort;
+  /** Lambda GetEventSourceMapping (status). */
   readonly mappings: EventSourceMappingPort;
+  /** CloudWatch GetMetricData (status). */
   readonly metrics: MetricsPort;
+  /** CloudWatch DescribeAlarms (status). */
   readonly alarms: AlarmsPort;
+  /** SQS on the consumers' DLQs (status, dlq, redrive). */
   readonly deadLetterQueues: DeadLetterQueuePort;
+  /** Lambda Invoke of a consumer (redrive). */
   readonly functions: FunctionInvokerPort;
+  /** DynamoDB Streams reads of a range (redrive). */
   readonly streams: StreamReaderPort;
-  /** S3: the objects of an audit bucket (ListObjectsV2, GetObject), for replay and for ranges past the stream. */
-  auditObjects(bucketName: string): AuditObjects;
+  /** Credentials to sign a request with (api). */
   readonly credentials: CredentialsProvider;
+  /**
+   * DynamoDB for the stage's tables, named by the caller with each request: the backfill's parallel Scan of Orders,
+   * and, through a document client over it (`DynamoDBDocumentClient.from`), the reconcile's recount, marker items and
+   * fix. Owned here: `close` destroys it. A local implementation hands out a client of DynamoDB Local
+   * (ops/cli/emulator.ts has its configuration).
+   */
+  readonly dynamoDb: DynamoDBClient;
+  /**
+   * A new OpenSearch client of the stage's search endpoint (`https://<host>`, its output) for the backfill. Against
+   * AWS it signs every request with SigV4 for service `es` in `region`. The caller owns it and closes it
+   * (`await client.close()`). A local implementation returns an unsigned client of its local stand-in.
+   */
+  searchClient(endpoint: string, region: string): OpenSearchClient;
+  /**
+   * The objects of the stage's audit bucket (history, replay, redrive past the stream): S3 ListObjectsV2 and
+   * GetObject against AWS, the sandbox's
+   * local store in a local implementation. Its client is owned here: `close` releases it.
+   */
+  auditObjects(bucket: string): AuditObjects;
   /** The region requests go to: the flag's, else the SDK's default chain's; undefined when none is configured. */
   region(): Promise<string | undefined>;
   /** Releases the clients' sockets. */

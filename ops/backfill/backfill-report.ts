@@ -1,6 +1,6 @@
 import type { BackfillSummary, VerifySummary } from './backfill-run.js';
 
-/** The text summaries of `npm run backfill:search` (without --json). */
+/** The text summaries of `npm run backfill:search` and `npm run ops -- backfill search` (without --json). */
 
 /** At most this many entries of a list in the text summary; --json has them all. */
 const LISTED = 20;
@@ -66,4 +66,9 @@ export function describeVerify(summary: VerifySummary): string {
     summary.ok ? '  no drift' : `  DRIFT: ${drift.driftCount} orders`,
     '',
   ].join('\n');
+}
+
+/** The text summary of any backfill run: the drift report of --verify, else the write's or the dry run's. */
+export function describeBackfillRun(summary: BackfillSummary | VerifySummary): string {
+  return summary.mode === 'verify' ? describeVerify(summary) : describeBackfill(summary);
 }

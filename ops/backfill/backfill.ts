@@ -1,12 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createOpenSearchClient } from '../../lambdas/shared/search/opensearch-client.js';
-import { OpenSearchIndex } from '../../lambdas/shared/search/opensearch-index.js';
-import { ensureOrdersIndex } from '../../lambdas/shared/search/orders-index-bootstrap.js';
 import { emulatorClientConfig } from '../cli/emulator.js';
 import { UsageError } from '../cli/flags.js';
 import { BACKFILL_USAGE, type BackfillCliOptions, parseBackfillArgs } from './backfill-options.js';
-import { describeBackfill, describeVerify } from './backfill-report.js';
-import { type BackfillSummary, runBackfill, runVerify, type VerifySummary } from './backfill-run.js';
+import { describeBackfillRun } from './backfill-report.js';
+import type { BackfillSummary, VerifySummary } from './backfill-run.js';
+import { backfillSearch } from './backfill-search.js';
 
 /**
  * `npm run backfill:search`: the Orders table into the `orders` index (see backfill-run.ts), its dry run, or the
@@ -38,26 +37,11 @@ async function run(options: BackfillCliOptions): Promise<BackfillSummary | Verif
     region: options.region,
   });
   try {
-    if (options.mode === 'verify') {
-      log(`Verifying ${options.table} against ${options.endpoint} (${options.segments} segments)...`);
-      return await runVerify({ dynamodb, table: options.table, segments: options.segments, search, log });
-    }
-    if (options.mode === 'write') {
-      // Creates the index when absent (with --replicas), else checks its mappings; never touches its documents.
-      await ensureOrdersIndex(search, { replicas: options.replicas });
-    }
-    log(
-      `${options.mode === 'write' ? 'Backfilling' : 'Dry run of'} ${options.table} into ${options.endpoint} ` +
-        `(${options.segments} segments)...`,
-    );
-    return await runBackfill({
-      mode: options.mode,
-      dynamodb,
-      table: options.table,
-      segments: options.segments,
-      index: options.mode === 'write' ? new OpenSearchIndex(search) : undefined,
+    return await backfillSearch(
+      { dynamodb, table: options.table, search, endpoint: options.endpoint },
+      options,
       log,
-    });
+    );
   } finally {
     dynamodb.destroy();
     await search.close();
@@ -80,13 +64,7 @@ async function main(): Promise<void> {
   }
   try {
     const summary = await run(options);
-    if (!options.json) {
-      process.stdout.write(
-        `${summary.mode === 'verify' ? describeVerify(summary) : describeBackfill(summary)}\n`,
-      );
-    } else {
-      process.stdout.write(`${JSON.stringify(summary)}\n`);
-    }
+    process.stdout.write(`${options.json ? JSON.stringify(summary) : describeBackfillRun(summary)}\n`);
     process.exitCode = summary.ok ? 0 : 1;
   } catch (error) {
     log(`Backfill failed: ${(error as Error).stack ?? String(error)}`);

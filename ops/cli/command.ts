@@ -47,6 +47,19 @@ export const FLAG_OPTIONS = {
   limit: { type: 'string' },
   body: { type: 'string' },
   'dry-run': { type: 'boolean', default: false },
+  // backfill search
+  verify: { type: 'boolean', default: false },
+  segments: { type: 'string' },
+  replicas: { type: 'string' },
+  // reconcile votes (and --segments)
+  poll: { type: 'string' },
+  fix: { type: 'boolean', default: false },
+  'wait-seconds': { type: 'string' },
+  attempts: { type: 'string' },
+  // history
+  since: { type: 'string' },
+  until: { type: 'string' },
+  // replay
   from: { type: 'string' },
   to: { type: 'string' },
 } as const;
@@ -126,6 +139,21 @@ export function consumerArgument(raw: string | undefined, command: string): OpsC
   return raw as OpsConsumerName;
 }
 
+/**
+ * The word after a command that names what it works on (`backfill search`, `reconcile votes`): `target` is the only
+ * one for now (the word leaves room for others), and nothing may follow it.
+ */
+export function targetArgument(args: ParsedArgs, command: string, target: string): void {
+  const [, given, extra] = args.positionals;
+  if (given !== target) {
+    throw new UsageError(
+      `${command}: the target must be ${target}, got ${given === undefined ? 'none' : `"${given}"`}`,
+    );
+  }
+  if (extra !== undefined)
+    throw new UsageError(`${command} ${target} takes no other argument, got "${extra}"`);
+}
+
 export interface CommandContext {
   readonly args: ParsedArgs;
   readonly io: OpsIo;
@@ -143,6 +171,20 @@ export interface Command {
   readonly flags: readonly FlagName[];
   /** Checks the arguments before any AWS call; returns the run. */
   prepare(args: ParsedArgs): CommandRun;
+}
+
+/** Progress lines, one per call, on stderr (stdout is the result's). */
+export function progressLog(io: OpsIo): (line: string) => void {
+  return (line) => io.stderr(`${line}\n`);
+}
+
+/** The region the stage was resolved in: --region, else the SDK chain's; a usage error when there is none. */
+export async function stageRegion(context: CommandContext, aws: OpsAws): Promise<string> {
+  const region = context.region ?? (await aws.region());
+  if (region === undefined) {
+    throw new UsageError('--region is required: no region in the AWS SDK chain (AWS_REGION, the profile)');
+  }
+  return region;
 }
 
 /** Writes the result: the JSON value with --json, else the text. */

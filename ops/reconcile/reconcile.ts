@@ -1,11 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { emulatorClientConfig } from '../cli/emulator.js';
 import { UsageError } from '../cli/flags.js';
-import { dynamoDbReconcilePorts } from './dynamodb-ports.js';
 import { parseReconcileArgs, RECONCILE_USAGE, type ReconcileCliOptions } from './reconcile-options.js';
 import { describeReconcile } from './reconcile-report.js';
-import { runReconcile } from './reconcile-run.js';
+import { reconcileTables } from './reconcile-tables.js';
 
 /**
  * `npm run reconcile:votes`: the recount of the Votes table against PollResults, and with --fix the race-free fix
@@ -42,17 +40,7 @@ async function main(): Promise<void> {
   const client = dynamoDbClient(options);
   try {
     const tables = { votes: options.votesTable, results: options.resultsTable };
-    log(
-      `Recounting ${options.poll === undefined ? `every poll (${options.segments} segments)` : `poll ${options.poll}`} ` +
-        `of ${tables.votes} against ${tables.results}${options.fix ? ', fixing drift' : ''}...`,
-    );
-    const summary = await runReconcile({
-      ports: dynamoDbReconcilePorts(DynamoDBDocumentClient.from(client), tables),
-      poll: options.poll,
-      segments: options.segments,
-      fix: options.fix ? { waitMs: options.waitSeconds * 1000, attempts: options.attempts } : undefined,
-      log,
-    });
+    const summary = await reconcileTables(client, tables, options, log);
     process.stdout.write(`${options.json ? JSON.stringify(summary) : describeReconcile(summary, tables)}\n`);
     process.exitCode = summary.ok ? 0 : 1;
   } catch (error) {

@@ -20,6 +20,9 @@ describe('npm run ops usage', () => {
     ['dlq', "hides it from the queue's other readers for 30 seconds"],
     ['api', 'signed with SigV4 (service'],
     ['replay', "Rebuilds a consumer's effects from the audit log"],
+    ['backfill', "The Orders table and the search endpoint come from the stage's outputs"],
+    ['reconcile', "The Votes and PollResults tables come from the stage's outputs"],
+    ['history', "The audit bucket comes from the stage's outputs"],
   ])('prints the help of %s with --help, without calling AWS', async (command, excerpt) => {
     // Prepare
     const fake = createFakeAws(createSqsClient());
@@ -49,6 +52,52 @@ describe('npm run ops usage', () => {
     [['api', 'FETCH', '/orders', '--stage', 'test'], 'api: <METHOD> must be one of GET'],
     [['api', 'GET', 'orders', '--stage', 'test'], 'api: <path> must start with /'],
     [['api', 'POST', '/orders', '--stage', 'test', '--body', '{oops'], '--body must be JSON'],
+    [['backfill', '--stage', 'test'], 'backfill: the target must be search, got none'],
+    [['backfill', 'index', '--stage', 'test'], 'backfill: the target must be search, got "index"'],
+    [
+      ['backfill', 'search', 'orders', '--stage', 'test'],
+      'backfill search takes no other argument, got "orders"',
+    ],
+    [
+      ['backfill', 'search', '--stage', 'test', '--dry-run', '--verify'],
+      '--dry-run and --verify cannot be combined',
+    ],
+    [['backfill', 'search', '--stage', 'test', '--segments', '0'], '--segments must be an integer >= 1'],
+    [['backfill', 'search', '--stage', 'test', '--segments', '1001'], '--segments must be at most 1000'],
+    [['backfill', 'search', '--stage', 'test', '--replicas', 'one'], '--replicas must be an integer >= 0'],
+    [['backfill', 'search', '--stage', 'test', '--fix'], '--fix does not apply to backfill'],
+    [['backfill', 'search'], '--stage is required'],
+    [['reconcile', 'polls', '--stage', 'test'], 'reconcile: the target must be votes, got "polls"'],
+    [['reconcile', 'votes', '--stage', 'test', '--poll', ' '], '--poll must not be empty'],
+    [
+      ['reconcile', 'votes', '--stage', 'test', '--poll', 'p-1', '--segments', '2'],
+      '--segments applies to the scan of every poll',
+    ],
+    [['reconcile', 'votes', '--stage', 'test', '--attempts', '2'], '--attempts applies only with --fix'],
+    [
+      ['reconcile', 'votes', '--stage', 'test', '--wait-seconds', '5'],
+      '--wait-seconds applies only with --fix',
+    ],
+    [
+      ['reconcile', 'votes', '--stage', 'test', '--fix', '--wait-seconds', '0'],
+      '--wait-seconds must be a number > 0',
+    ],
+    [
+      ['reconcile', 'votes', '--stage', 'test', '--fix', '--attempts', '101'],
+      '--attempts must be at most 100',
+    ],
+    [['reconcile', 'votes', '--stage', 'test', '--verify'], '--verify does not apply to reconcile'],
+    [['history', '--stage', 'test'], '<orderId> is required'],
+    [['history', 'o-1', 'o-2', '--stage', 'test'], 'expected one <orderId>, got 2 arguments: o-1 o-2'],
+    [
+      ['history', 'o-1', '--stage', 'test', '--since', '2024-02-30'],
+      '--since must be a UTC day as YYYY-MM-DD',
+    ],
+    [
+      ['history', 'o-1', '--stage', 'test', '--since', '2024-05-02', '--until', '2024-05-01'],
+      '--since (2024-05-02) is after --until (2024-05-01)',
+    ],
+    [['history', 'o-1', '--stage', 'test', '--segments', '2'], '--segments does not apply to history'],
   ])('answers %j with exit code 2 and a message naming the flag or argument', async (argv, message) => {
     // Prepare
     const fake = createFakeAws(createSqsClient());
@@ -63,5 +112,7 @@ describe('npm run ops usage', () => {
     expect(io.err()).toContain('Usage: npm run ops --');
     expect(io.out()).toBe('');
     expect(fake.stacksAsked).toEqual([]);
+    expect(fake.searchClientsAsked).toEqual([]);
+    expect(fake.auditBucketsAsked).toEqual([]);
   });
 });

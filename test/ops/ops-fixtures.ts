@@ -1,5 +1,7 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Client as OpenSearchClient } from '@opensearch-project/opensearch';
 import type { DynamoDBRecord } from 'aws-lambda';
 import {
   CONSUMER_OUTPUT_FIELDS,
@@ -10,7 +12,7 @@ import {
   STAGE_OUTPUTS,
   stackNames,
 } from '../../lib/stage-outputs.js';
-import { type AuditObjects, S3AuditObjects } from '../../ops/audit-history/audit-objects.js';
+import { S3AuditObjects } from '../../ops/audit-history/audit-objects.js';
 import type {
   AlarmSummary,
   DeadLetterQueuePort,
@@ -32,11 +34,16 @@ export const STAGE = 'test';
 export const REGION = 'eu-west-1';
 export const NOW = new Date('2024-05-01T12:00:00.000Z');
 
+/** Placeholder credentials for the SDK clients of a test, which never reach AWS. */
+const STATIC_CREDENTIALS = { accessKeyId: 'a', secretAccessKey: 'b' } as const;
+
 /** The names a deployed stage would output, derived from the key so that each value is recognisable. */
 export function outputValue(key: string): string {
   if (key.endsWith('DeadLetterQueueUrl')) return `https://sqs.${REGION}.amazonaws.com/123456789012/${key}`;
   if (key === STAGE_OUTPUTS.stateless.apiUrl)
     return `https://abc123.execute-api.${REGION}.amazonaws.com/prod/`;
+  if (key === STAGE_OUTPUTS.stateful.searchEndpoint)
+    return `https://search-orders-${STAGE}-abc123.${REGION}.es.amazonaws.com`;
   return `value-of-${key}`;
 }
 
@@ -87,8 +94,15 @@ export interface FakeAwsOptions {
   readonly streams?: StreamReaderPort;
   /** Replaces the SQS adapter over the client (e.g. createFakeQueue). */
   readonly deadLetterQueues?: DeadLetterQueuePort;
-  /** Replaces the S3 adapter over a fresh S3Client (mock S3Client with aws-sdk-client-mock to answer it). */
-  readonly auditObjects?: AuditObjects;
+  /** The DynamoDB client handed out (mock it with aws-sdk-client-mock); default: one of REGION. */
+  readonly dynamoDb?: DynamoDBClient;
+  /** The S3 client the audit objects are read with (mock it); default: one of REGION. */
+  readonly s3?: S3Client;
+  /**
+   * The OpenSearch client handed out for the stage's endpoint (e.g. an unsigned one of a local OpenSearch); default:
+   * none, and asking for one fails the run.
+   */
+  readonly searchClient?: () => OpenSearchClient;
 }
 
 /** The AWS side of a test: fakes for the ports without an installed client, the real SQS adapter over `sqs`. */
@@ -98,6 +112,9 @@ export interface FakeAws {
   readonly metricQueries: MetricQuery[];
   readonly alarmPrefixesAsked: string[];
   readonly stacksAsked: string[];
+  /** The endpoint and region of every search client asked for. */
+  readonly searchClientsAsked: { endpoint: string; region: string }[];
+  /** The bucket of every AuditObjects asked for. */
   readonly auditBucketsAsked: string[];
   closed: number;
 }
@@ -109,6 +126,7 @@ export function createFakeAws(sqs: SQSClient, options: FakeAwsOptions = {}): Fak
     metricQueries: [],
     alarmPrefixesAsked: [],
     stacksAsked: stackOutputs.asked,
+    searchClientsAsked: [],
     auditBucketsAsked: [],
     closed: 0,
     aws: {
@@ -134,12 +152,18 @@ export function createFakeAws(sqs: SQSClient, options: FakeAwsOptions = {}): Fak
       deadLetterQueues: options.deadLetterQueues ?? new SqsDeadLetterQueues(sqs),
       functions: options.functions ?? createFakeFunction(),
       streams: options.streams ?? createFakeStream(new Map()),
-      auditObjects: (bucketName) => {
-        fake.auditBucketsAsked.push(bucketName);
-        return options.auditObjects ?? new S3AuditObjects(createS3Client(), bucketName);
-      },
       credentials: async () =>
         options.credentials ?? { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret-example' },
+      dynamoDb: options.dynamoDb ?? createDynamoDbClient(),
+      searchClient: (endpoint, region) => {
+        fake.searchClientsAsked.push({ endpoint, region });
+        if (options.searchClient === undefined) throw new Error('No search client in this test');
+        return options.searchClient();
+      },
+      auditObjects: (bucket) => {
+        fake.auditBucketsAsked.push(bucket);
+        return new S3AuditObjects(options.s3 ?? createS3Client(), bucket);
+      },
       region: async () => REGION,
       close: () => {
         fake.closed += 1;
@@ -149,12 +173,16 @@ export function createFakeAws(sqs: SQSClient, options: FakeAwsOptions = {}): Fak
   return fake;
 }
 
-export function createS3Client(): S3Client {
-  return new S3Client({ region: REGION, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+export function createSqsClient(): SQSClient {
+  return new SQSClient({ region: REGION, credentials: STATIC_CREDENTIALS });
 }
 
-export function createSqsClient(): SQSClient {
-  return new SQSClient({ region: REGION, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+export function createDynamoDbClient(): DynamoDBClient {
+  return new DynamoDBClient({ region: REGION, credentials: STATIC_CREDENTIALS });
+}
+
+export function createS3Client(): S3Client {
+  return new S3Client({ region: REGION, credentials: STATIC_CREDENTIALS });
 }
 
 /** Captures what the CLI writes. */

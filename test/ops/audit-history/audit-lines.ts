@@ -1,5 +1,5 @@
 /** Record factories for the audit history's tests: audit lines as the audit log writes them, and their objects. */
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { type GetObjectCommandOutput, PutObjectCommand } from '@aws-sdk/client-s3';
 import {
   type AuditImage,
   type AuditLine,
@@ -100,4 +100,11 @@ export async function putAuditObject(
     }),
   );
   return key;
+}
+
+/** A GetObject body as the SDK's stream mixin offers it in Node. */
+export function getObjectBody(bytes: Uint8Array): GetObjectCommandOutput['Body'] {
+  return {
+    transformToByteArray: async () => new Uint8Array(bytes),
+  } as unknown as GetObjectCommandOutput['Body'];
 }

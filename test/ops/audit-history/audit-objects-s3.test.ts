@@ -16,17 +16,10 @@ import {
   UnreadableBodyError,
 } from '../../../ops/audit-history/audit-objects.js';
 import { readOrderHistory } from '../../../ops/audit-history/history-run.js';
-import { auditLine, ORDER_ID, objectText, seq } from './audit-lines.js';
+import { auditLine, getObjectBody, ORDER_ID, objectText, seq } from './audit-lines.js';
 
 const BUCKET = 'orders-audit-123456789012';
 const s3 = mockClient(S3Client);
-
-/** A GetObject body as the SDK's stream mixin offers it in Node. */
-function body(bytes: Uint8Array): GetObjectCommandOutput['Body'] {
-  return {
-    transformToByteArray: async () => new Uint8Array(bytes),
-  } as unknown as GetObjectCommandOutput['Body'];
-}
 
 /** The inputs of every ListObjectsV2 call, in order. */
 function listInputs(): unknown[] {
@@ -131,17 +124,17 @@ describe('S3AuditObjects over S3Client', () => {
   it.each<[string, () => GetObjectCommandOutput['Body'], string | undefined]>([
     [
       'gzip bytes with ContentEncoding gzip',
-      () => body(encodeAuditObject([auditLine({ sequenceNumber: seq(1) })])),
+      () => getObjectBody(encodeAuditObject([auditLine({ sequenceNumber: seq(1) })])),
       'gzip',
     ],
     [
       'gzip bytes without the header',
-      () => body(encodeAuditObject([auditLine({ sequenceNumber: seq(1) })])),
+      () => getObjectBody(encodeAuditObject([auditLine({ sequenceNumber: seq(1) })])),
       undefined,
     ],
     [
       'bytes an HTTP layer already decompressed, header still there',
-      () => body(Buffer.from(objectText([auditLine({ sequenceNumber: seq(1) })]))),
+      () => getObjectBody(Buffer.from(objectText([auditLine({ sequenceNumber: seq(1) })]))),
       'gzip',
     ],
     [
@@ -196,7 +189,7 @@ describe('readOrderHistory over S3Client', () => {
       Contents: [{ Key: key }],
     });
     s3.on(GetObjectCommand, { Key: key }).resolves({
-      Body: body(
+      Body: getObjectBody(
         encodeAuditObject([auditLine({ sequenceNumber: seq(1), time: '2024-02-29T23:59:59.000Z' })]),
       ),
     });
@@ -228,7 +221,7 @@ describe('readOrderHistory over S3Client', () => {
       NextContinuationToken: 'more',
     });
     s3.on(GetObjectCommand).resolves({
-      Body: body(encodeAuditObject([auditLine({ sequenceNumber: seq(1) })])),
+      Body: getObjectBody(encodeAuditObject([auditLine({ sequenceNumber: seq(1) })])),
     });
 
     // Act
@@ -275,7 +268,7 @@ describe('readOrderHistory over S3Client', () => {
     s3.on(ListObjectsV2Command).resolves({ Contents: [{ Key: gone }, { Key: there }] });
     s3.on(GetObjectCommand, { Key: gone }).rejects(new NoSuchKey({ message: 'gone', $metadata: {} }));
     s3.on(GetObjectCommand, { Key: there }).resolves({
-      Body: body(encodeAuditObject([auditLine({ sequenceNumber: seq(2) })])),
+      Body: getObjectBody(encodeAuditObject([auditLine({ sequenceNumber: seq(2) })])),
     });
 
     // Act

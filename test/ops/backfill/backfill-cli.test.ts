@@ -6,28 +6,13 @@ import { ORDERS_INDEX, toOrderDocument } from '../../../lambdas/shared/search/or
 import { type LocalOpenSearch, startLocalOpenSearch } from '../../../sandbox/opensearch/local-opensearch.js';
 import { type CliRun, runTsxCli } from '../../support/cli.js';
 import { createTestTables, localDynamoDb, type TestTables } from '../../support/dynamodb.js';
+import { orderItem } from './order-items.js';
 
 /** Runs `npm run backfill:search -- <args>`; no region in the environment, so the CLI's own check is what runs. */
 function backfill(args: readonly string[]): Promise<CliRun> {
   return runTsxCli('ops/backfill/backfill.ts', args, {
     env: { ...process.env, AWS_REGION: '', AWS_DEFAULT_REGION: '' },
   });
-}
-
-/** Order `n` at `version`. */
-function order(n: number, version: number): Record<string, unknown> {
-  return {
-    orderId: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
-    customerId: 'customer-1',
-    customerEmail: 'customer-1@example.com',
-    currency: 'EUR',
-    lines: [{ sku: 'SKU-0001', qty: 1, unitPriceCents: 500 }],
-    totalCents: 500,
-    status: 'PLACED',
-    version,
-    createdAt: '2030-01-01T00:00:00.000Z',
-    updatedAt: '2030-01-01T00:00:00.000Z',
-  };
 }
 
 describe('npm run backfill:search', () => {
@@ -40,7 +25,7 @@ describe('npm run backfill:search', () => {
     const { documentClient } = localDynamoDb();
     await Promise.all(
       Array.from({ length: 12 }, (_unused, n) =>
-        documentClient.send(new PutCommand({ TableName: tables.Orders, Item: order(n, 1 + (n % 3)) })),
+        documentClient.send(new PutCommand({ TableName: tables.Orders, Item: orderItem(n, 1 + (n % 3)) })),
       ),
     );
   });
@@ -107,7 +92,7 @@ describe('npm run backfill:search', () => {
 
     // Prepare: a live document of an order that is not in the table (a missed delete).
     const client = createOpenSearchClient({ endpoint: server.url, sign: false });
-    await new OpenSearchIndex(client).bulkIndex([{ document: toOrderDocument(order(99, 4) as never) }]);
+    await new OpenSearchIndex(client).bulkIndex([{ document: toOrderDocument(orderItem(99, 4) as never) }]);
     await client.close();
 
     // Act
@@ -116,7 +101,7 @@ describe('npm run backfill:search', () => {
     // Assess
     expect(drifted.code).toBe(1);
     expect(JSON.parse(drifted.stdout).drift).toMatchObject({
-      orphaned: [{ orderId: order(99, 4).orderId, indexVersion: 4 }],
+      orphaned: [{ orderId: orderItem(99, 4).orderId, indexVersion: 4 }],
       driftCount: 1,
     });
   });

@@ -264,17 +264,11 @@ describe('npm run ops -- redrive', () => {
   });
 
   it.each([
-    [
-      'search-sync',
-      `npm run backfill:search -- --table value-of-OpsOrdersTableName --endpoint value-of-OpsSearchEndpoint --region eu-west-1`,
-    ],
-    [
-      'vote-aggregator',
-      'npm run reconcile:votes -- --votes-table value-of-OpsVotesTableName --results-table value-of-OpsPollResultsTableName --fix --region eu-west-1',
-    ],
+    ['search-sync', `npm run ops -- backfill search --stage ${STAGE} --region eu-west-1`],
+    ['vote-aggregator', `npm run ops -- reconcile votes --fix --stage ${STAGE} --region eu-west-1`],
     [
       'order-fanout',
-      `npm run ops -- replay order-fanout --from 2024-05-01T09:50:00Z --to 2024-05-01T09:50:02Z --stage ${STAGE}`,
+      `npm run ops -- replay order-fanout --from 2024-05-01T09:49:00.000Z --to 2024-05-01T09:51:02.000Z --stage ${STAGE} --region eu-west-1`,
     ],
     [
       'audit-log',

@@ -3,7 +3,6 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { S3AuditObjects } from '../../../ops/audit-history/audit-objects.js';
 import { runOpsCli } from '../../../ops/ops-cli.js';
 import { auditObjectOf } from '../../support/audit-objects.js';
 import { createStreamRecordFactory } from '../../support/stream-records.js';
@@ -59,7 +58,6 @@ async function run(argv: readonly string[], fn = createFakeFunction()) {
   const io = captureIo();
   const fake = createFakeAws(createSqsClient(), {
     functions: fn,
-    auditObjects: new S3AuditObjects(new S3Client({ region: 'eu-west-1' }), BUCKET),
   });
   const code = await runOpsCli(['replay', ...argv, '--stage', STAGE], io, depsFor(fake));
   return { code, out: io.out(), err: io.err(), fn, fake };
@@ -212,7 +210,6 @@ describe('npm run ops -- redrive, past the stream', () => {
       deadLetterQueues: queue,
       functions: fn,
       streams: createFakeStream(new Map([['shardId-1', 'trimmed']])),
-      auditObjects: new S3AuditObjects(new S3Client({ region: 'eu-west-1' }), BUCKET),
     });
     const code = await runOpsCli(['redrive', 'order-fanout', '--stage', STAGE, '--json'], io, depsFor(fake));
     return { code, out: JSON.parse(io.out()), fn, queue };
