@@ -7,6 +7,7 @@ import { ENV } from '../lambdas/shared/env.js';
 import { ORDERS_INDEX } from '../lambdas/shared/search/orders-index.js';
 import { ensureOrdersIndex } from '../lambdas/shared/search/orders-index-bootstrap.js';
 import type { OrdersStreamApp } from '../lib/app.js';
+import type { OpsAws } from '../ops/aws/ports.js';
 import {
   type CountingDynamoDb,
   createCountingDynamoDb,
@@ -39,12 +40,17 @@ import { type ConsumerFunctionWrapper, composeConsumerFunction } from './consume
 import { factoriesForMappings } from './consumers.js';
 import { localClientConfig, startDynamoDbLocal } from './dynamodb-local/server.js';
 import { createTables, tableDefinitionsFromTemplate } from './dynamodb-local/tables.js';
-import { DynamoDbStreamSource, latestStreamArn } from './esm/dynamodb-stream-source.js';
+import {
+  DynamoDbStreamSource,
+  latestStreamArn,
+  TableHasNoStreamError,
+} from './esm/dynamodb-stream-source.js';
 import { esmConfigsFromApp } from './esm/esm-config.js';
 import { assertDistinctConsumerNames, EsmRunner } from './esm/runner.js';
 import type { MappingStats, OnFailureSink } from './esm/types.js';
 import { DEFAULT_INVENTORY, seedInventory, validateInventory } from './inventory-seed.js';
 import { LagRecorder, type LagSummary } from './lag.js';
+import { type LocalFunction, localOpsAws } from './local-ops.js';
 import { createLocalOpenSearchClient, type LocalOpenSearchClientOptions } from './opensearch/local-client.js';
 import {
   type LocalOpenSearch,
@@ -52,10 +58,11 @@ import {
   type LocalOpenSearchStats,
   startLocalOpenSearch,
 } from './opensearch/local-opensearch.js';
+import { localStageOutputs } from './ops-outputs.js';
 import { ordersApiFactory } from './orders-api-factory.js';
 import { DEFAULT_OUTPUT_DIR, prepareOutputDir } from './output-dir.js';
 import { synthesizeApp } from './synth.js';
-import { apiFunctionAddress, resolveFunctionEnvironment } from './template-env.js';
+import { apiFunctionAddress, resolveFunctionEnvironment, resourceAt } from './template-env.js';
 import {
   addressKey,
   domainAttributeResolver,
@@ -108,6 +115,11 @@ export interface SandboxSystemOptions {
    * streams to drain need not wait a whole window for the last batch. @default no cap: each mapping's own window
    */
   readonly maxBatchingWindowMs?: number;
+  /**
+   * Caps every mapping's maximum record age: a drill of an outage longer than the maximum record age (the mappings'
+   * on-failure letters) need not last an hour. @default no cap: each mapping's own
+   */
+  readonly maxRecordAgeMs?: number;
   /** The runner's poll interval. @default 250 */
   readonly pollIntervalMs?: number;
   /** Progress lines. @default a line on stderr */
@@ -171,6 +183,15 @@ export interface SandboxSystem {
   /** End-to-end lag samples in ms, in completion order. */
   lagSamples(consumerName: string): number[];
   apiStats(): ApiStats;
+  /** The stage the sandbox stands in for (cdk.json's `stage`): its stacks' names are the deployed stage's. */
+  readonly stageName: string;
+  /** The stage's outputs as the sandbox resolves them (stack name to output key to local value). */
+  readonly stageOutputs: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  /**
+   * The ops command's AWS side over this sandbox (local-ops.ts): `npm run ops` runs the same commands against it as
+   * against a deployed stage. Each call gives a new one; its `close` releases its own clients only.
+   */
+  opsAws(): OpsAws;
   /** Resolves true once every mapping has caught up and stayed idle `quietMs`; false on timeout. */
   waitUntilDrained(opts: { timeoutMs: number; quietMs?: number }): Promise<boolean>;
   /**
@@ -209,6 +230,9 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
       : {
           maximumBatchingWindowMs: Math.min(config.maximumBatchingWindowMs, options.maxBatchingWindowMs),
         }),
+    ...(options.maxRecordAgeMs === undefined
+      ? {}
+      : { maximumRecordAgeMs: Math.min(config.maximumRecordAgeMs, options.maxRecordAgeMs) }),
   }));
   const factories = factoriesForMappings(configs, options.consumers ?? {});
   // The runner refuses them too; checked here, the sandbox fails before it starts anything.
@@ -438,6 +462,45 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
       if (url !== undefined) dlqByConsumer.set(config.consumerName, queues.byUrl(url));
     }
 
+    // What the ops command resolves and reaches (`npm run ops -- --local`): the template's outputs, locally.
+    const streamArns = new Map<string, string>();
+    for (const { stackName, definition } of definitions) {
+      const tableName = tables[definition.constructId];
+      if (tableName === undefined) continue;
+      try {
+        streamArns.set(
+          addressKey({ stackName, logicalId: definition.logicalId }),
+          await latestStreamArn(client, tableName),
+        );
+      } catch (error) {
+        if (!(error instanceof TableHasNoStreamError)) throw error;
+      }
+    }
+    const stageOutputs = localStageOutputs(app, {
+      resolveRef,
+      resolveAttribute,
+      configs,
+      streamArns,
+      queueNames: names.queues,
+      apiUrl: server.url,
+      unresolved: (stackName, key, problem) =>
+        log(`  output ${stackName}/${key} has no local value: ${problem}`),
+    });
+    const localFunctions = new Map<string, LocalFunction>(
+      mappings.map(({ config, fn }) => [
+        config.consumerName,
+        {
+          fn,
+          timeoutMs: config.functionTimeoutMs,
+          // Lambda's default when the template sets none.
+          memoryMb: Number(
+            resourceAt(app, { stackName: config.functionStackName, logicalId: config.functionLogicalId })
+              .Properties?.MemorySize ?? 128,
+          ),
+        },
+      ]),
+    );
+
     // The lag is measured from what the runner settles, not from the functions' responses.
     const lag = new LagRecorder();
     const runner = new EsmRunner({
@@ -500,6 +563,20 @@ export async function startSandboxSystem(options: SandboxSystemOptions = {}): Pr
       },
       lagSamples: (consumerName) => lag.samples(consumerName),
       apiStats: api.stats,
+      stageName: app.config.stageName,
+      stageOutputs,
+      opsAws: () =>
+        localOpsAws({
+          outputs: stageOutputs,
+          functions: localFunctions,
+          mappingStats: (uuid) => runner.stats()[uuid],
+          mappingStatsOfFunction: (functionName) => runner.stats()[functionName],
+          queues,
+          dynamodbEndpoint: ddb.endpoint,
+          searchUrl: search.url,
+          s3,
+          clock,
+        }),
       waitUntilDrained: async ({ timeoutMs, quietMs }) => {
         const drained = await runner.waitUntilDrained({ timeoutMs, quietMs: quietMs ?? 500 });
         await flushJsonLinesWrites();

@@ -72,6 +72,34 @@ export function resolveFunctionEnvironment(
   return resolved;
 }
 
+/**
+ * Resolves a stack's outputs from the synthesized template to local values the way a function's environment is
+ * (resolveFunctionEnvironment), so that what the sandbox publishes as a stage's outputs is what deploys. An output
+ * with no local counterpart is left out: `unresolved` is told why, and the caller decides (the API URL, say, is the
+ * local server's).
+ */
+export function resolveStackOutputs(
+  app: SynthesizedApp,
+  stackName: string,
+  resolveRef: LocalRefResolver,
+  resolveAttribute: LocalAttributeResolver,
+  unresolved: (outputKey: string, problem: string) => void = () => {},
+): Map<string, string> {
+  const outputs = new Map<string, string>();
+  const resolvers = { ref: resolveRef, attribute: resolveAttribute };
+  for (const [key, output] of Object.entries(app.stack(stackName).template.Outputs ?? {})) {
+    try {
+      const value = resolveValue(app, stackName, (output as { Value?: unknown }).Value, resolvers, key);
+      // An output of an endpoint alone is the whole URL: outputs are read by people and tools, not joined.
+      outputs.set(key, typeof value === 'string' ? value : value.url);
+    } catch (error) {
+      if (!(error instanceof TemplateWiringError)) throw error;
+      unresolved(key, error.message);
+    }
+  }
+  return outputs;
+}
+
 interface Resolvers {
   readonly ref: LocalRefResolver;
   readonly attribute: LocalAttributeResolver;

@@ -105,6 +105,11 @@ export class LocalQueue {
   public readonly url: string;
   public readonly file: JsonLinesFile;
   readonly #clock: () => number;
+  /** Where deletions are kept: the queue file itself only ever grows. */
+  readonly #deletions: JsonLinesFile;
+  readonly #deleted = new Set<string>();
+  readonly #hiddenUntil = new Map<string, number>();
+  readonly #receiveCounts = new Map<string, number>();
   #sent = 0;
 
   public constructor(outputDir: string, name: string, clock: () => number = Date.now) {
@@ -113,6 +118,7 @@ export class LocalQueue {
     this.url = localQueueUrl(name);
     // Lossless: dead letters carry raw AttributeValue images and may carry binary values (Uint8Array).
     this.file = new JsonLinesFile(localQueueFilePath(outputDir, name), (value) => toLosslessJson(value));
+    this.#deletions = new JsonLinesFile(join(outputDir, 'sqs', `${name}.deleted.jsonl`));
     this.#clock = clock;
   }
 
@@ -142,6 +148,70 @@ export class LocalQueue {
   /** Every message in the file. */
   public readAll(): Promise<LocalQueueMessage[]> {
     return this.file.readAll<LocalQueueMessage>();
+  }
+
+  /**
+   * Receives up to `limit` messages as SQS does for a standard queue: each visible message (not deleted, not hidden
+   * by an earlier receive whose visibility timeout has not run out) is hidden for `visibilityTimeoutMs` and handed
+   * out with a fresh receipt handle and its receive count. The file stays as it is: a message is never removed from
+   * it, so what was sent can always be inspected; deletions are kept beside it (`<queue>.deleted.jsonl`).
+   */
+  public async receive(limit: number, visibilityTimeoutMs: number): Promise<LocalReceivedMessage[]> {
+    await this.file.flush();
+    const now = this.#clock();
+    const received: LocalReceivedMessage[] = [];
+    for (const message of await this.readAll()) {
+      if (received.length >= limit) break;
+      if (this.#deleted.has(message.messageId)) continue;
+      if ((this.#hiddenUntil.get(message.messageId) ?? 0) > now) continue;
+      const receiveCount = (this.#receiveCounts.get(message.messageId) ?? 0) + 1;
+      this.#receiveCounts.set(message.messageId, receiveCount);
+      this.#hiddenUntil.set(message.messageId, now + visibilityTimeoutMs);
+      received.push({ message, receiptHandle: `${message.messageId}#${receiveCount}`, receiveCount });
+    }
+    return received;
+  }
+
+  /** Deletes the message a receipt handle of this queue was given for; an unknown handle is refused. */
+  public async delete(receiptHandle: string): Promise<void> {
+    const messageId = receiptHandle.slice(0, receiptHandle.lastIndexOf('#'));
+    if (!this.#receiveCounts.has(messageId)) throw new UnknownReceiptHandleError(this.name, receiptHandle);
+    if (this.#deleted.has(messageId)) return;
+    this.#deleted.add(messageId);
+    this.#hiddenUntil.delete(messageId);
+    await this.#deletions.append({ messageId, deletedAt: new Date(this.#clock()).toISOString() });
+  }
+
+  /** Messages not deleted: visible ones, and in flight (received and hidden); the oldest one's send time. */
+  public async depth(): Promise<{ visible: number; inFlight: number; oldestSentAt: string | undefined }> {
+    await this.file.flush();
+    const now = this.#clock();
+    let visible = 0;
+    let inFlight = 0;
+    let oldestSentAt: string | undefined;
+    for (const message of await this.readAll()) {
+      if (this.#deleted.has(message.messageId)) continue;
+      if ((this.#hiddenUntil.get(message.messageId) ?? 0) > now) inFlight += 1;
+      else visible += 1;
+      if (oldestSentAt === undefined || message.sentAt < oldestSentAt) oldestSentAt = message.sentAt;
+    }
+    return { visible, inFlight, oldestSentAt };
+  }
+}
+
+/** A message handed out by LocalQueue.receive. */
+export interface LocalReceivedMessage {
+  readonly message: LocalQueueMessage;
+  readonly receiptHandle: string;
+  /** How many times it was received, this time included. */
+  readonly receiveCount: number;
+}
+
+/** A delete with a receipt handle the queue never gave out (SQS: ReceiptHandleIsInvalid). */
+export class UnknownReceiptHandleError extends Error {
+  public constructor(queueName: string, receiptHandle: string) {
+    super(`ReceiptHandleIsInvalid: "${receiptHandle}" was not given out by the local queue ${queueName}`);
+    this.name = 'UnknownReceiptHandleError';
   }
 }
 
