@@ -124,6 +124,33 @@ function synthesizeUncached(
   }
 }
 
+/**
+ * Synthesizes the real app with its assets bundled, as `cdk synth` writes them: every NodejsFunction bundled by the
+ * local esbuild into `<outdir>/asset.<hash>/`, which the caller owns (and removes). Never cached: the bundles are
+ * what the caller reads, and they live in `outdir`. The benchmarks read the deployed bundles this way.
+ */
+export function synthesizeBundledApp(outdir: string, context: Record<string, unknown> = {}): SynthesizedApp {
+  const app = new App({
+    context: {
+      ...readCdkJsonContext(),
+      ...context,
+      'aws:cdk:enable-path-metadata': true,
+      // Names each function's asset directory in its Metadata (`aws:asset:path`), as the CLI does.
+      'aws:cdk:enable-asset-metadata': true,
+    },
+    outdir,
+  });
+  const { config } = buildApp(app);
+  const assembly = app.synth();
+  return createSynthesizedApp(
+    config,
+    assembly.stacks.map((artifact) => ({
+      stackName: artifact.stackName,
+      template: artifact.template as CfnTemplate,
+    })),
+  );
+}
+
 function createSynthesizedApp(config: StageConfig, stacks: readonly SynthesizedStack[]): SynthesizedApp {
   return {
     config,

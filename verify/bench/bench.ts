@@ -2,6 +2,8 @@ import { UsageError } from '../../ops/cli/flags.js';
 import { type AuditComparison, describeAudit } from './audit-bench.js';
 import { type BenchCliOptions, benchUsage, parseBenchArgs } from './bench-options.js';
 import { BENCHMARKS, type BenchReport, runBenchmarks } from './benchmarks.js';
+import { type ColdStartReport, describeColdStart } from './cold-start-bench.js';
+import { type CpuPerRecordReport, describeCpuPerRecord } from './cpu-per-record-bench.js';
 import { describeFanout, type FanoutComparison } from './fanout-bench.js';
 import { describeMachine } from './machine.js';
 import { describeSearch, type SearchComparison } from './search-bench.js';
@@ -27,6 +29,8 @@ function describe(report: BenchReport): string {
   const audit = report.comparisons.audit as AuditComparison | undefined;
   const votesHot = report.comparisons['votes-hot'] as VotesComparison | undefined;
   const votesSpread = report.comparisons['votes-spread'] as VotesComparison | undefined;
+  const coldStart = report.coldStart as ColdStartReport | undefined;
+  const cpuPerRecord = report.cpuPerRecord as CpuPerRecordReport | undefined;
   return [
     '',
     report.machine,
@@ -36,6 +40,8 @@ function describe(report: BenchReport): string {
     ...(audit === undefined ? [] : [describeAudit(audit)]),
     ...(votesHot === undefined ? [] : [describeVotes('votes-hot', votesHot)]),
     ...(votesSpread === undefined ? [] : [describeVotes('votes-spread', votesSpread)]),
+    ...(coldStart === undefined ? [] : [describeColdStart(coldStart)]),
+    ...(cpuPerRecord === undefined ? [] : [describeCpuPerRecord(cpuPerRecord)]),
     '',
   ].join('\n');
 }

@@ -1,4 +1,6 @@
 import { auditBenchmark } from './audit-bench.js';
+import { coldStartBenchmark } from './cold-start-bench.js';
+import { cpuPerRecordBenchmark } from './cpu-per-record-bench.js';
 import { fanoutBenchmark } from './fanout-bench.js';
 import type { Benchmark, BenchmarkSettings, LagFigures } from './harness.js';
 import { lagBenchmark } from './lag.js';
@@ -7,8 +9,8 @@ import { votesBenchmark } from './votes-bench.js';
 
 /**
  * The registry of named benchmarks behind `npm run bench`. A benchmark runs on its own (a fresh sandbox system if it
- * needs one) and contributes to sections of the report: `lag` (end-to-end lag per consumer) or `comparisons` (named
- * A/B figures: each pipeline against its baseline). Adding one is one entry in BENCHMARKS.
+ * needs one) and contributes to sections of the report: `lag` (end-to-end lag per consumer), `comparisons` (named
+ * A/B figures: each pipeline against its baseline), `coldStart` or `cpuPerRecord`. Adding one is one entry in BENCHMARKS.
  */
 
 /** Every benchmark, run in this order. */
@@ -18,6 +20,8 @@ export const BENCHMARKS: readonly Benchmark[] = [
   searchBenchmark(),
   auditBenchmark(),
   votesBenchmark(),
+  coldStartBenchmark(),
+  cpuPerRecordBenchmark(),
 ];
 
 /** The report `npm run bench -- --json` prints as its last line. */
@@ -26,6 +30,10 @@ export interface BenchReport {
   readonly machine: string;
   readonly lag: Readonly<Record<string, LagFigures>>;
   readonly comparisons: Readonly<Record<string, unknown>>;
+  /** Footprint and init time per function (`cold-start`); only when that benchmark ran. */
+  readonly coldStart?: unknown;
+  /** Handler CPU per record per consumer (`cpu-per-record`); only when that benchmark ran. */
+  readonly cpuPerRecord?: unknown;
   /** The load the figures were measured under. */
   readonly settings: { readonly ratePerSecond: number; readonly seconds: number; readonly seed: number };
 }
@@ -38,16 +46,22 @@ export async function runBenchmarks(
 ): Promise<BenchReport> {
   const lag: Record<string, LagFigures> = {};
   const comparisons: Record<string, unknown> = {};
+  let coldStart: unknown;
+  let cpuPerRecord: unknown;
   for (const benchmark of benchmarks) {
     settings.log(`Benchmark ${benchmark.name}: ${benchmark.description}`);
     const result = await benchmark.run(settings);
     Object.assign(lag, result.lag);
     Object.assign(comparisons, result.comparisons);
+    coldStart = result.coldStart ?? coldStart;
+    cpuPerRecord = result.cpuPerRecord ?? cpuPerRecord;
   }
   return {
     machine,
     lag,
     comparisons,
+    ...(coldStart === undefined ? {} : { coldStart }),
+    ...(cpuPerRecord === undefined ? {} : { cpuPerRecord }),
     settings: { ratePerSecond: settings.ratePerSecond, seconds: settings.seconds, seed: settings.seed },
   };
 }

@@ -29,6 +29,10 @@ export interface BenchmarkSettings {
 export interface BenchmarkResult {
   readonly lag?: Readonly<Record<string, LagFigures>>;
   readonly comparisons?: Readonly<Record<string, unknown>>;
+  /** The `cold-start` benchmark's section (cold-start-bench.ts, ColdStartReport). */
+  readonly coldStart?: unknown;
+  /** The `cpu-per-record` benchmark's section (cpu-per-record-bench.ts, CpuPerRecordReport). */
+  readonly cpuPerRecord?: unknown;
 }
 
 export interface Benchmark {

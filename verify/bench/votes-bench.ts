@@ -41,11 +41,20 @@ import type { EsmConfig, StreamFunction } from '../../sandbox/esm/types.js';
 import { localLambdaContext } from '../../sandbox/lambda-context.js';
 import { synthesizeApp } from '../../sandbox/synth.js';
 import { DEFAULT_OUTPUT_DIR } from '../../sandbox/system.js';
-import { mulberry32 } from '../../sandbox/traffic.js';
 import { createPerRecordVotesHandler } from './baselines/per-record-votes.js';
 import type { Benchmark, BenchmarkResult, BenchmarkSettings } from './harness.js';
 import { inParallel } from './in-parallel.js';
-import { per1000Records, readStreamBatches } from './workload.js';
+import {
+  BENCH_VOTE_OPTIONS,
+  DEFAULT_VOTE_MIX,
+  per1000Records,
+  planVotes,
+  readStreamBatches,
+  type VoteMix,
+  type VotePlanOptions,
+  type VoteStep,
+} from './workload.js';
+
 /**
  * `votes` (`npm run bench -- --only votes`): aggregate writes (write calls on the PollResults-like table, and for
  * baseline (b) on the Idempotency table too) per 1,000 votes of the vote aggregator, against two per-record
@@ -90,20 +99,9 @@ import { per1000Records, readStreamBatches } from './workload.js';
  * deployed figures depend on timing (how the records fall into windows), and the rates on the machine.
  */
 
-/** The share of each kind of vote write in a workload; they sum to 1. */
-export interface VoteMix {
-  /** A new voter casts a vote (INSERT). */
-  readonly cast: number;
-  /** A voter with a vote picks another option (MODIFY). */
-  readonly change: number;
-  /** A voter with a vote deletes it (REMOVE). */
-  readonly retract: number;
-}
-
-export const DEFAULT_VOTE_MIX: VoteMix = { cast: 0.8, change: 0.15, retract: 0.05 };
-
-/** The options of every poll of the workload. */
-export const BENCH_VOTE_OPTIONS = ['yes', 'no', 'maybe', 'later'] as const;
+// The vote workload (VoteMix, DEFAULT_VOTE_MIX, BENCH_VOTE_OPTIONS, VoteStep, planVotes) lives in workload.ts, shared
+// with the cpu-per-record benchmark; re-exported here for the callers that know it from this module.
+export { BENCH_VOTE_OPTIONS, DEFAULT_VOTE_MIX, planVotes, type VoteMix, type VotePlanOptions, type VoteStep };
 
 /** The batch size of the replayed contestants: the issue's "at batch size 100". */
 export const VOTES_REPLAY_BATCH_SIZE = 100;
@@ -142,78 +140,6 @@ export class VotesBenchError extends Error {
 // ---------------------------------------------------------------------------------------------------------------
 
 /** One vote write of the workload. */
-export type VoteStep =
-  | {
-      readonly kind: 'cast' | 'change';
-      readonly pollId: string;
-      readonly voterId: string;
-      readonly option: string;
-    }
-  | { readonly kind: 'retract'; readonly pollId: string; readonly voterId: string };
-
-export interface VotePlanOptions {
-  readonly votes: number;
-  readonly polls: number;
-  readonly seed: number;
-  /** @default DEFAULT_VOTE_MIX */
-  readonly mix?: VoteMix;
-  /** Poll ids are `<pollPrefix>-<n>`. */
-  readonly pollPrefix: string;
-  /** Writes per tick (run in parallel). @default 50 */
-  readonly stepsPerTick?: number;
-}
-
-/**
- * The workload, tick by tick: `votes` writes, each a cast by a new voter on a poll drawn uniformly, a change of a
- * current voter's option to another one, or a retraction of a current vote, in the mix's shares (a cast when no vote
- * is held yet). A voter is at most once in a tick, so a tick's writes can run in parallel and still reach the table
- * in plan order per voter. Every step is one stream record: a change always picks another option.
- */
-export function planVotes(options: VotePlanOptions): VoteStep[][] {
-  const random = mulberry32(options.seed);
-  const mix = options.mix ?? DEFAULT_VOTE_MIX;
-  const stepsPerTick = options.stepsPerTick ?? 50;
-  const held: { pollId: string; voterId: string; option: string }[] = [];
-  const ticks: VoteStep[][] = [];
-  let tick: VoteStep[] = [];
-  let inTick = new Set<string>();
-  let voters = 0;
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-  const push = (step: VoteStep): void => {
-    const key = `${step.pollId}/${step.voterId}`;
-    if (tick.length >= stepsPerTick || inTick.has(key)) {
-      ticks.push(tick);
-      tick = [];
-      inTick = new Set();
-    }
-    tick.push(step);
-    inTick.add(key);
-  };
-  for (let step = 0; step < options.votes; step += 1) {
-    const draw = random();
-    if (held.length === 0 || draw < mix.cast) {
-      const vote = {
-        pollId: `${options.pollPrefix}-${Math.floor(random() * options.polls)}`,
-        voterId: `voter-${voters}`,
-        option: pick(BENCH_VOTE_OPTIONS),
-      };
-      voters += 1;
-      held.push(vote);
-      push({ kind: 'cast', ...vote });
-    } else if (draw < mix.cast + mix.change) {
-      const vote = pick(held);
-      const others = BENCH_VOTE_OPTIONS.filter((option) => option !== vote.option);
-      vote.option = pick(others);
-      push({ kind: 'change', pollId: vote.pollId, voterId: vote.voterId, option: vote.option });
-    } else {
-      const index = Math.floor(random() * held.length);
-      const [vote] = held.splice(index, 1);
-      push({ kind: 'retract', pollId: vote!.pollId, voterId: vote!.voterId });
-    }
-  }
-  if (tick.length > 0) ticks.push(tick);
-  return ticks;
-}
 
 /** What writing a workload did. */
 export interface VoteWrites {

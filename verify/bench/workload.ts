@@ -4,6 +4,7 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { deterministicOrderId, newOrder } from '../../lambdas/orders-api/order.js';
 import { DynamoDbOrdersRepository } from '../../lambdas/shared/orders/dynamodb-orders-repository.js';
 import type { Order, OrderStatus } from '../../lambdas/shared/orders/order.js';
+import type { OrdersRepository } from '../../lambdas/shared/orders/orders-repository.js';
 import { transitionOrder } from '../../lambdas/shared/orders/transition.js';
 import { localClientConfig } from '../../sandbox/dynamodb-local/server.js';
 import {
@@ -114,7 +115,25 @@ export async function writeOrderHistory(options: {
   readonly runId: string;
   readonly log: (line: string) => void;
 }): Promise<HistoryOutcome> {
-  const repository = new DynamoDbOrdersRepository(options.documentClient, options.ordersTable);
+  return applyOrderHistory({
+    ...options,
+    repository: new DynamoDbOrdersRepository(options.documentClient, options.ordersTable),
+  });
+}
+
+/**
+ * Applies the planned history through any orders repository, tick after tick: the DynamoDB one (writeOrderHistory)
+ * or an in-memory one that records the stream records it would make (memory-stream.ts).
+ */
+export async function applyOrderHistory(options: {
+  readonly repository: OrdersRepository;
+  readonly plan: readonly (readonly HistoryStep[])[];
+  readonly concurrency: number;
+  /** Makes the order ids of this run unique. */
+  readonly runId: string;
+  readonly log: (line: string) => void;
+}): Promise<HistoryOutcome> {
+  const { repository } = options;
   const current = new Map<number, Order>();
   const live = new Map<string, Order>();
   const deleted = new Map<string, number>();
@@ -267,4 +286,96 @@ export function parentsFirst(shards: readonly { shardId: string; parentShardId?:
 /** `count` per 1,000 records, to one decimal; 0 when there are no records. */
 export function per1000Records(count: number, records: number): number {
   return records === 0 ? 0 : Math.round((count * 10_000) / records) / 10;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The vote workload
+// ---------------------------------------------------------------------------------------------------------------
+
+/** The share of each kind of vote write in a workload; they sum to 1. */
+export interface VoteMix {
+  /** A new voter casts a vote (INSERT). */
+  readonly cast: number;
+  /** A voter with a vote picks another option (MODIFY). */
+  readonly change: number;
+  /** A voter with a vote deletes it (REMOVE). */
+  readonly retract: number;
+}
+
+export const DEFAULT_VOTE_MIX: VoteMix = { cast: 0.8, change: 0.15, retract: 0.05 };
+
+/** The options of every poll of the workload. */
+export const BENCH_VOTE_OPTIONS = ['yes', 'no', 'maybe', 'later'] as const;
+
+export type VoteStep =
+  | {
+      readonly kind: 'cast' | 'change';
+      readonly pollId: string;
+      readonly voterId: string;
+      readonly option: string;
+    }
+  | { readonly kind: 'retract'; readonly pollId: string; readonly voterId: string };
+
+export interface VotePlanOptions {
+  readonly votes: number;
+  readonly polls: number;
+  readonly seed: number;
+  /** @default DEFAULT_VOTE_MIX */
+  readonly mix?: VoteMix;
+  /** Poll ids are `<pollPrefix>-<n>`. */
+  readonly pollPrefix: string;
+  /** Writes per tick (run in parallel). @default 50 */
+  readonly stepsPerTick?: number;
+}
+
+/**
+ * The workload, tick by tick: `votes` writes, each a cast by a new voter on a poll drawn uniformly, a change of a
+ * current voter's option to another one, or a retraction of a current vote, in the mix's shares (a cast when no vote
+ * is held yet). A voter is at most once in a tick, so a tick's writes can run in parallel and still reach the table
+ * in plan order per voter. Every step is one stream record: a change always picks another option.
+ */
+export function planVotes(options: VotePlanOptions): VoteStep[][] {
+  const random = mulberry32(options.seed);
+  const mix = options.mix ?? DEFAULT_VOTE_MIX;
+  const stepsPerTick = options.stepsPerTick ?? 50;
+  const held: { pollId: string; voterId: string; option: string }[] = [];
+  const ticks: VoteStep[][] = [];
+  let tick: VoteStep[] = [];
+  let inTick = new Set<string>();
+  let voters = 0;
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const push = (step: VoteStep): void => {
+    const key = `${step.pollId}/${step.voterId}`;
+    if (tick.length >= stepsPerTick || inTick.has(key)) {
+      ticks.push(tick);
+      tick = [];
+      inTick = new Set();
+    }
+    tick.push(step);
+    inTick.add(key);
+  };
+  for (let step = 0; step < options.votes; step += 1) {
+    const draw = random();
+    if (held.length === 0 || draw < mix.cast) {
+      const vote = {
+        pollId: `${options.pollPrefix}-${Math.floor(random() * options.polls)}`,
+        voterId: `voter-${voters}`,
+        option: pick(BENCH_VOTE_OPTIONS),
+      };
+      voters += 1;
+      held.push(vote);
+      push({ kind: 'cast', ...vote });
+    } else if (draw < mix.cast + mix.change) {
+      const vote = pick(held);
+      const others = BENCH_VOTE_OPTIONS.filter((option) => option !== vote.option);
+      vote.option = pick(others);
+      push({ kind: 'change', pollId: vote.pollId, voterId: vote.voterId, option: vote.option });
+    } else {
+      const index = Math.floor(random() * held.length);
+      const [vote] = held.splice(index, 1);
+      push({ kind: 'retract', pollId: vote!.pollId, voterId: vote!.voterId });
+    }
+  }
+  if (tick.length > 0) ticks.push(tick);
+  return ticks;
 }
