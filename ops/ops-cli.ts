@@ -1,6 +1,7 @@
 import { OPS_CONSUMERS } from '../lib/stage-outputs.js';
 import { API_METHODS, type ApiMethod, regionOfApiUrl, sendSignedApiRequest } from './api/signed-request.js';
 import { HISTORY_COMMAND } from './audit-history/history-command.js';
+import type { OpsAws } from './aws/ports.js';
 import { BACKFILL_COMMAND } from './backfill/backfill-command.js';
 import {
   COMMON_FLAGS,
@@ -14,6 +15,7 @@ import {
   EXIT_USAGE,
   type OpsDeps,
   type OpsIo,
+  type ParsedArgs,
   parseOpsArgs,
   refuseOtherFlags,
   regionFlag,
@@ -306,9 +308,11 @@ const COMMANDS = new Map<string, Command>([
 export async function runOpsCli(argv: readonly string[], io: OpsIo, deps: OpsDeps): Promise<number> {
   let usage = OPS_USAGE;
   let run: CommandRun | undefined;
-  let context: CommandContext;
+  let args: ParsedArgs;
+  let stage: string | undefined;
+  let region: string | undefined;
   try {
-    const args = parseOpsArgs(argv);
+    args = parseOpsArgs(argv);
     const name = args.positionals[0];
     if (name === undefined) {
       if (args.help) {
@@ -326,14 +330,34 @@ export async function runOpsCli(argv: readonly string[], io: OpsIo, deps: OpsDep
     }
     refuseOtherFlags(args, name, command.flags);
     run = command.prepare(args);
-    context = { args, io, deps, stage: stageFlag(args.stage), region: regionFlag(args.region) };
+    if (args['sandbox-dir'] !== undefined && !args.local) {
+      throw new UsageError('--sandbox-dir applies with --local only');
+    }
+    if (args.local && args.region !== undefined) {
+      throw new UsageError('--region does not apply with --local: the sandbox runs in its own region');
+    }
+    // With --local the stage is the sandbox's; --stage, when given, must name it.
+    stage = args.local && args.stage === undefined ? undefined : stageFlag(args.stage);
+    region = regionFlag(args.region);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     io.stderr(`${error.message}\n\n${usage}\n`);
     return EXIT_USAGE;
   }
-  const aws = deps.aws(context.region);
+  let aws: OpsAws | undefined;
   try {
+    if (args.local) {
+      const local = await deps.local(args['sandbox-dir']);
+      aws = local.aws;
+      if (stage !== undefined && stage !== local.stage) {
+        throw new UsageError(`--stage ${stage} is not the running sandbox's stage (${local.stage})`);
+      }
+      stage = local.stage;
+      io.stderr(`Operating on ${local.description}\n`);
+    } else {
+      aws = deps.aws(region);
+    }
+    const context: CommandContext = { args, io, deps, stage: stage as string, region };
     return await run(context, aws);
   } catch (error) {
     if (error instanceof UsageError) {
@@ -344,6 +368,6 @@ export async function runOpsCli(argv: readonly string[], io: OpsIo, deps: OpsDep
     io.stderr(`${err.name === 'Error' ? '' : `${err.name}: `}${err.message}\n`);
     return EXIT_ATTENTION;
   } finally {
-    aws.close();
+    aws?.close();
   }
 }

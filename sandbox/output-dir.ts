@@ -1,13 +1,13 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { DEFAULT_SANDBOX_DIR } from '../ops/local/protocol.js';
 
 /**
  * `<repo>/.sandbox` (gitignored): where the sandbox writes its outputs, and where the tools that read them look by
- * default. In a module of its own (with the preparing of the directory), so that a tool needs not import the sandbox
- * system (and aws-cdk-lib) to find it.
+ * default (ops/local/protocol.ts, where `npm run ops -- --local` finds the running sandbox). In a module of its own
+ * (with the preparing of the directory), so that a tool needs not import the sandbox system (and aws-cdk-lib).
  */
-export const DEFAULT_OUTPUT_DIR = fileURLToPath(new URL('../.sandbox', import.meta.url));
+export const DEFAULT_OUTPUT_DIR = DEFAULT_SANDBOX_DIR;
 
 /** Marks a directory the sandbox created, and so may clear at the next start. */
 const OUTPUT_DIR_MARKER = '.orders-sandbox-output';

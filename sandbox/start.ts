@@ -1,4 +1,6 @@
 import { ORDERS_INDEX } from '../lambdas/shared/search/orders-index.js';
+import { LOCAL_REGION } from './adapters/local-sqs.js';
+import { type OpsEndpointServer, startOpsEndpoint } from './ops-endpoint.js';
 import { parseStartArgs, START_USAGE, type StartOptions } from './start-options.js';
 import {
   type SearchIndexCounters,
@@ -119,6 +121,22 @@ async function run(options: StartOptions): Promise<number> {
     log(`Failed to start: ${(error as Error).stack ?? String(error)}`);
     return 1;
   }
+  // `npm run ops -- <command> --local` finds this sandbox through the endpoint file and runs against it.
+  let opsEndpoint: OpsEndpointServer;
+  try {
+    opsEndpoint = await startOpsEndpoint({
+      aws: system.opsAws(),
+      outputDir: system.outputDir,
+      stage: system.stageName,
+      region: LOCAL_REGION,
+      dynamodbEndpoint: system.dynamodbEndpoint,
+      searchUrl: system.search.url,
+    });
+  } catch (error) {
+    log(`Failed to start the ops endpoint: ${(error as Error).stack ?? String(error)}`);
+    await system.stop();
+    return 1;
+  }
   const startedAt = Date.now();
 
   info(
@@ -127,6 +145,7 @@ async function run(options: StartOptions): Promise<number> {
       `Orders API: ${system.apiUrl}   (DynamoDB Local: ${system.dynamodbEndpoint}, OpenSearch: ${system.search.url})`,
       `Outputs: ${system.outputDir}`,
       `Stream consumers: ${system.consumers.join(', ') || 'none yet'}`,
+      'Operate it as a deployed stage: npm run ops -- status --local (redrive, replay, dlq, history: --help)',
       '',
       ...curlExamples(system.apiUrl),
       '',
@@ -208,6 +227,7 @@ async function run(options: StartOptions): Promise<number> {
     outputDir: system.outputDir,
     stoppedBy: stopReason ?? 'duration',
   };
+  await opsEndpoint.close();
   await system.stop();
   if (!drained) log('Some stream records were still unprocessed at stop (see "pending" per consumer).');
   log(`Outputs kept in ${system.outputDir}`);

@@ -16,10 +16,21 @@ export interface OpsIo {
   stderr(text: string): void;
 }
 
+/** A running sandbox as the stage to operate on (`--local`). */
+export interface LocalStage {
+  readonly aws: OpsAws;
+  /** The stage the sandbox stands in for. */
+  readonly stage: string;
+  /** Where it was found, for messages. */
+  readonly description: string;
+}
+
 /** What the CLI needs from the outside world; tests pass mocked clients and a fixed clock. */
 export interface OpsDeps {
   /** The AWS side for a region (undefined: the SDK's default chain). */
   aws(region: string | undefined): OpsAws;
+  /** The running sandbox whose output directory is `sandboxDir` (undefined: the default one). */
+  local(sandboxDir: string | undefined): Promise<LocalStage>;
   now(): Date;
 }
 
@@ -28,8 +39,11 @@ export const EXIT_ATTENTION = 1;
 export const EXIT_USAGE = 2;
 
 export const COMMON_FLAGS = `Flags of every command:
-  --stage <stage>    the deployed stage (its stacks OrdersStreams-<stage>-Data and -Pipelines); required
+  --stage <stage>    the deployed stage (its stacks OrdersStreams-<stage>-Data and -Pipelines); required unless --local
   --region <region>  the stage's region (default: the AWS SDK's chain: AWS_REGION, the profile)
+  --local            operate on the sandbox \`npm start\` runs instead of a deployed stage (the same command, local
+                     tables, queues, functions, bucket and search; it has no alarms)
+  --sandbox-dir <d>  with --local: the sandbox's output directory (default .sandbox)
   --json             print the result as one JSON object
   --help             this command's help`;
 
@@ -42,6 +56,8 @@ export const EXIT_CODES = `Exit codes: 0 ok, 1 something needs attention or fail
 export const FLAG_OPTIONS = {
   stage: { type: 'string' },
   region: { type: 'string' },
+  local: { type: 'boolean', default: false },
+  'sandbox-dir': { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
   limit: { type: 'string' },
@@ -65,7 +81,14 @@ export const FLAG_OPTIONS = {
 } as const;
 
 export type FlagName = keyof typeof FLAG_OPTIONS;
-const COMMON_FLAG_NAMES: ReadonlySet<FlagName> = new Set(['stage', 'region', 'json', 'help']);
+const COMMON_FLAG_NAMES: ReadonlySet<FlagName> = new Set([
+  'stage',
+  'region',
+  'json',
+  'help',
+  'local',
+  'sandbox-dir',
+]);
 
 type FlagValues = {
   readonly [K in FlagName]: (typeof FLAG_OPTIONS)[K]['type'] extends 'boolean' ? boolean : string | undefined;

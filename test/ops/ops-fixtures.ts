@@ -202,7 +202,12 @@ export function captureIo(): OpsIo & { out: () => string; err: () => string } {
 }
 
 export function depsFor(fake: FakeAws, now: Date = NOW): OpsDeps {
-  return { aws: () => fake.aws, now: () => now };
+  return {
+    aws: () => fake.aws,
+    // `--local`: the same fake, as a sandbox standing in for STAGE.
+    local: async () => ({ aws: fake.aws, stage: STAGE, description: 'the fake sandbox' }),
+    now: () => now,
+  };
 }
 
 export function consumerOutput(
