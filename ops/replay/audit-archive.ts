@@ -69,28 +69,6 @@ export function objectHourMs(key: string): number | undefined {
   return Number.isNaN(time) ? undefined : time;
 }
 
-/**
- * The keys of the table's objects that can hold a line of the window, in key order: listed one `dt=<day>/` prefix
- * at a time from the day of `from - AUDIT_OBJECT_SPAN_MS` to the day of `to`, and kept when their hour can.
- */
-export async function windowObjectKeys(
-  objects: AuditObjects,
-  table: string,
-  window: ChangeWindow,
-): Promise<string[]> {
-  const earliest = window.from.getTime() - AUDIT_OBJECT_SPAN_MS;
-  const keys: string[] = [];
-  for (let day = Math.floor(earliest / DAY_MS) * DAY_MS; day < window.to.getTime(); day += DAY_MS) {
-    const prefix = `table=${table}/dt=${new Date(day).toISOString().slice(0, 10)}/`;
-    for await (const key of objects.keys(prefix)) {
-      const hour = objectHourMs(key);
-      // The object's first line is in its hour or later: past the window's end, nothing of it is in the window.
-      if (hour !== undefined && hour + HOUR_MS > earliest && hour < window.to.getTime()) keys.push(key);
-    }
-  }
-  return keys;
-}
-
 /** The userIdentity DynamoDB puts on a record of a TTL deletion (what the consumers test for). */
 const TTL_IDENTITY = { type: 'Service', principalId: 'dynamodb.amazonaws.com' } as const;
 
@@ -120,74 +98,136 @@ export function recordOfAuditLine(line: ReadAuditLine, streamArn: string, region
   } as DynamoDBRecord;
 }
 
-function inWindow(line: ReadAuditLine, window: ChangeWindow): boolean {
-  const time = Date.parse(line.approximateCreationTime);
-  return time >= window.from.getTime() && time < window.to.getTime();
+function timeOf(line: LocatedLine): number {
+  return Date.parse(line.value.approximateCreationTime);
 }
 
 /**
- * Reads the table's audit lines of the window and rebuilds their records: each eventId once (a later copy with the
- * same content is dropped; one that differs is a problem and the first is kept), in stream order. A malformed line
- * or an unreadable object is a problem, and the rest is read; a listing that fails throws.
+ * How much earlier than its object's hour a line may be stamped: an object is keyed by its first record's time, and
+ * the records after it were written after it, but their times are approximate (to the second in DynamoDB Streams).
  */
+const LINE_TIME_SLACK_MS = 60_000;
+
+/** What reading the archive counted, filled in as it goes. */
+export interface ArchiveReadStats {
+  objectsListed: number;
+  objectsRead: number;
+  /** Lines read in the objects, in the window or not. */
+  linesRead: number;
+  /** Lines of the window dropped because the same eventId was read before (a bisected retry writes some twice). */
+  duplicatesDropped: number;
+  /** Malformed lines, unreadable objects, conflicting duplicates: each a record the archive cannot give back. */
+  readonly problems: HistoryProblem[];
+}
+
+export function emptyArchiveReadStats(): ArchiveReadStats {
+  return { objectsListed: 0, objectsRead: 0, linesRead: 0, duplicatesDropped: 0, problems: [] };
+}
+
+/**
+ * Reads the table's audit lines of the window in time order, one slice at a time, so that a window of weeks never
+ * sits in memory: the objects are listed one `dt=<day>/` prefix at a time (from the day of `from` minus
+ * AUDIT_OBJECT_SPAN_MS) and read an hour of keys at a time. A line is never in an object keyed later than its own
+ * time, so once every object keyed up to an hour's end is read, the window's lines before that end (less a minute of
+ * slack) are complete: they are yielded, each eventId once (a later copy with the same content is dropped; one that
+ * differs is a problem and the first is kept), in stream order, as the records they were written from. An item's
+ * changes keep their order across slices too: a later change has a later time. A malformed line or an unreadable
+ * object is a problem in `stats` and the rest is read; a listing that fails throws.
+ */
+export async function* archivedRecordSlices(
+  objects: AuditObjects,
+  table: string,
+  window: ChangeWindow,
+  options: ArchiveReadOptions,
+  stats: ArchiveReadStats = emptyArchiveReadStats(),
+): AsyncGenerator<DynamoDBRecord[]> {
+  const earliest = window.from.getTime() - AUDIT_OBJECT_SPAN_MS;
+  const end = window.to.getTime();
+  const pending = new Map<string, LocatedLine>();
+  const take = (before: number): DynamoDBRecord[] => {
+    const ready = [...pending.values()].filter((line) => timeOf(line) < before);
+    for (const line of ready) pending.delete(line.value.eventId);
+    return ready
+      .sort((a, b) => compareSequenceNumbers(a.value.sequenceNumber, b.value.sequenceNumber))
+      .map((line) => recordOfAuditLine(line.value, options.streamArn, options.region));
+  };
+  for (let day = Math.floor(earliest / DAY_MS) * DAY_MS; day < end; day += DAY_MS) {
+    const byHour = new Map<number, string[]>();
+    for await (const key of objects.keys(`table=${table}/dt=${new Date(day).toISOString().slice(0, 10)}/`)) {
+      const hour = objectHourMs(key);
+      // The object's first line is in its hour or later: past the window's end, nothing of it is in the window.
+      if (hour === undefined || hour + HOUR_MS <= earliest || hour >= end) continue;
+      byHour.set(hour, [...(byHour.get(hour) ?? []), key]);
+    }
+    for (const hour of [...byHour.keys()].sort((a, b) => a - b)) {
+      const keys = byHour.get(hour) ?? [];
+      stats.objectsListed += keys.length;
+      options.log?.(
+        `Reading ${keys.length} audit object(s) of ${new Date(hour).toISOString().slice(0, 13)}h...`,
+      );
+      const read = await mapInOrder(keys, options.concurrency ?? 8, (key) =>
+        readObjectLines(objects, key, stats),
+      );
+      for (const located of read.flat()) {
+        const time = timeOf(located);
+        if (time < window.from.getTime() || time >= end) continue;
+        const first = pending.get(located.value.eventId);
+        if (first === undefined) {
+          pending.set(located.value.eventId, located);
+        } else if (canonicalJson(first.value) === canonicalJson(located.value)) {
+          stats.duplicatesDropped += 1;
+        } else {
+          stats.problems.push({
+            kind: 'conflicting-duplicate',
+            eventId: located.value.eventId,
+            kept: { objectKey: first.objectKey, line: first.line },
+            conflicting: { objectKey: located.objectKey, line: located.line },
+          });
+        }
+      }
+      const slice = take(hour + HOUR_MS - LINE_TIME_SLACK_MS);
+      if (slice.length > 0) yield slice;
+    }
+  }
+  const rest = take(Number.POSITIVE_INFINITY);
+  if (rest.length > 0) yield rest;
+}
+
+async function readObjectLines(
+  objects: AuditObjects,
+  key: string,
+  stats: ArchiveReadStats,
+): Promise<LocatedLine[]> {
+  let text: string;
+  try {
+    text = UTF8.decode(await objects.read(key));
+  } catch (error) {
+    stats.problems.push({
+      kind: 'unreadable-object',
+      objectKey: key,
+      reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
+    return [];
+  }
+  stats.objectsRead += 1;
+  const object = parseAuditObject(key, text);
+  stats.linesRead += object.lines.length + object.problems.length;
+  stats.problems.push(...object.problems);
+  return [...object.lines];
+}
+
+/** The window's records all at once (a short window: a range redrive reads back), with what reading them counted. */
 export async function readArchivedRecords(
   objects: AuditObjects,
   table: string,
   window: ChangeWindow,
   options: ArchiveReadOptions,
 ): Promise<ArchivedRecords> {
-  const log = options.log ?? ((): void => {});
-  const keys = await windowObjectKeys(objects, table, window);
-  log(`Reading ${keys.length} audit object(s) of ${table} from ${objects.location}...`);
-  let objectsRead = 0;
-  let linesRead = 0;
-  const problems: HistoryProblem[] = [];
-  const parsed = await mapInOrder(keys, options.concurrency ?? 8, async (key): Promise<LocatedLine[]> => {
-    let text: string;
-    try {
-      text = UTF8.decode(await objects.read(key));
-    } catch (error) {
-      problems.push({
-        kind: 'unreadable-object',
-        objectKey: key,
-        reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-      });
-      return [];
-    }
-    objectsRead += 1;
-    const object = parseAuditObject(key, text);
-    linesRead += object.lines.length + object.problems.length;
-    problems.push(...object.problems);
-    return object.lines.filter((line) => inWindow(line.value, window));
-  });
-  const byEventId = new Map<string, LocatedLine>();
-  let duplicatesDropped = 0;
-  for (const located of parsed.flat()) {
-    const first = byEventId.get(located.value.eventId);
-    if (first === undefined) {
-      byEventId.set(located.value.eventId, located);
-    } else if (canonicalJson(first.value) === canonicalJson(located.value)) {
-      duplicatesDropped += 1;
-    } else {
-      problems.push({
-        kind: 'conflicting-duplicate',
-        eventId: located.value.eventId,
-        kept: { objectKey: first.objectKey, line: first.line },
-        conflicting: { objectKey: located.objectKey, line: located.line },
-      });
-    }
-  }
-  const lines = [...byEventId.values()].sort((a, b) =>
-    compareSequenceNumbers(a.value.sequenceNumber, b.value.sequenceNumber),
-  );
-  return {
-    records: lines.map((line) => recordOfAuditLine(line.value, options.streamArn, options.region)),
-    objectsListed: keys.length,
-    objectsRead,
-    linesRead,
-    duplicatesDropped,
-    problems,
-  };
+  const stats = emptyArchiveReadStats();
+  const records: DynamoDBRecord[] = [];
+  for await (const slice of archivedRecordSlices(objects, table, window, options, stats))
+    records.push(...slice);
+  return { records, ...stats };
 }
 
 /** A range of one shard, as an on-failure record names it. */

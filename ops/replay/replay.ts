@@ -3,7 +3,7 @@ import type { AuditObjects } from '../audit-history/audit-objects.js';
 import { describeProblem, type HistoryProblem } from '../audit-history/history.js';
 import type { FunctionInvokerPort } from '../aws/ports.js';
 import { invokeInChunks, MAX_RECORDS_PER_INVOKE } from '../redrive/redrive.js';
-import { type ChangeWindow, readArchivedRecords } from './audit-archive.js';
+import { archivedRecordSlices, type ChangeWindow, emptyArchiveReadStats } from './audit-archive.js';
 
 /**
  * `ops replay`: rebuilds a consumer's effects from the audit log, beyond the stream's 24 hours: the Orders changes
@@ -72,7 +72,7 @@ export interface ReplaySummary {
   readonly dryRun: boolean;
   readonly objectsRead: number;
   readonly linesRead: number;
-  /** The window's records, each eventId once. */
+  /** The window's records read, each eventId once (up to where it stopped, when it stopped). */
   readonly records: number;
   readonly duplicatesDropped: number;
   /** Records of the chunks the function reported done. */
@@ -88,58 +88,69 @@ export interface ReplaySummary {
 /** Progress every this many records: a line per 10 chunks. */
 const PROGRESS_EVERY_RECORDS = 10 * MAX_RECORDS_PER_INVOKE;
 
-/** Replays the window's changes into the consumer's function. */
+/**
+ * Replays the window's changes into the consumer's function, slice after slice of the archive (an hour of objects at
+ * a time: a window of weeks never sits in memory), and stops at the first chunk not done.
+ */
 export async function replay(
   ports: ReplayPorts,
   target: ReplayTarget,
   options: ReplayOptions,
 ): Promise<ReplaySummary> {
-  const archived = await readArchivedRecords(ports.objects, target.ordersTableName, options.window, {
-    streamArn: target.ordersStreamArn,
-    region: target.region,
-    log: options.progress,
-  });
-  const { records } = archived;
-  options.progress(
-    `${records.length} change(s) in the window from ${archived.objectsRead} object(s)` +
-      (archived.problems.length === 0 ? '' : `, ${archived.problems.length} problem(s) in the archive`),
-  );
+  const stats = emptyArchiveReadStats();
+  let records = 0;
   let recordsDone = 0;
   let invocations = 0;
+  let reported = 0;
   let stoppedAt: ReplayStop | undefined;
-  if (!options.dryRun && records.length > 0) {
-    let reported = 0;
-    const invoked = await invokeInChunks(ports.functions, target.functionName, records, (done) => {
-      if (done - reported >= PROGRESS_EVERY_RECORDS || done === records.length) {
-        reported = done;
-        options.progress(`  ${done}/${records.length} change(s) done`);
+  const slices = archivedRecordSlices(
+    ports.objects,
+    target.ordersTableName,
+    options.window,
+    { streamArn: target.ordersStreamArn, region: target.region, log: options.progress },
+    stats,
+  );
+  for await (const slice of slices) {
+    records += slice.length;
+    if (options.dryRun) continue;
+    const doneBefore = recordsDone;
+    const invoked = await invokeInChunks(ports.functions, target.functionName, slice, (done) => {
+      if (doneBefore + done - reported >= PROGRESS_EVERY_RECORDS) {
+        reported = doneBefore + done;
+        options.progress(`  ${reported} change(s) done`);
       }
     });
-    recordsDone = invoked.recordsDone;
-    invocations = invoked.invocations;
+    recordsDone += invoked.recordsDone;
+    invocations += invoked.invocations;
     if (invoked.reason !== undefined) {
-      const first = records[invoked.recordsDone]?.dynamodb;
+      const first = slice[invoked.recordsDone]?.dynamodb;
       stoppedAt = {
         sequenceNumber: first?.SequenceNumber ?? '',
         approximateCreationTime: new Date((first?.ApproximateCreationDateTime ?? 0) * 1000).toISOString(),
         reason: invoked.reason,
       };
+      break;
     }
   }
+  options.progress(
+    `${records} change(s) ${options.dryRun ? 'in the window' : 'read'} from ${stats.objectsRead} object(s)` +
+      (options.dryRun ? '' : `, ${recordsDone} done`) +
+      (stats.problems.length === 0 ? '' : `, ${stats.problems.length} problem(s) in the archive`),
+  );
   return {
     consumer: target.consumer,
     from: options.window.from.toISOString(),
     to: options.window.to.toISOString(),
     dryRun: options.dryRun,
-    objectsRead: archived.objectsRead,
-    linesRead: archived.linesRead,
-    records: records.length,
-    duplicatesDropped: archived.duplicatesDropped,
+    objectsRead: stats.objectsRead,
+    linesRead: stats.linesRead,
+    records,
+    duplicatesDropped: stats.duplicatesDropped,
     recordsDone,
     invocations,
-    problems: archived.problems,
+    problems: stats.problems,
     stoppedAt,
-    ok: archived.problems.length === 0 && stoppedAt === undefined,
+    ok: stats.problems.length === 0 && stoppedAt === undefined,
   };
 }
 

@@ -5,10 +5,10 @@ import { describe, expect, it } from 'vitest';
 import type { AuditObjects } from '../../../ops/audit-history/audit-objects.js';
 import {
   AUDIT_OBJECT_SPAN_MS,
+  archivedRecordSlices,
   objectHourMs,
   readArchivedRange,
   readArchivedRecords,
-  windowObjectKeys,
 } from '../../../ops/replay/audit-archive.js';
 import { auditObjectOf } from '../../support/audit-objects.js';
 import { createStreamRecordFactory, streamArn } from '../../support/stream-records.js';
@@ -122,15 +122,39 @@ describe('the audit log read back as stream records', () => {
     const archive = new MemoryAuditObjects(objects);
 
     // Act
-    const keys = await windowObjectKeys(archive, TABLE, window(NOON, NOON + 3 * 3_600));
+    const read = await readArchivedRecords(archive, TABLE, window(NOON, NOON + 3 * 3_600), OPTIONS);
 
     // Assess
     expect(AUDIT_OBJECT_SPAN_MS).toBe(3 * 3_600_000);
     expect(archive.listed).toEqual([`table=${TABLE}/dt=2024-05-01/`]);
-    expect(keys).toEqual([
+    expect(archive.reads).toEqual([
       `table=${TABLE}/dt=2024-05-01/hour=09/2-2.jsonl.gz`,
       `table=${TABLE}/dt=2024-05-01/hour=14/3-3.jsonl.gz`,
     ]);
+    expect(read.objectsListed).toBe(2);
+  });
+
+  it('yields the window hour by hour, each slice complete once the objects up to its end are read', async () => {
+    // Prepare: a batch keyed at 11:59 holds a change of 12:30 (a backlog); another at 12:10 one of 12:10;
+    // one at 13:05 one of 13:05; the window is 12:00-14:00
+    const factory = createStreamRecordFactory();
+    const at = (seconds: number, orderId: string): DynamoDBRecord =>
+      factory.insert({ orderId }, { approximateCreationDateTime: seconds });
+    const early = at(NOON - 60, 'o-0');
+    const late = at(NOON + 1_800, 'o-1');
+    const ten = at(NOON + 600, 'o-2');
+    const oneOhFive = at(NOON + 3_900, 'o-3');
+    const archive = archiveOf([[early, late], [ten], [oneOhFive]]);
+
+    // Act
+    const slices: string[][] = [];
+    for await (const slice of archivedRecordSlices(archive, TABLE, window(NOON, NOON + 7_200), OPTIONS)) {
+      slices.push(slice.map((record) => String(record.dynamodb?.NewImage?.orderId?.S)));
+    }
+
+    // Assess: the 11:00 hour's object yields nothing of the window yet (12:30 may have later company); the 12:00
+    // hour's completes 12:00-12:59 in stream order, the 13:00 hour's the rest
+    expect(slices).toEqual([['o-1', 'o-2'], ['o-3']]);
   });
 
   it.each([

@@ -108,7 +108,7 @@ describe('npm run ops -- replay', () => {
       stoppedAt: null,
       ok: true,
     });
-    expect(err).toContain('230/230 change(s) done');
+    expect(err).toContain('230 change(s) read from 2 object(s), 230 done');
   });
 
   it('stops at the first invocation not done and prints the command that goes on from there', async () => {
