@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { ArnFormat, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import {
   Effect,
@@ -147,6 +147,16 @@ const SEARCH_DOMAIN_NAME = /^[a-z][a-z0-9-]{2,27}$/;
 /** A relative URL path of plain segments, optionally ending in a `*` segment (never `*` alone: the whole domain). */
 const SEARCH_PATH = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*(\/\*)?$/;
 
+/**
+ * Dev-only packages that production code names but must not ship: esbuild leaves them as imports instead of bundling
+ * them, and the Lambda runtime cannot resolve them. Bundled, they would make the deployed code depend on what the dev
+ * tools happen to install.
+ * - `aws-sdk`, the AWS SDK v2 (installed for a benchmark baseline): see the bundling options below.
+ * - `supports-color`, which `debug` (under the OpenSearch client) loads in a try/catch to colour its output on a
+ *   terminal, and does without when it is missing, as it is in Lambda.
+ */
+export const NEVER_BUNDLED_MODULES: readonly string[] = ['aws-sdk', 'supports-color'];
+
 /** Environment variables BaseFunction sets itself; props may not set them. */
 const RESERVED_ENVIRONMENT: readonly string[] = [
   ENV.POWERTOOLS_SERVICE_NAME,
@@ -243,6 +253,12 @@ export class BaseFunction extends Construct implements IGrantable {
     });
     this.grantPrincipal = this.role;
 
+    // Before the function exists, which warns while bundling that a v2 SDK marked external is not in the runtime:
+    // that is the point of marking it (NEVER_BUNDLED_MODULES).
+    Annotations.of(this).acknowledgeWarning(
+      '@aws-cdk/aws-lambda-nodejs:sdkV2NotInRuntime',
+      'aws-sdk is external so that it is never bundled; nothing is meant to load it at run time',
+    );
     this.lambdaFunction = new NodejsFunction(this, 'Function', {
       entry: props.entry,
       handler: 'handler',
@@ -282,6 +298,13 @@ export class BaseFunction extends Construct implements IGrantable {
         keepNames: true,
         // The lock file pins the AWS SDK the tests ran against; the runtime's bundled copy changes under us.
         bundleAwsSDK: true,
+        // The AWS SDK v2 is never bundled: no code of ours uses it, and a dependency that names it in an unreachable
+        // fallback (as the OpenSearch signer's `aws` entry did, see opensearch-client.ts) silently added 9.4 MB to
+        // each bundle, parsed at every cold start. External, the name stays an import that the Node.js 18+ runtimes
+        // cannot resolve (they ship only the v3 SDK): a path that really used it fails loudly, and
+        // test/lib/app.test.ts fails on any bundle that so much as names it. Setting externalModules replaces the
+        // default list, which bundleAwsSDK has already emptied: the v3 SDK is still bundled.
+        externalModules: [...NEVER_BUNDLED_MODULES],
       },
     });
 

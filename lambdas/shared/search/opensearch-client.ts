@@ -1,6 +1,6 @@
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { Client, Connection } from '@opensearch-project/opensearch';
-import { AwsSigv4Signer } from '@opensearch-project/opensearch/aws';
+import { AwsSigv4Signer } from '@opensearch-project/opensearch/aws-v3';
 
 /** AWS credentials as the SDK's providers resolve them. */
 export type AwsCredentials = Awaited<ReturnType<ReturnType<typeof defaultProvider>>>;
@@ -66,6 +66,13 @@ export const OPENSEARCH_CLIENT_DEFAULTS = {
  * request timeout, and its fallback builds a fresh `defaultProvider()` chain on each such call. This factory
  * passes one memoised `defaultProvider()` instead, so refreshing reuses the chain and its in-flight lookup, and the
  * chain hands out fresh credentials five minutes before expiry, long before the signer's request-timeout margin.
+ *
+ * The signer comes from the `aws-v3` entry, not `aws`. Both share lib/aws/shared.js, which takes the fallback only
+ * when `getCredentials` is not a function (never here), but the `aws` entry's fallback (lib/aws/AwsSigv4Signer.js)
+ * tries `import('@aws-sdk/credential-provider-node')` and then `import('aws-sdk')`: esbuild bundles what a literal
+ * `import()` names, so that one unreachable line put the whole AWS SDK v2 (9.4 MB, 1,404 modules) into every
+ * bundle that signs. The `aws-v3` fallback (lib/aws/AwsSigv4Signer-sdk-v3.js) names only the v3 provider, which the
+ * bundle holds anyway. BaseFunction also marks `aws-sdk` external, so no other path can bring it back silently.
  */
 export function createOpenSearchClient(options: OpenSearchClientOptions): Client {
   const node = validateEndpoint(options.endpoint);
