@@ -213,10 +213,10 @@ export interface BaseFunctionProps {
 /**
  * The one place the defaults of every function of the app live: the newest Node.js runtime on ARM64, active X-Ray
  * tracing, JSON logs into a log group of its own with the stage's retention, Powertools settings, and bundling with
- * the local esbuild (never Docker) into one minified ESM file with a source map beside it. Its role starts with nothing but writing to that log group (not
- * the AWSLambdaBasicExecutionRole managed policy, which allows writing to every log group of the account) and
- * sending traces; every further permission comes with the environment variable that names the resource, through
- * the `bind*` methods.
+ * the local esbuild (never Docker) into one minified ESM file with a source map beside it. Its role starts with
+ * nothing but writing to that log group (not the AWSLambdaBasicExecutionRole managed policy, which allows writing to
+ * every log group of the account) and sending traces; every further permission comes with the environment variable
+ * that names the resource, through the `bind*` methods.
  */
 export class BaseFunction extends Construct implements IGrantable {
   public readonly lambdaFunction: NodejsFunction;
@@ -308,7 +308,7 @@ export class BaseFunction extends Construct implements IGrantable {
         // The lock file pins the AWS SDK the tests ran against; the runtime's bundled copy changes under us.
         bundleAwsSDK: true,
         // The AWS SDK v2 is never bundled: no code of ours uses it, and a dependency that names it in an unreachable
-        // fallback (as the OpenSearch signer's `aws` entry did, see opensearch-client.ts) silently added 9.4 MB to
+        // fallback (as the OpenSearch signer's `aws` entry did, see opensearch-client.ts) silently added 9.7 MB to
         // each bundle, parsed at every cold start. External, the name stays an import that the Node.js 18+ runtimes
         // cannot resolve (they ship only the v3 SDK): a path that really used it fails loudly, and
         // test/lib/app.test.ts fails on any bundle that so much as names it. Setting externalModules replaces the

@@ -38,9 +38,10 @@ export {
  * The signer comes from the `aws-v3` entry, not `aws`. Both share lib/aws/shared.js, which takes the fallback only
  * when `getCredentials` is not a function (never here), but the `aws` entry's fallback (lib/aws/AwsSigv4Signer.js)
  * tries `import('@aws-sdk/credential-provider-node')` and then `import('aws-sdk')`: esbuild bundles what a literal
- * `import()` names, so that one unreachable line put the whole AWS SDK v2 (9.4 MB, 1,404 modules) into every
- * bundle that signs. The `aws-v3` fallback (lib/aws/AwsSigv4Signer-sdk-v3.js) names only the v3 provider, which the
- * bundle holds anyway. BaseFunction also marks `aws-sdk` external, so no other path can bring it back silently.
+ * `import()` names, so that one unreachable line put the whole AWS SDK v2 (9.7 MB minified, 1,404 modules) into
+ * every bundle that signs. The `aws-v3` fallback (lib/aws/AwsSigv4Signer-sdk-v3.js) names only the v3 provider,
+ * which the bundle holds anyway. BaseFunction also marks `aws-sdk` external, so no other path can bring it back
+ * silently.
  */
 export function createOpenSearchClient(options: OpenSearchClientOptions): Client {
   const { node, requestTimeout, maxRetries, region } = resolveOpenSearchClientSettings(options);
