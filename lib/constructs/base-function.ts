@@ -298,12 +298,15 @@ export class BaseFunction extends Construct implements IGrantable {
         // 1.6 MB map alone takes 61 ms to read and parse), and the first stack trace then builds the map's lookup
         // table (300 to 440 ms more), in the invocation that is already failing. Enabling it later at run time
         // (process.setSourceMapsEnabled) does not help: Node maps only modules loaded after that call. Stack traces
-        // in the logs thus point into index.mjs (line 1, a column), with names kept (keepNames); docs/development.md
-        // ("Bundle footprint") says how to map one back to the TypeScript source with the map of the same asset.
+        // in the logs thus point to a line and column of the minified index.mjs, and frames bear minified names
+        // (keepNames keeps the `name` of classes and functions, which error and log fields show, not the frames');
+        // docs/development.md ("Bundle footprint") says how to map a frame back to the TypeScript source with the
+        // map of the same asset.
         sourceMap: true,
         // Stack traces map back to file and line without shipping the sources in every bundle.
         sourcesContent: false,
-        // Keeps class and function names readable in stack traces and logs despite minification.
+        // Keeps the `name` property of classes and functions despite minification (what code and logs read of them,
+        // such as `constructor.name`); stack frames still bear the minified names, which V8 takes from the code.
         keepNames: true,
         // The lock file pins the AWS SDK the tests ran against; the runtime's bundled copy changes under us.
         bundleAwsSDK: true,
