@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SAFE_ID_MAX_LENGTH, SAFE_ID_PATTERN } from '../shared/identifiers.js';
 import { ORDER_LIMITS, ORDER_STATUSES } from '../shared/orders/order.js';
 

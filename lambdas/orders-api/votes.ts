@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** One voter's current choice in one poll: an item of the Votes table (partition `pollId`, sort `voterId`). */
 export interface Vote {

@@ -1,6 +1,6 @@
 import { type Client, errors } from '@opensearch-project/opensearch';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AwsCredentials } from '../shared/search/opensearch-client.js';
 import { describeClientError } from '../shared/search/opensearch-index.js';
 import { SEARCH_SECURITY_ROLES } from '../shared/search/security-roles.js';

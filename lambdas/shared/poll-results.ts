@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The PollResults item: one per poll, written only by the vote aggregator (one conditional UpdateItem per poll per

@@ -18,7 +18,7 @@ import {
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ORDERS_API_SERVICE_NAME } from '../../lambdas/orders-api/names.js';
 import {
   createOrderBodySchema,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type AttributeMapJson, attributeMapProblem, type DiffEntry, diffImages } from './attribute-diff.js';
 
 /**

@@ -1,5 +1,5 @@
 import { type AttributeValue, type DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeError } from '../../lambdas/shared/errors.js';
 import type { Order } from '../../lambdas/shared/orders/order.js';
 import { orderFromImage } from '../../lambdas/shared/orders/order-image.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type DeadLetter, decodeDeadLetter } from '../../lambdas/shared/stream/dead-letter.js';
 import { toLosslessJson } from '../../lambdas/shared/stream/lossless.js';
 import type { OpsConsumerName } from '../../lib/stage-outputs.js';

@@ -11,7 +11,7 @@ import {
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CfnTemplate } from '../synth.js';
 
 /** A secondary index as the local table needs it (capacity settings do not exist locally). */

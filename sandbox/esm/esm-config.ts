@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ENV } from '../../lambdas/shared/env.js';
 import { tableDefinitionsFromTemplate } from '../dynamodb-local/tables.js';
 import type { CfnResource, SynthesizedApp } from '../synth.js';

@@ -1,10 +1,27 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Token } from 'aws-cdk-lib';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, stackNames } from '../../lib/app.js';
+import { NEVER_BUNDLED_MODULES } from '../../lib/constructs/base-function.js';
 import { testApp } from '../fixtures/cdk-app.js';
+import {
+  bundledPackages,
+  devOnlyPackages,
+  externalSpecifiers,
+  type FunctionBundle,
+  functionBundles,
+  installedPackages,
+  packageOf,
+  readSourceMap,
+} from '../support/bundles.js';
+
+/**
+ * The most a function's index.mjs may weigh (issue 16's target, in decimal megabytes): the runtime reads and compiles
+ * all of it at every cold start. The largest bundle, the orders API's, is about 1.04 MB.
+ */
+const MAX_BUNDLE_BYTES = 1_200_000;
 
 describe('buildApp', () => {
   it.each(['dev', 'prod'])('composes the %s stage from a stateful and a stateless stack', (stage) => {
@@ -45,17 +62,22 @@ describe('buildApp', () => {
   });
 
   describe('bundling', () => {
+    // One synth with bundling for the whole block: it runs esbuild once per function.
     let outdir: string;
     let dockerBefore: string | undefined;
+    let bundles: FunctionBundle[];
 
-    beforeEach(() => {
+    beforeAll(() => {
       outdir = mkdtempSync(join(tmpdir(), 'orders-streams-bundle-'));
       dockerBefore = process.env.CDK_DOCKER;
       // Any attempt to bundle in Docker would now fail: the local esbuild must do it.
       process.env.CDK_DOCKER = join(outdir, 'no-docker-here');
+      const app = testApp({ bundle: true, outdir });
+      buildApp(app);
+      bundles = functionBundles(app.synth());
     });
 
-    afterEach(() => {
+    afterAll(() => {
       if (dockerBefore === undefined) {
         delete process.env.CDK_DOCKER;
       } else {
@@ -65,28 +87,18 @@ describe('buildApp', () => {
     });
 
     it('bundles every function with the local esbuild, as ESM with a source map', () => {
-      // Prepare
-      const app = testApp({ bundle: true, outdir });
-      buildApp(app);
-
       // Act
-      app.synth();
-
-      // Assess
-      const bundles = readdirSync(outdir)
-        .filter((entry) => entry.startsWith('asset.'))
-        .map((entry) => join(outdir, entry))
-        .filter((dir) => existsSync(join(dir, 'index.mjs')));
       const sources = bundles.map((bundle) => {
-        expect(existsSync(join(bundle, 'index.mjs.map'))).toBe(true);
-        const code = readFileSync(join(bundle, 'index.mjs'), 'utf8');
+        expect(existsSync(bundle.sourceMapPath)).toBe(true);
+        const code = readFileSync(bundle.codePath, 'utf8');
         expect(code).toMatch(/export\s*\{[^}]*\bhandler\b/);
         expect(code).toContain('sourceMappingURL=index.mjs.map');
-        const map = JSON.parse(readFileSync(join(bundle, 'index.mjs.map'), 'utf8')) as { sources: string[] };
-        return map.sources
-          .find((source) => /lambdas\/[^/]+\/handler\.ts$/.test(source))
+        return readSourceMap(bundle)
+          .sources.find((source) => /lambdas\/[^/]+\/handler\.ts$/.test(source))
           ?.replace(/^.*lambdas\//, '');
       });
+
+      // Assess
       expect(sources.sort()).toEqual([
         'audit-log/handler.ts',
         'order-fanout/handler.ts',
@@ -95,6 +107,79 @@ describe('buildApp', () => {
         'search-sync/handler.ts',
         'vote-aggregator/handler.ts',
       ]);
+    });
+
+    it('ships no AWS SDK v2 in any bundle, not even as an import left for the runtime', () => {
+      // Act
+      const found = bundles.flatMap((bundle) => {
+        const bundled = [...bundledPackages(readSourceMap(bundle)).keys()].filter((key) =>
+          /(^|\/)node_modules\/aws-sdk$/.test(key),
+        );
+        const imported = externalSpecifiers(readFileSync(bundle.codePath, 'utf8')).filter(
+          (specifier) => packageOf(specifier) === 'aws-sdk',
+        );
+        return [...bundled, ...imported].map((what) => `${bundle.serviceName}: ${what}`);
+      });
+
+      // Assess
+      expect(bundles.length).toBeGreaterThan(0);
+      expect(found).toEqual([]);
+    });
+
+    it('bundles no package that only the dev tools install', () => {
+      // Prepare
+      const devOnly = devOnlyPackages();
+
+      // Act
+      const found = bundles.flatMap((bundle) =>
+        [...bundledPackages(readSourceMap(bundle))]
+          .filter(([key]) => devOnly.has(key))
+          .map(([key, files]) => `${bundle.serviceName}: ${key} (${files.length} files, e.g. ${files[0]})`),
+      );
+
+      // Assess
+      // Neither side of the check is empty, so it cannot pass by finding nothing to compare: the set is what
+      // package.json and the lock file say, and every bundle's map names the packages it holds.
+      for (const name of ['aws-sdk', 'dynamodb-stream-elasticsearch', 'esbuild', 'vitest', 'fast-check']) {
+        expect(devOnly).toContain(`node_modules/${name}`);
+      }
+      for (const bundle of bundles) {
+        expect([...bundledPackages(readSourceMap(bundle)).keys()]).toContain('node_modules/zod');
+      }
+      expect(found).toEqual([]);
+    });
+
+    it('leaves for the runtime only built-ins, modules never bundled on purpose, and missing optional ones', () => {
+      // Prepare
+      const devOnly = devOnlyPackages();
+      const installed = installedPackages();
+
+      // Act
+      const unexpected = bundles.flatMap((bundle) =>
+        externalSpecifiers(readFileSync(bundle.codePath, 'utf8'))
+          .map((specifier) => packageOf(specifier))
+          .filter((name): name is string => name !== undefined)
+          // Not installed at all: an optional module a dependency requires in a try/catch, such as the SDK's CRT
+          // signer, which esbuild could not bundle and the dependency does without.
+          .filter((name) => !NEVER_BUNDLED_MODULES.includes(name) && installed.has(`node_modules/${name}`))
+          .map(
+            (name) =>
+              `${bundle.serviceName}: ${name}${devOnly.has(`node_modules/${name}`) ? ' (dev-only)' : ''}`,
+          ),
+      );
+
+      // Assess
+      expect(unexpected).toEqual([]);
+    });
+
+    it(`keeps every bundle at most ${MAX_BUNDLE_BYTES.toLocaleString('en')} bytes`, () => {
+      // Act
+      const oversized = bundles
+        .filter((bundle) => bundle.bytes > MAX_BUNDLE_BYTES)
+        .map((bundle) => `${bundle.serviceName}: ${bundle.bytes} bytes`);
+
+      // Assess
+      expect(oversized).toEqual([]);
     });
   });
 });

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { gunzipSync } from 'node:zlib';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AuditActor, AuditImage, AuditJson } from '../../lambdas/audit-log/audit-line.js';
 import type { ChangeEventName } from '../../lambdas/shared/stream/change-record.js';
 import type { LocalPutJournalEntry } from '../../sandbox/adapters/local-s3.js';

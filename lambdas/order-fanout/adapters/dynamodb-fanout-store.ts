@@ -7,7 +7,7 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { TransientError } from '../../shared/errors.js';
 import type { Clock } from '../../shared/stream/stream-handler.js';
 import { IDEMPOTENCY_TTL_ATTRIBUTE } from '../../shared/table-attributes.js';

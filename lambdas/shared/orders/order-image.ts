@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DecodedItem } from '../stream/lossless.js';
 import { safeIntegerAttribute } from '../stream/lossless.js';
 import { type Order, parseOrderItem } from './order.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The order domain shared by the orders API and the stream consumers: statuses, the transition table, money bounds

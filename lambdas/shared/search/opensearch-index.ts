@@ -1,5 +1,5 @@
 import { type Client, errors } from '@opensearch-project/opensearch';
-import { z } from 'zod';
+import * as z from 'zod';
 import { TransientError } from '../errors.js';
 import { Outcome, type RecordOutcome } from '../stream/stream-handler.js';
 import { type IndexOperation, ORDERS_INDEX, type SearchIndex } from './orders-index.js';

@@ -1,5 +1,5 @@
 import { type Client, errors } from '@opensearch-project/opensearch';
-import { z } from 'zod';
+import * as z from 'zod';
 import { orderItemSchema } from '../orders/order.js';
 import { describeClientError } from './opensearch-index.js';
 import {

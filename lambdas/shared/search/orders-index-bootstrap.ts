@@ -1,5 +1,5 @@
 import { type Client, errors } from '@opensearch-project/opensearch';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ORDERS_INDEX, ORDERS_INDEX_MAPPINGS, ordersIndexSettings } from './orders-index.js';
 
 /** One field of a mapping as the bootstrap compares it: its type, sub-fields (multi-fields) and object properties. */

@@ -1,5 +1,5 @@
 import type { DynamoDBRecord } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PermanentError } from '../errors.js';
 import { type DecodedItem, decodeItem, normalizeDecimal, type RawItem } from './lossless.js';
 

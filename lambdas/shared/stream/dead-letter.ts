@@ -1,5 +1,5 @@
 import type { DynamoDBRecord } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SQS_MAX_MESSAGE_BYTES } from '../limits.js';
 import { type RawItem, toLosslessJson } from './lossless.js';
 

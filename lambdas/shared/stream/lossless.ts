@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 // decoded map `{ value: '1' }` would also match); instanceof needs the class.
 import { convertToNative, NumberValueImpl as NumberValue } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PermanentError } from '../errors.js';
 
 /**

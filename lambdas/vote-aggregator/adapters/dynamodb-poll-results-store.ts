@@ -5,7 +5,7 @@ import {
   GetItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { POLL_RESULTS_ATTRIBUTES as A, SEQUENCE_NUMBER_WIDTH } from '../../shared/poll-results.js';
 import type { ApplyResult, PollDelta, PollResultsStore, StoredPollResults } from '../ports.js';
 

@@ -21,6 +21,7 @@ function searchEvent() {
 describe('handler (the composition root)', () => {
   afterEach(() => {
     vi.unstubAllEnvs();
+    vi.doUnmock('../../../lambdas/shared/search/opensearch-client.js');
     vi.resetModules();
   });
 
@@ -41,7 +42,7 @@ describe('handler (the composition root)', () => {
     });
   });
 
-  it('loads with OPENSEARCH_ENDPOINT set, building the signed client without resolving credentials', async () => {
+  it('loads with OPENSEARCH_ENDPOINT set, resolving no credentials', async () => {
     // Prepare
     stubFunctionEnvironment();
     vi.stubEnv(ENV.OPENSEARCH_ENDPOINT, 'https://search-orders-abc123.eu-west-1.es.amazonaws.com');
@@ -51,6 +52,34 @@ describe('handler (the composition root)', () => {
 
     // Assess
     await expect(loading).resolves.toHaveProperty('handler');
+  });
+
+  it('loads the OpenSearch client on the first search, not at cold start', async () => {
+    // Prepare
+    stubFunctionEnvironment();
+    vi.stubEnv(ENV.OPENSEARCH_ENDPOINT, 'https://search-orders-abc123.eu-west-1.es.amazonaws.com');
+    const loaded = vi.fn();
+    vi.doMock('../../../lambdas/shared/search/opensearch-client.js', () => {
+      loaded();
+      return {
+        createOpenSearchClient: (): never => {
+          throw new Error('no domain in this test');
+        },
+      };
+    });
+    const { handler } = await import('../../../lambdas/orders-api/handler.js');
+    const loadedAtColdStart = loaded.mock.calls.length;
+
+    // Act
+    const response = await handler(searchEvent(), lambdaContext());
+
+    // Assess
+    expect(loadedAtColdStart).toBe(0);
+    expect(loaded).toHaveBeenCalledTimes(1);
+    expect(response.statusCode).toBe(503);
+    expect(responseJson(response)).toMatchObject({
+      error: 'Order search is temporarily unavailable; try again later',
+    });
   });
 
   it('fails the cold start when OPENSEARCH_ENDPOINT is set but not an https URL', async () => {

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { InvalidMessageContents, KmsAccessDenied, QueueDoesNotExist } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   classifyError,
   describeError,

@@ -113,14 +113,14 @@ describe('BaseFunction', () => {
       });
     });
 
-    it('sets the Powertools service and namespace and enables source maps', () => {
+    it('sets the Powertools service and namespace, and no NODE_OPTIONS: source maps are not loaded at run time', () => {
       // Assess
       template.hasResourceProperties('AWS::Lambda::Function', {
         Environment: {
           Variables: {
             [ENV.POWERTOOLS_SERVICE_NAME]: 'sample',
             [ENV.POWERTOOLS_METRICS_NAMESPACE]: METRICS_NAMESPACE,
-            NODE_OPTIONS: '--enable-source-maps',
+            NODE_OPTIONS: Match.absent(),
           },
         },
       });
@@ -714,7 +714,7 @@ describe('BaseFunction', () => {
     });
 
     it.each([ENV.POWERTOOLS_SERVICE_NAME, ENV.POWERTOOLS_METRICS_NAMESPACE, 'NODE_OPTIONS'])(
-      'refuses to add %s, which it sets itself',
+      'refuses to add %s, which is for it alone to set or leave unset',
       (name) => {
         // Prepare
         const fn = new BaseFunction(newStack(), 'Sample', baseProps());

@@ -258,7 +258,6 @@ describe('OrderFanout', () => {
           Variables: {
             [ENV.POWERTOOLS_SERVICE_NAME]: 'order-fanout',
             [ENV.POWERTOOLS_METRICS_NAMESPACE]: Match.anyValue(),
-            NODE_OPTIONS: '--enable-source-maps',
             [ENV.CONSUMER_NAME]: 'order-fanout',
             [ENV.DEAD_LETTER_QUEUE_URL]: { Ref: id(fanout.consumer.deadLetterQueue) },
             [ENV.ORDERS_TABLE_NAME]: { Ref: id(at.tables.orders) },

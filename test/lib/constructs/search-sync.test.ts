@@ -148,7 +148,6 @@ describe('SearchSync', () => {
         Variables: {
           [ENV.POWERTOOLS_SERVICE_NAME]: 'search-sync',
           [ENV.POWERTOOLS_METRICS_NAMESPACE]: Match.anyValue(),
-          NODE_OPTIONS: '--enable-source-maps',
           [ENV.CONSUMER_NAME]: 'search-sync',
           [ENV.DEAD_LETTER_QUEUE_URL]: { Ref: logicalId(sync.consumer.deadLetterQueue, at.stack) },
           [ENV.OPENSEARCH_ENDPOINT]: {
