@@ -3,7 +3,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AuditObjects } from '../ops/audit-history/audit-objects.js';
 import type { OpsAws, PeekedMessage } from '../ops/aws/ports.js';
 import {

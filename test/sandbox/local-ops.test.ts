@@ -99,6 +99,22 @@ describe('npm run ops -- --local against a running sandbox', () => {
     expect(JSON.parse(redrive.out)).toMatchObject({ lettersRead: 0, ok: true });
   });
 
+  it('api sends a signed request to the local API, as to the deployed one', async () => {
+    // Act
+    const { code, out } = await ops([
+      'api',
+      'GET',
+      '/orders/o-missing',
+      '--local',
+      '--sandbox-dir',
+      outputDir,
+    ]);
+
+    // Assess: the local API answers as API Gateway and the function would
+    expect(code).toBe(1);
+    expect(out).toMatch(/^404 /);
+  });
+
   it('refuses a call without the bearer token', async () => {
     // Act
     const response = await fetch(`${endpoint.endpoint.url}/ops/functions.invoke`, {
