@@ -17,7 +17,8 @@ export function benchUsage(names: readonly string[]): string {
   return `Usage: npm run bench -- [--json] [--only <name>] [--rate <n>] [--seconds <n>]
 
 Runs named benchmarks on the local sandbox system. Progress goes to stderr; the last line of stdout is one JSON
-object: { "machine", "lag": { "<consumer>": { "records", "p50Ms", "p95Ms", "p99Ms" } }, "comparisons", "settings" }.
+object: { "machine", "lag": { "<consumer>": { "records", "p50Ms", "p95Ms", "p99Ms" } }, "comparisons", "settings" },
+and "redrive" when the redrive benchmark ran.
 
   --json            print only the JSON result on stdout
   --only <name>     run one benchmark: ${names.join(', ')}

@@ -4,6 +4,7 @@ import { type BenchCliOptions, benchUsage, parseBenchArgs } from './bench-option
 import { BENCHMARKS, type BenchReport, runBenchmarks } from './benchmarks.js';
 import { describeFanout, type FanoutComparison } from './fanout-bench.js';
 import { describeMachine } from './machine.js';
+import { describeRedriveFigures, type RedriveFigures } from './redrive-bench.js';
 import { describeSearch, type SearchComparison } from './search-bench.js';
 import { describeVotes, type VotesComparison } from './votes-bench.js';
 
@@ -27,6 +28,7 @@ function describe(report: BenchReport): string {
   const audit = report.comparisons.audit as AuditComparison | undefined;
   const votesHot = report.comparisons['votes-hot'] as VotesComparison | undefined;
   const votesSpread = report.comparisons['votes-spread'] as VotesComparison | undefined;
+  const redrive = report.redrive as RedriveFigures | undefined;
   return [
     '',
     report.machine,
@@ -36,6 +38,7 @@ function describe(report: BenchReport): string {
     ...(audit === undefined ? [] : [describeAudit(audit)]),
     ...(votesHot === undefined ? [] : [describeVotes('votes-hot', votesHot)]),
     ...(votesSpread === undefined ? [] : [describeVotes('votes-spread', votesSpread)]),
+    ...(redrive === undefined ? [] : [describeRedriveFigures(redrive)]),
     '',
   ].join('\n');
 }

@@ -2,6 +2,7 @@ import { auditBenchmark } from './audit-bench.js';
 import { fanoutBenchmark } from './fanout-bench.js';
 import type { Benchmark, BenchmarkSettings, LagFigures } from './harness.js';
 import { lagBenchmark } from './lag.js';
+import { redriveBenchmark } from './redrive-bench.js';
 import { searchBenchmark } from './search-bench.js';
 import { votesBenchmark } from './votes-bench.js';
 
@@ -18,6 +19,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   searchBenchmark(),
   auditBenchmark(),
   votesBenchmark(),
+  redriveBenchmark(),
 ];
 
 /** The report `npm run bench -- --json` prints as its last line. */
@@ -26,6 +28,8 @@ export interface BenchReport {
   readonly machine: string;
   readonly lag: Readonly<Record<string, LagFigures>>;
   readonly comparisons: Readonly<Record<string, unknown>>;
+  /** Only when the `redrive` benchmark ran: its figures (redrive-bench.ts, RedriveFigures). */
+  readonly redrive?: unknown;
   /** The load the figures were measured under. */
   readonly settings: { readonly ratePerSecond: number; readonly seconds: number; readonly seed: number };
 }
@@ -38,16 +42,20 @@ export async function runBenchmarks(
 ): Promise<BenchReport> {
   const lag: Record<string, LagFigures> = {};
   const comparisons: Record<string, unknown> = {};
+  let redrive: unknown;
   for (const benchmark of benchmarks) {
     settings.log(`Benchmark ${benchmark.name}: ${benchmark.description}`);
     const result = await benchmark.run(settings);
     Object.assign(lag, result.lag);
     Object.assign(comparisons, result.comparisons);
+    if (result.redrive !== undefined) redrive = result.redrive;
   }
   return {
     machine,
     lag,
     comparisons,
+    // Added only when measured, so that the report of the other benchmarks keeps its fields as they were.
+    ...(redrive === undefined ? {} : { redrive }),
     settings: { ratePerSecond: settings.ratePerSecond, seconds: settings.seconds, seed: settings.seed },
   };
 }

@@ -29,6 +29,8 @@ export interface BenchmarkSettings {
 export interface BenchmarkResult {
   readonly lag?: Readonly<Record<string, LagFigures>>;
   readonly comparisons?: Readonly<Record<string, unknown>>;
+  /** The `redrive` benchmark's section (redrive-bench.ts, RedriveFigures): the report has it only when it ran. */
+  readonly redrive?: unknown;
 }
 
 export interface Benchmark {
