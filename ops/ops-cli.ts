@@ -232,7 +232,12 @@ const COMMANDS = new Map<string, Command>([
               repairCommand: (range) => repairCommand(consumer, stage, region, range),
               archive: orderStreamArchive(aws.auditObjects(stage.auditBucketName), stage, region ?? ''),
             },
-            { dryRun, limit, progress: (line) => context.io.stderr(`${line}\n`) },
+            {
+              dryRun,
+              limit,
+              progress: (line) => context.io.stderr(`${line}\n`),
+              now: () => context.deps.now().getTime(),
+            },
           );
           writeResult(
             context.io,

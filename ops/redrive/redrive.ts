@@ -33,6 +33,12 @@ export const MAX_RECORDS_PER_INVOKE = 100;
 export const MAX_PAYLOAD_BYTES = 5_000_000;
 /** ReceiveMessage answers 10 messages at most. */
 const MAX_PER_RECEIVE = 10;
+/**
+ * How far SQS's SentTimestamp of a letter may lie behind this machine's clock. A runtime letter of a record this run
+ * already handed back is a copy from before the run only when it was sent more than this before the hand-back;
+ * otherwise it may be the consumer's new letter, and is kept (the safe side: the next run redrives it).
+ */
+export const SENT_TIME_SKEW_MS = 1_000;
 
 export interface RedrivePorts {
   readonly queue: DeadLetterQueuePort;
@@ -56,19 +62,25 @@ export interface RedriveOptions {
   readonly limit: number | undefined;
   /** One line per letter, as it is handled. */
   progress(line: string): void;
+  /** Epoch ms, to tell a letter written by this run from an older copy. @default Date.now */
+  readonly now?: () => number;
 }
 
 type LetterKind = DecodedLetter['kind'] | 'truncated';
 
 /** What became of one letter. */
 export type LetterOutcome =
-  /** Every record done and the letter deleted. */
+  /**
+   * Every record done and the letter deleted. A copy of a letter whose record this run already handed back and saw
+   * done is deleted without an invocation (0 records), with a note saying so.
+   */
   | {
       readonly status: 'redriven';
       readonly messageId: string;
       readonly kind: 'runtime' | 'on-failure';
       readonly records: number;
       readonly invocations: number;
+      readonly note?: string;
     }
   /** The function did not report every record done (or a call failed): the letter is kept for the next run. */
   | {
@@ -223,7 +235,8 @@ async function redriveLetter(
   message: ReceivedMessage,
   letter: DecodedLetter,
   dryRun: boolean,
-  invokedThisRun: Set<string>,
+  doneThisRun: Map<string, number>,
+  now: () => number,
 ): Promise<LetterOutcome> {
   const { messageId } = letter;
   let kind: 'runtime' | 'on-failure';
@@ -253,7 +266,25 @@ async function redriveLetter(
           plan: `invoke ${target.functionName} with 1 record seq ${letter.letter.sequenceNumber}`,
         };
       }
-      if (invokedThisRun.has(letter.letter.sequenceNumber)) {
+      const handedBackAt = doneThisRun.get(letter.letter.sequenceNumber);
+      if (
+        handedBackAt !== undefined &&
+        message.sentAt !== null &&
+        message.sentAt.getTime() < handedBackAt - SENT_TIME_SKEW_MS
+      ) {
+        // A copy from before this run of a record it already handed back and saw done: the runtime dead-letters a
+        // permanent record again each time its batch is re-delivered after a partial failure, and a range letter
+        // can hold it too. Its record is applied, or dead-lettered anew by the hand-back (that letter is kept).
+        return deleteLetter(ports, target, message, {
+          status: 'redriven',
+          messageId,
+          kind: 'runtime',
+          records: 0,
+          invocations: 0,
+          note: `a copy of seq ${letter.letter.sequenceNumber}, already handed back by this run`,
+        });
+      }
+      if (handedBackAt !== undefined) {
         // The consumer dead-lettered the record again when this run handed it back: it fails permanently (the
         // letter's reason says why). Handing it back once more would only write another letter, without end.
         return {
@@ -335,11 +366,13 @@ async function redriveLetter(
       break;
     }
   }
-  for (const record of records) {
-    const sequenceNumber = record.dynamodb?.SequenceNumber;
-    if (sequenceNumber !== undefined) invokedThisRun.add(sequenceNumber);
-  }
+  const handedBackAt = now();
   const invoked = await invokeInChunks(ports.functions, target.functionName, records);
+  // Done: applied, or dead-lettered anew by the consumer (a letter sent after handedBackAt).
+  for (const record of records.slice(0, invoked.recordsDone)) {
+    const sequenceNumber = record.dynamodb?.SequenceNumber;
+    if (sequenceNumber !== undefined) doneThisRun.set(sequenceNumber, handedBackAt);
+  }
   if (invoked.reason !== undefined) {
     return {
       status: 'not-done',
@@ -350,26 +383,44 @@ async function redriveLetter(
       reason: invoked.reason,
     };
   }
+  return deleteLetter(ports, target, message, {
+    status: 'redriven',
+    messageId,
+    kind,
+    records: records.length,
+    invocations: invoked.invocations,
+  });
+}
+
+/** Deletes a letter whose records are done; a failed delete keeps it as not done (the next run redrives it). */
+async function deleteLetter(
+  ports: RedrivePorts,
+  target: RedriveTarget,
+  message: ReceivedMessage,
+  done: Extract<LetterOutcome, { status: 'redriven' }>,
+): Promise<LetterOutcome> {
   try {
     await ports.queue.delete(target.queueUrl, message.receiptHandle);
   } catch (error) {
     return {
       status: 'not-done',
-      messageId,
-      kind,
-      records: records.length,
-      invocations: invoked.invocations,
+      messageId: done.messageId,
+      kind: done.kind,
+      records: done.records,
+      invocations: done.invocations,
       reason: `redriven but not deleted (the next run redrives it again): ${errorText(error)}`,
     };
   }
-  return { status: 'redriven', messageId, kind, records: records.length, invocations: invoked.invocations };
+  return done;
 }
 
 function progressLine(outcome: LetterOutcome): string {
   const head = `${outcome.messageId} ${outcome.kind}`;
   switch (outcome.status) {
     case 'redriven':
-      return `${head}: redriven (${outcome.records} record(s), ${outcome.invocations} invocation(s)), deleted`;
+      return outcome.note === undefined
+        ? `${head}: redriven (${outcome.records} record(s), ${outcome.invocations} invocation(s)), deleted`
+        : `${head}: deleted, ${outcome.note}`;
     case 'not-done':
       return `${head}: NOT done, kept: ${outcome.reason}`;
     case 'unrecoverable':
@@ -388,8 +439,10 @@ export async function redrive(
   options: RedriveOptions,
 ): Promise<RedriveSummary> {
   const seen = new Set<string>();
-  // Sequence numbers handed to the function by this run: a runtime letter for one of them was written by this run.
-  const invokedThisRun = new Set<string>();
+  // Sequence numbers this run handed to the function and saw done, with when: a runtime letter of one of them sent
+  // after that was written by this run (the record failed permanently again); one sent before is an older copy.
+  const doneThisRun = new Map<string, number>();
+  const now = options.now ?? Date.now;
   const outcomes: LetterOutcome[] = [];
   const visibilityTimeoutSeconds = options.dryRun ? DRY_RUN_VISIBILITY_SECONDS : REDRIVE_VISIBILITY_SECONDS;
   for (;;) {
@@ -407,7 +460,7 @@ export async function redrive(
       const letter = decodeLetter(target.consumer, message);
       let outcome: LetterOutcome;
       try {
-        outcome = await redriveLetter(ports, target, message, letter, options.dryRun, invokedThisRun);
+        outcome = await redriveLetter(ports, target, message, letter, options.dryRun, doneThisRun, now);
       } catch (error) {
         const kind = letter.kind === 'on-failure' ? 'on-failure' : 'runtime';
         outcome = {

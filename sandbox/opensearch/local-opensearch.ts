@@ -36,8 +36,9 @@ import {
  *   unknown fields). Our code creates the `orders` index before writing.
  * - Request bodies must carry a JSON or NDJSON content type (406 otherwise, as OpenSearch answers), may be gzip or
  *   deflate encoded, and a `_bulk` body must end with a newline.
- * - Faults, for the chaos run: before anything else a request may be answered 503 (the client retries those), and
- *   each bulk item may be answered 429 `es_rejected_execution_exception` before it is written. The hook decides (the
+ * - Faults, for the chaos run and the outage drill: before anything else a request may be answered 503 (the client
+ *   retries those), and each bulk item may be answered 400 `mapper_parsing_exception` (index and create only: a
+ *   delete carries no document to parse) or 429 `es_rejected_execution_exception` before it is written. The hook decides (the
  *   chaos run keys it by a hash of the seed and the content, chaos/faults.ts); without one the server never fails on
  *   its own.
  * - Every request is counted per route (`POST /{index}/_bulk`) with the body bytes received (as sent, compressed or
@@ -65,6 +66,13 @@ export interface LocalOpenSearchFaults {
   failRequest(target: OpenSearchRequestFaultTarget): boolean;
   /** True: answer this bulk item 429 `es_rejected_execution_exception` without writing it. */
   rejectBulkItem(target: OpenSearchBulkItemFaultTarget): boolean;
+  /**
+   * True: answer this bulk item 400 `mapper_parsing_exception` without writing it, as a cluster whose index mapping
+   * was broken (a field mapped to another type) answers a document it cannot parse: a permanent failure of the item,
+   * which the outage drill uses to make the search sync write full dead letters. Asked before `rejectBulkItem`.
+   * @default never
+   */
+  refuseBulkItemMapping?(target: OpenSearchBulkItemFaultTarget): boolean;
 }
 
 export interface LocalOpenSearchOptions {
@@ -89,7 +97,7 @@ export interface LocalOpenSearchStats {
   readonly bytesByRoute: Record<string, number>;
   /** Bulk items received, per action. */
   readonly bulkItems: number;
-  /** Injected faults: whole requests answered 503, bulk items answered 429. */
+  /** Injected faults: whole requests answered 503, bulk items answered 400 or 429. */
   readonly injectedRequestFaults: number;
   readonly injectedItemFaults: number;
 }
@@ -719,9 +727,21 @@ class LocalCluster {
         operation.meta.version_type,
         operation.source,
       );
-      if (
-        this.#faults?.rejectBulkItem({ index: operation.index, id, action: operation.action, key }) === true
-      ) {
+      const target = { index: operation.index, id, action: operation.action, key };
+      if (operation.action !== 'delete' && this.#faults?.refuseBulkItemMapping?.(target) === true) {
+        this.#itemFaults += 1;
+        return {
+          [operation.action]: {
+            ...base,
+            status: 400,
+            error: {
+              type: 'mapper_parsing_exception',
+              reason: `failed to parse the document of [${id}]: the index mapping refuses it (injected by the sandbox)`,
+            },
+          },
+        };
+      }
+      if (this.#faults?.rejectBulkItem(target) === true) {
         this.#itemFaults += 1;
         return {
           [operation.action]: {

@@ -306,7 +306,8 @@ export interface FakeQueue extends DeadLetterQueuePort {
   readonly messages: Map<string, string>;
   readonly deletedIds: string[];
   readonly receives: { limit: number; visibilityTimeoutSeconds: number }[];
-  send(messageId: string, body: string): void;
+  /** `sentAt`: the SentTimestamp SQS answers with; none by default (SQS returns it only when asked). */
+  send(messageId: string, body: string, sentAt?: Date): void;
   /** Every message received is visible again. */
   returnInFlight(): void;
 }
@@ -314,13 +315,15 @@ export interface FakeQueue extends DeadLetterQueuePort {
 export function createFakeQueue(): FakeQueue {
   const hidden = new Set<string>();
   const handles = new Map<string, string>();
+  const sentAts = new Map<string, Date>();
   let receipts = 0;
   const queue: FakeQueue = {
     messages: new Map(),
     deletedIds: [],
     receives: [],
-    send: (messageId, body) => {
+    send: (messageId, body, sentAt) => {
       queue.messages.set(messageId, body);
+      if (sentAt !== undefined) sentAts.set(messageId, sentAt);
     },
     returnInFlight: () => hidden.clear(),
     depth: async () => ({ visible: queue.messages.size - hidden.size, inFlight: hidden.size }),
@@ -335,7 +338,7 @@ export function createFakeQueue(): FakeQueue {
         receipts += 1;
         const receiptHandle = `receipt-${receipts}-${messageId}`;
         handles.set(receiptHandle, messageId);
-        return { messageId, receiptHandle, body, sentAt: null, receiveCount: null };
+        return { messageId, receiptHandle, body, sentAt: sentAts.get(messageId) ?? null, receiveCount: null };
       });
     },
     delete: async (_queueUrl, receiptHandle) => {

@@ -18,7 +18,7 @@ export function benchUsage(names: readonly string[]): string {
 
 Runs named benchmarks on the local sandbox system. Progress goes to stderr; the last line of stdout is one JSON
 object: { "machine", "lag": { "<consumer>": { "records", "p50Ms", "p95Ms", "p99Ms" } }, "comparisons", "settings" },
-plus "coldStart" and "cpuPerRecord" when those benchmarks ran.
+plus "coldStart", "cpuPerRecord" and "redrive" when those benchmarks ran.
 
   --json            print only the JSON result on stdout
   --only <name>     run one benchmark: ${names.join(', ')}

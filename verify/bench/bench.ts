@@ -6,6 +6,7 @@ import { type ColdStartReport, describeColdStart } from './cold-start-bench.js';
 import { type CpuPerRecordReport, describeCpuPerRecord } from './cpu-per-record-bench.js';
 import { describeFanout, type FanoutComparison } from './fanout-bench.js';
 import { describeMachine } from './machine.js';
+import { describeRedriveFigures, type RedriveFigures } from './redrive-bench.js';
 import { describeSearch, type SearchComparison } from './search-bench.js';
 import { describeVotes, type VotesComparison } from './votes-bench.js';
 
@@ -31,6 +32,7 @@ function describe(report: BenchReport): string {
   const votesSpread = report.comparisons['votes-spread'] as VotesComparison | undefined;
   const coldStart = report.coldStart as ColdStartReport | undefined;
   const cpuPerRecord = report.cpuPerRecord as CpuPerRecordReport | undefined;
+  const redrive = report.redrive as RedriveFigures | undefined;
   return [
     '',
     report.machine,
@@ -42,6 +44,7 @@ function describe(report: BenchReport): string {
     ...(votesSpread === undefined ? [] : [describeVotes('votes-spread', votesSpread)]),
     ...(coldStart === undefined ? [] : [describeColdStart(coldStart)]),
     ...(cpuPerRecord === undefined ? [] : [describeCpuPerRecord(cpuPerRecord)]),
+    ...(redrive === undefined ? [] : [describeRedriveFigures(redrive)]),
     '',
   ].join('\n');
 }

@@ -4,6 +4,7 @@ import { cpuPerRecordBenchmark } from './cpu-per-record-bench.js';
 import { fanoutBenchmark } from './fanout-bench.js';
 import type { Benchmark, BenchmarkSettings, LagFigures } from './harness.js';
 import { lagBenchmark } from './lag.js';
+import { redriveBenchmark } from './redrive-bench.js';
 import { searchBenchmark } from './search-bench.js';
 import { votesBenchmark } from './votes-bench.js';
 
@@ -22,6 +23,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   votesBenchmark(),
   coldStartBenchmark(),
   cpuPerRecordBenchmark(),
+  redriveBenchmark(),
 ];
 
 /** The report `npm run bench -- --json` prints as its last line. */
@@ -34,6 +36,8 @@ export interface BenchReport {
   readonly coldStart?: unknown;
   /** Handler CPU per record per consumer (`cpu-per-record`); only when that benchmark ran. */
   readonly cpuPerRecord?: unknown;
+  /** Only when the `redrive` benchmark ran: its figures (redrive-bench.ts, RedriveFigures). */
+  readonly redrive?: unknown;
   /** The load the figures were measured under. */
   readonly settings: { readonly ratePerSecond: number; readonly seconds: number; readonly seed: number };
 }
@@ -48,6 +52,7 @@ export async function runBenchmarks(
   const comparisons: Record<string, unknown> = {};
   let coldStart: unknown;
   let cpuPerRecord: unknown;
+  let redrive: unknown;
   for (const benchmark of benchmarks) {
     settings.log(`Benchmark ${benchmark.name}: ${benchmark.description}`);
     const result = await benchmark.run(settings);
@@ -55,6 +60,7 @@ export async function runBenchmarks(
     Object.assign(comparisons, result.comparisons);
     coldStart = result.coldStart ?? coldStart;
     cpuPerRecord = result.cpuPerRecord ?? cpuPerRecord;
+    if (result.redrive !== undefined) redrive = result.redrive;
   }
   return {
     machine,
@@ -62,6 +68,8 @@ export async function runBenchmarks(
     comparisons,
     ...(coldStart === undefined ? {} : { coldStart }),
     ...(cpuPerRecord === undefined ? {} : { cpuPerRecord }),
+    // Added only when measured, so that the report of the other benchmarks keeps its fields as they were.
+    ...(redrive === undefined ? {} : { redrive }),
     settings: { ratePerSecond: settings.ratePerSecond, seconds: settings.seconds, seed: settings.seed },
   };
 }

@@ -33,6 +33,8 @@ export interface BenchmarkResult {
   readonly coldStart?: unknown;
   /** The `cpu-per-record` benchmark's section (cpu-per-record-bench.ts, CpuPerRecordReport). */
   readonly cpuPerRecord?: unknown;
+  /** The `redrive` benchmark's section (redrive-bench.ts, RedriveFigures): the report has it only when it ran. */
+  readonly redrive?: unknown;
 }
 
 export interface Benchmark {

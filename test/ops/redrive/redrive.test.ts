@@ -10,7 +10,12 @@ import {
 } from '../../../lambdas/shared/stream/dead-letter.js';
 import type { OpsConsumerName } from '../../../lib/stage-outputs.js';
 import { runOpsCli } from '../../../ops/ops-cli.js';
-import { chunksOf, inStreamOrder, MAX_RECORDS_PER_INVOKE } from '../../../ops/redrive/redrive.js';
+import {
+  chunksOf,
+  inStreamOrder,
+  MAX_RECORDS_PER_INVOKE,
+  SENT_TIME_SKEW_MS,
+} from '../../../ops/redrive/redrive.js';
 import { createStreamRecordFactory, streamArn } from '../../support/stream-records.js';
 import {
   captureIo,
@@ -23,6 +28,7 @@ import {
   depsFor,
   type FakeFunction,
   type FakeQueue,
+  NOW,
   STAGE,
 } from '../ops-fixtures.js';
 
@@ -165,6 +171,58 @@ describe('npm run ops -- redrive', () => {
         reason: `dead-lettered again by this run (seq ${seqOf(record)}): totalCents is not an integer`,
       }),
     ]);
+  });
+
+  it('deletes older copies of a letter whose record it handed back, but keeps the one the hand-back wrote', async () => {
+    // Prepare: the runtime wrote the same permanent record's letter twice before the run (its batch was re-delivered
+    // after a partial failure), and a range letter holds the record too. Handed back, it fails permanently again:
+    // the function writes a new letter, sent at the hand-back.
+    const record = createStreamRecordFactory().insert({ orderId: 'o-1', totalCents: 19.99 });
+    const s = setup([record]);
+    const before = new Date(NOW.getTime() - 60_000);
+    s.queue.send('m-range', onFailureBody(seqOf(record), seqOf(record), 1), before);
+    s.queue.send('m-copy-1', runtimeLetterBody(record), before);
+    s.queue.send('m-copy-2', runtimeLetterBody(record), before);
+    const invoke = s.fn.invoke;
+    s.fn.invoke = async (functionName, payload) => {
+      const result = await invoke(functionName, payload);
+      s.queue.send('m-new', runtimeLetterBody(record), NOW);
+      return result;
+    };
+
+    // Act
+    const { code, out, err } = await run(s, ['order-fanout', '--json']);
+
+    // Assess: one hand-back; both copies deleted without an invocation; the new letter kept and reported.
+    expect(s.fn.invocations).toHaveLength(1);
+    expect(s.queue.deletedIds).toEqual(['m-range', 'm-copy-1', 'm-copy-2']);
+    expect([...s.queue.messages.keys()]).toEqual(['m-new']);
+    expect(err).toContain(
+      `m-copy-1 runtime: deleted, a copy of seq ${seqOf(record)}, already handed back by this run`,
+    );
+    expect(code).toBe(1);
+    expect(JSON.parse(out)).toMatchObject({
+      lettersRead: 4,
+      redriven: 3,
+      recordsInvoked: 1,
+      invocations: 1,
+      notDone: [expect.objectContaining({ messageId: 'm-new' })],
+    });
+  });
+
+  it('keeps a copy sent within the clock skew allowance of the hand-back: it may be the new letter', async () => {
+    // Prepare: a range and a letter of the same record, the letter stamped just before the hand-back.
+    const record = createStreamRecordFactory().insert({ orderId: 'o-1', totalCents: 1999 });
+    const s = setup([record]);
+    s.queue.send('m-range', onFailureBody(seqOf(record), seqOf(record), 1), new Date(NOW.getTime() - 60_000));
+    s.queue.send('m-recent', runtimeLetterBody(record), new Date(NOW.getTime() - SENT_TIME_SKEW_MS / 2));
+
+    // Act
+    const { code } = await run(s, ['order-fanout', '--json']);
+
+    // Assess: kept for the next run, which hands its record back again.
+    expect(code).toBe(1);
+    expect([...s.queue.messages.keys()]).toEqual(['m-recent']);
   });
 
   it('keeps a letter whose record the function reports in batchItemFailures', async () => {

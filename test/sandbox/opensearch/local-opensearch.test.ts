@@ -363,6 +363,35 @@ describe('startLocalOpenSearch: HTTP details', () => {
     expect([...local.documents('t').keys()]).toEqual(['2']);
   });
 
+  it('answers an index item 400 mapper_parsing_exception when the hook refuses its mapping, and writes nothing of it', async () => {
+    // Prepare: document 1 is refused as unparsable (asked before the 429 hook, which would reject every item).
+    const faults: LocalOpenSearchFaults = {
+      failRequest: () => false,
+      refuseBulkItemMapping: ({ id }) => id === '1',
+      rejectBulkItem: ({ id }) => id === '1',
+    };
+    const { server: local, client } = await server({ faults });
+
+    // Act
+    const { body } = await client.bulk({
+      body: [{ index: { _index: 't', _id: '1' } }, { a: 1 }, { index: { _index: 't', _id: '2' } }, { a: 2 }],
+    });
+
+    // Assess
+    expect(body.errors).toBe(true);
+    expect(body.items[0]).toEqual({
+      index: {
+        _index: 't',
+        _id: '1',
+        status: 400,
+        error: expect.objectContaining({ type: 'mapper_parsing_exception' }),
+      },
+    });
+    expect(body.items[1]).toMatchObject({ index: { status: 201 } });
+    expect(local.stats()).toMatchObject({ injectedItemFaults: 1 });
+    expect([...local.documents('t').keys()]).toEqual(['2']);
+  });
+
   it('stops promptly with keep-alive connections open, and twice', async () => {
     // Prepare
     const { server: local, client } = await server();

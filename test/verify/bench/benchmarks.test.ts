@@ -50,6 +50,23 @@ describe('runBenchmarks', () => {
     });
   });
 
+  it('adds a redrive section only when a benchmark measured one', async () => {
+    // Prepare
+    const ran: string[] = [];
+    const benchmarks = [
+      fakeBenchmark('lag', { lag: { 'chaos-probe': FIGURES } }, ran),
+      fakeBenchmark('redrive', { redrive: { ok: true } }, ran),
+    ];
+
+    // Act
+    const withRedrive = await runBenchmarks(benchmarks, settings(), 'm');
+    const without = await runBenchmarks(benchmarks.slice(0, 1), settings(), 'm');
+
+    // Assess
+    expect(withRedrive.redrive).toEqual({ ok: true });
+    expect(Object.keys(without)).toEqual(['machine', 'lag', 'comparisons', 'settings']);
+  });
+
   it('gives empty sections when nothing ran', async () => {
     expect(await runBenchmarks([], settings(), 'm')).toMatchObject({ lag: {}, comparisons: {} });
   });
@@ -60,6 +77,7 @@ describe('the registry', () => {
     const names = BENCHMARKS.map((b) => b.name);
     expect(new Set(names).size).toBe(names.length);
     expect(names).toContain('lag');
+    expect(names).toContain('redrive');
   });
 });
 
