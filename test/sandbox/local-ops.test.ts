@@ -104,7 +104,7 @@ describe('npm run ops -- --local against a running sandbox', () => {
     const { code, out } = await ops([
       'api',
       'GET',
-      '/orders/o-missing',
+      '/orders/00000000-0000-4000-8000-000000000000',
       '--local',
       '--sandbox-dir',
       outputDir,
