@@ -1,3 +1,4 @@
+import { VOTE_AGGREGATOR_CONSUMER_NAME } from '../lambdas/vote-aggregator/names.js';
 import { OPS_CONSUMERS } from '../lib/stage-outputs.js';
 import { API_METHODS, type ApiMethod, regionOfApiUrl, sendSignedApiRequest } from './api/signed-request.js';
 import { HISTORY_COMMAND } from './audit-history/history-command.js';
@@ -34,7 +35,8 @@ import {
   redrive,
   redriveJson,
 } from './redrive/redrive.js';
-import { repairCommand } from './redrive/repair.js';
+import { recountVotesCommand, repairCommand } from './redrive/repair.js';
+import { DynamoDbPollWatermarks, votesBehindWatermark } from './redrive/vote-watermarks.js';
 import { orderStreamArchive } from './replay/audit-archive.js';
 import { replayCommand } from './replay/replay-command.js';
 import { consumerNames } from './stage.js';
@@ -231,6 +233,18 @@ const COMMANDS = new Map<string, Command>([
               queueUrl: names.deadLetterQueueUrl,
               repairCommand: (range) => repairCommand(consumer, stage, region, range),
               archive: orderStreamArchive(aws.auditObjects(stage.auditBucketName), stage, region ?? ''),
+              ...(consumer === VOTE_AGGREGATOR_CONSUMER_NAME
+                ? {
+                    superseded: {
+                      records: (records) =>
+                        votesBehindWatermark(
+                          records,
+                          new DynamoDbPollWatermarks(aws.dynamoDb, stage.pollResultsTableName),
+                        ),
+                      repair: recountVotesCommand(stage, region),
+                    },
+                  }
+                : {}),
             },
             {
               dryRun,

@@ -54,6 +54,15 @@ export interface RedriveTarget {
   readonly archive?: RangeArchive | undefined;
   /** The command that repairs what the consumer missed of a range the stream no longer holds (repair.ts). */
   repairCommand(range: LostRange): string;
+  /**
+   * The records the consumer will take for already applied and drop, though they were not (the vote aggregator's
+   * watermark, vote-watermarks.ts): looked at before each invocation. None for the other consumers.
+   */
+  readonly superseded?: {
+    records(records: readonly DynamoDBRecord[]): Promise<readonly DynamoDBRecord[]>;
+    /** The command that repairs what they should have counted. */
+    readonly repair: string;
+  };
 }
 
 export interface RedriveOptions {
@@ -81,6 +90,8 @@ export type LetterOutcome =
       readonly records: number;
       readonly invocations: number;
       readonly note?: string;
+      /** Records the consumer dropped as already applied, though they were not (RedriveTarget.superseded). */
+      readonly superseded?: number;
     }
   /** The function did not report every record done (or a call failed): the letter is kept for the next run. */
   | {
@@ -126,7 +137,11 @@ export interface RedriveSummary {
   readonly recordsInvoked: number;
   readonly invocations: number;
   readonly outcomes: readonly LetterOutcome[];
-  /** Every letter read was redriven and deleted (a dry run: always). */
+  /** Records redriven that the consumer dropped as already applied, though they were not: `repair` recounts them. */
+  readonly superseded: number;
+  /** The command that repairs the superseded records; undefined when there are none. */
+  readonly repair: string | undefined;
+  /** Every letter read was redriven and deleted, and nothing is left to recount (a dry run: always). */
   readonly ok: boolean;
 }
 
@@ -366,6 +381,7 @@ async function redriveLetter(
       break;
     }
   }
+  const superseded = target.superseded === undefined ? [] : await target.superseded.records(records);
   const handedBackAt = now();
   const invoked = await invokeInChunks(ports.functions, target.functionName, records);
   // Done: applied, or dead-lettered anew by the consumer (a letter sent after handedBackAt).
@@ -389,6 +405,7 @@ async function redriveLetter(
     kind,
     records: records.length,
     invocations: invoked.invocations,
+    ...(superseded.length === 0 ? {} : { superseded: superseded.length }),
   });
 }
 
@@ -419,7 +436,10 @@ function progressLine(outcome: LetterOutcome): string {
   switch (outcome.status) {
     case 'redriven':
       return outcome.note === undefined
-        ? `${head}: redriven (${outcome.records} record(s), ${outcome.invocations} invocation(s)), deleted`
+        ? `${head}: redriven (${outcome.records} record(s), ${outcome.invocations} invocation(s)), deleted` +
+            (outcome.superseded === undefined
+              ? ''
+              : `; ${outcome.superseded} of them behind their item's watermark, dropped by the consumer: recount`)
         : `${head}: deleted, ${outcome.note}`;
     case 'not-done':
       return `${head}: NOT done, kept: ${outcome.reason}`;
@@ -482,6 +502,10 @@ export async function redrive(
       sum + (outcome.status === 'redriven' || outcome.status === 'not-done' ? outcome.invocations : 0),
     0,
   );
+  const superseded = redriven.reduce(
+    (sum, outcome) => sum + (outcome.status === 'redriven' ? (outcome.superseded ?? 0) : 0),
+    0,
+  );
   return {
     consumer: target.consumer,
     dryRun: options.dryRun,
@@ -491,7 +515,9 @@ export async function redrive(
     recordsInvoked: redriven.reduce((sum, outcome) => sum + outcome.records, 0),
     invocations,
     outcomes,
-    ok: options.dryRun || redriven.length === outcomes.length,
+    superseded,
+    repair: superseded === 0 ? undefined : target.superseded?.repair,
+    ok: options.dryRun || (redriven.length === outcomes.length && superseded === 0),
   };
 }
 
@@ -516,6 +542,12 @@ export function describeRedrive(summary: RedriveSummary): string {
     lines.push(`${title}: ${found.length}`);
     for (const outcome of found) lines.push(`  ${progressLine(outcome)}`);
   }
+  if (summary.superseded > 0) {
+    lines.push(
+      `${summary.superseded} redriven record(s) were behind their item's watermark: later changes of the item were ` +
+        `applied first, so the consumer dropped them as already applied. Recount: ${summary.repair}`,
+    );
+  }
   return lines.join('\n');
 }
 
@@ -535,6 +567,8 @@ export function redriveJson(summary: RedriveSummary): object {
     unrecoverable: of('unrecoverable'),
     skipped: of('skipped'),
     planned: of('planned'),
+    superseded: summary.superseded,
+    repair: summary.repair ?? null,
     ok: summary.ok,
   };
 }

@@ -28,8 +28,7 @@ const REPAIR_COMMANDS: Readonly<Record<OpsConsumerName, RepairBuilder>> = {
   // Keyed by the app's own consumer names (a closed set, checked complete by the type), never by a client's input.
   'search-sync': (names, region) =>
     `npm run ops -- backfill search --stage ${names.stage}${regionArgument(region)}`,
-  'vote-aggregator': (names, region) =>
-    `npm run ops -- reconcile votes --fix --stage ${names.stage}${regionArgument(region)}`,
+  'vote-aggregator': (names, region) => recountVotesCommand(names, region),
   'order-fanout': (names, region, range) => replayCommand('order-fanout', names, region, range),
   'audit-log': (_names, _region, range) =>
     `none: the changes from ${range.approximateArrivalOfFirstRecord} to ${range.approximateArrivalOfLastRecord} are ` +
@@ -50,6 +49,11 @@ function replayCommand(
     `npm run ops -- replay ${consumer} --from ${shifted(range.approximateArrivalOfFirstRecord, -REPLAY_SLACK_MS)} ` +
     `--to ${shifted(range.approximateArrivalOfLastRecord, REPLAY_SLACK_MS)} --stage ${names.stage}${regionArgument(region)}`
   );
+}
+
+/** The command that recounts every poll from the Votes table and repairs PollResults. */
+export function recountVotesCommand(names: StageNames, region: string | undefined): string {
+  return `npm run ops -- reconcile votes --fix --stage ${names.stage}${regionArgument(region)}`;
 }
 
 /** The command an operator runs to repair what `consumer` missed of `range`. */
