@@ -1,6 +1,6 @@
 import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { padSequenceNumber, POLL_RESULTS_ATTRIBUTES } from '../../lambdas/shared/poll-results.js';
+import { POLL_RESULTS_ATTRIBUTES, padSequenceNumber } from '../../lambdas/shared/poll-results.js';
 
 /**
  * Why a vote redriven late can count nothing: the vote aggregator applies a poll's votes in stream order and keeps

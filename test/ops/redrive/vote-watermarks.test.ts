@@ -35,7 +35,7 @@ function voteLetter(record: DynamoDBRecord): string {
 
 async function redriveVotes(letters: readonly string[]) {
   const queue = createFakeQueue();
-  letters.forEach((letter, index) => queue.send(`m-${index}`, letter));
+  for (const [index, letter] of letters.entries()) queue.send(`m-${index}`, letter);
   const fn = createFakeFunction();
   const io = captureIo();
   const fake = createFakeAws(createSqsClient(), { deadLetterQueues: queue, functions: fn });
