@@ -16,6 +16,22 @@ export interface OpsIo {
   stderr(text: string): void;
 }
 
+/** An OpsIo that keeps what a command writes: for callers that run commands in process (the outage drill, tests). */
+export function bufferedOpsIo(): OpsIo & { out(): string; err(): string } {
+  let out = '';
+  let err = '';
+  return {
+    stdout: (text) => {
+      out += text;
+    },
+    stderr: (text) => {
+      err += text;
+    },
+    out: () => out,
+    err: () => err,
+  };
+}
+
 /** A running sandbox as the stage to operate on (`--local`). */
 export interface LocalStage {
   readonly aws: OpsAws;

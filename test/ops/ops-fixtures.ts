@@ -28,7 +28,8 @@ import type {
   StreamReaderPort,
 } from '../../ops/aws/ports.js';
 import { SqsDeadLetterQueues } from '../../ops/aws/sqs-dead-letter-queues.js';
-import type { OpsDeps, OpsIo } from '../../ops/ops-cli.js';
+import { bufferedOpsIo } from '../../ops/cli/command.js';
+import type { OpsDeps } from '../../ops/ops-cli.js';
 
 export const STAGE = 'test';
 export const REGION = 'eu-west-1';
@@ -186,20 +187,7 @@ export function createS3Client(): S3Client {
 }
 
 /** Captures what the CLI writes. */
-export function captureIo(): OpsIo & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    stdout: (text) => {
-      out += text;
-    },
-    stderr: (text) => {
-      err += text;
-    },
-    out: () => out,
-    err: () => err,
-  };
-}
+export const captureIo = bufferedOpsIo;
 
 export function depsFor(fake: FakeAws, now: Date = NOW): OpsDeps {
   return {

@@ -4,28 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPS_CONSUMERS } from '../../lib/stage-outputs.js';
-import type { OpsDeps } from '../../ops/cli/command.js';
+import { bufferedOpsIo, type OpsDeps } from '../../ops/cli/command.js';
 import { openLocalStage } from '../../ops/local/local-aws.js';
 import { OPS_ENDPOINT_FILE } from '../../ops/local/protocol.js';
 import { runOpsCli } from '../../ops/ops-cli.js';
 import { type OpsEndpointServer, startOpsEndpoint } from '../../sandbox/ops-endpoint.js';
 import { type SandboxSystem, startSandboxSystem } from '../../sandbox/system.js';
 import { HANG_TIMEOUT_MS } from '../support/hang.js';
-
-function captureIo(): { stdout(t: string): void; stderr(t: string): void; out(): string; err(): string } {
-  let out = '';
-  let err = '';
-  return {
-    stdout: (text) => {
-      out += text;
-    },
-    stderr: (text) => {
-      err += text;
-    },
-    out: () => out,
-    err: () => err,
-  };
-}
 
 /** `npm run ops` as a user runs it with --local: no AWS side at all, the sandbox found through its endpoint file. */
 const LOCAL_ONLY: OpsDeps = {
@@ -37,7 +22,7 @@ const LOCAL_ONLY: OpsDeps = {
 };
 
 async function ops(argv: readonly string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = captureIo();
+  const io = bufferedOpsIo();
   const code = await runOpsCli(argv, io, LOCAL_ONLY);
   return { code, out: io.out(), err: io.err() };
 }

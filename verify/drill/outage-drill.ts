@@ -14,7 +14,7 @@ import { ensureOrdersIndex } from '../../lambdas/shared/search/orders-index-boot
 import { VOTE_AGGREGATOR_CONSUMER_NAME } from '../../lambdas/vote-aggregator/names.js';
 import { OPS_CONSUMERS, type OpsConsumerName } from '../../lib/stage-outputs.js';
 import type { OpsAws } from '../../ops/aws/ports.js';
-import type { OpsDeps } from '../../ops/cli/command.js';
+import { bufferedOpsIo, type OpsDeps } from '../../ops/cli/command.js';
 import { runOpsCli } from '../../ops/ops-cli.js';
 import { compareSequenceNumbers } from '../../ops/redrive/sequence-numbers.js';
 import { readJsonLines } from '../../sandbox/adapters/json-lines-file.js';
@@ -241,22 +241,6 @@ function callsBetween(before: DownstreamCalls, after: DownstreamCalls): Downstre
 
 function totalOf(calls: DownstreamCalls): number {
   return Object.values(calls).reduce((sum, count) => sum + count, 0);
-}
-
-/** Captures an ops command's stdout and stderr. */
-function captureIo(): { stdout(t: string): void; stderr(t: string): void; out(): string; err(): string } {
-  let out = '';
-  let err = '';
-  return {
-    stdout: (text) => {
-      out += text;
-    },
-    stderr: (text) => {
-      err += text;
-    },
-    out: () => out,
-    err: () => err,
-  };
 }
 
 /** An image's string or number attribute (`{ S }` or `{ N }`) as text; undefined for any other or none. */
@@ -539,7 +523,7 @@ async function redriveConsumer(
   consumer: OpsConsumerName,
   letters: LetterCounts,
 ): Promise<RedriveRun> {
-  const io = captureIo();
+  const io = bufferedOpsIo();
   const calls = emptyOpsCallCounts();
   const downstreamBefore = downstreamCallsOf(system.serviceStats());
   const started = performance.now();
@@ -616,7 +600,7 @@ async function replaySearch(
   }
   const from = new Date(Math.floor(startedAt / 60_000) * 60_000).toISOString();
   const to = new Date().toISOString();
-  const io = captureIo();
+  const io = bufferedOpsIo();
   const calls = emptyOpsCallCounts();
   const downstreamBefore = downstreamCallsOf(system.serviceStats());
   const started = performance.now();
