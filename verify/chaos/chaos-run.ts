@@ -1,39 +1,23 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import { AUDIT_LOG_CONSUMER_NAME } from '../../lambdas/audit-log/names.js';
-import { RESERVATION_KEY_PREFIX } from '../../lambdas/order-fanout/adapters/dynamodb-fanout-store.js';
-import type { EmailKind } from '../../lambdas/order-fanout/messages.js';
 import { ORDER_FANOUT_CONSUMER_NAME } from '../../lambdas/order-fanout/names.js';
 import { SEARCH_SYNC_CONSUMER_NAME } from '../../lambdas/search-sync/names.js';
 import { ENV } from '../../lambdas/shared/env.js';
-import { type Order, parseOrderItem } from '../../lambdas/shared/orders/order.js';
 import { ORDERS_INDEX } from '../../lambdas/shared/search/orders-index.js';
 import { VOTE_AGGREGATOR_CONSUMER_NAME } from '../../lambdas/vote-aggregator/names.js';
 import { readJsonLines } from '../../sandbox/adapters/json-lines-file.js';
-import { LocalS3Client, readBucketJournal } from '../../sandbox/adapters/local-s3.js';
-import { readOutbox } from '../../sandbox/adapters/local-ses.js';
-import {
-  readTopicDuplicates,
-  readTopicMessages,
-  topicNameFromArn,
-} from '../../sandbox/adapters/local-sns.js';
 import {
   DEAD_LETTER_SOURCE,
   type LocalQueueMessage,
   ON_FAILURE_SOURCE,
-  queueNameFromUrl,
   readQueueMessages,
 } from '../../sandbox/adapters/local-sqs.js';
-import { readQueueDuplicates } from '../../sandbox/adapters/local-sqs-client.js';
-import { localClientConfig } from '../../sandbox/dynamodb-local/server.js';
-import { latestStreamArn, localStreamsClient } from '../../sandbox/esm/dynamodb-stream-source.js';
 import type { OnFailureMessage } from '../../sandbox/esm/types.js';
 import { type SandboxSystem, startSandboxSystem } from '../../sandbox/system.js';
 import { HOT_POLL_ID, runTraffic, TRAFFIC_SKUS, type TrafficSummary } from '../../sandbox/traffic.js';
-import { type AuditReport, checkAuditLog, type StreamRecordTruth } from './audit-invariants.js';
-import { readAuditObjects, readStreamRecords } from './audit-observations.js';
+import { type AuditReport, checkAuditLog } from './audit-invariants.js';
 import { chaosStockPerSku } from './chaos-options.js';
-import { checkFanoutInvariants, type FanoutReport, type ScannedReservation } from './fanout-invariants.js';
+import { checkFanoutInvariants, type FanoutReport } from './fanout-invariants.js';
 import {
   createFaultCounters,
   type FaultCounters,
@@ -51,15 +35,16 @@ import {
   probeConsumerFactory,
   probeEffectsPath,
 } from './probe-consumer.js';
+import {
+  observeAuditBucket,
+  observeFanoutSinks,
+  readTableStream,
+  scanOrders,
+  scanTable,
+} from './sandbox-observations.js';
 import { checkSearchIndex, type SearchReport } from './search-invariants.js';
 import { type DerivedTruth, deriveOrderTruth, type ScannedOrder } from './truth.js';
-import {
-  checkVoteCounts,
-  formatShare,
-  type ScannedItem,
-  type VotesReport,
-  voteWritesByPoll,
-} from './votes-invariants.js';
+import { checkVoteCounts, formatShare, type VotesReport, voteWritesByPoll } from './votes-invariants.js';
 
 /** Thrown when the sandbox system lacks what the chaos run checks against. */
 export class ChaosWiringError extends Error {
@@ -351,24 +336,9 @@ async function checkRun(
  * the deletes the truth knows. An item that is not an order fails the check: the sync could not have indexed it.
  */
 async function checkSearch(system: SandboxSystem, truth: DerivedTruth): Promise<SearchReport> {
-  const ordersTable = system.tables.Orders;
-  if (ordersTable === undefined) throw new ChaosWiringError('The sandbox system has no Orders table');
-  const table: Order[] = [];
-  const unreadable: string[] = [];
-  for await (const page of paginateScan(
-    { client: system.documentClient },
-    { TableName: ordersTable, ConsistentRead: true },
-  )) {
-    for (const item of page.Items ?? []) {
-      try {
-        table.push(parseOrderItem(item));
-      } catch {
-        unreadable.push(String(item.orderId));
-      }
-    }
-  }
+  const { orders, unreadable } = await scanOrders(system);
   const report = checkSearchIndex({
-    table,
+    table: orders,
     deleted: truth.orders
       .filter((order) => order.deleted)
       .map((order) => ({ orderId: order.orderId, lastVersion: order.finalVersion })),
@@ -385,18 +355,8 @@ async function checkSearch(system: SandboxSystem, truth: DerivedTruth): Promise<
   };
 }
 
-/** A variable of the fan-out's environment, or ChaosWiringError. */
-function fanoutVariable(system: SandboxSystem, name: string): string {
-  const value = system.environments[ORDER_FANOUT_CONSUMER_NAME]?.[name];
-  if (value === undefined) {
-    throw new ChaosWiringError(`The ${ORDER_FANOUT_CONSUMER_NAME} function has no ${name} variable`);
-  }
-  return value;
-}
-
 /**
- * Gathers what the fan-out left behind (its topic file and the topic's dropped duplicates, the outbox, its warehouse
- * queue and that queue's dropped duplicates, its DLQ, the Inventory table) and checks it against the probe's
+ * Gathers what the fan-out left behind (sandbox-observations.ts) and its DLQ, and checks it against the probe's
  * histories.
  */
 async function checkFanout(
@@ -404,120 +364,40 @@ async function checkFanout(
   truth: DerivedTruth,
   effects: readonly ProbeEffect[],
 ): Promise<FanoutReport> {
-  const topicArn = fanoutVariable(system, ENV.ORDER_EVENTS_TOPIC_ARN);
-  const topicName = topicNameFromArn(topicArn);
-  if (topicName === undefined) throw new ChaosWiringError(`${topicArn} is not a local topic ARN`);
-  const queueName = queueNameFromUrl(fanoutVariable(system, ENV.WAREHOUSE_QUEUE_URL));
-  const emailTemplates: Record<EmailKind, string> = {
-    placed: fanoutVariable(system, ENV.EMAIL_TEMPLATE_PLACED),
-    shipped: fanoutVariable(system, ENV.EMAIL_TEMPLATE_SHIPPED),
-    cancelled: fanoutVariable(system, ENV.EMAIL_TEMPLATE_CANCELLED),
-  };
-  const templates = new Set(Object.values(emailTemplates));
-  const inventoryTable = system.tables.Inventory;
-  if (inventoryTable === undefined) throw new ChaosWiringError('The sandbox system has no Inventory table');
-
-  const reservations: ScannedReservation[] = [];
-  const stock: Record<string, number> = {};
-  for await (const page of paginateScan(
-    { client: system.documentClient },
-    { TableName: inventoryTable, ConsistentRead: true },
-  )) {
-    for (const item of page.Items ?? []) {
-      const sku = String(item.sku);
-      if (sku.startsWith(RESERVATION_KEY_PREFIX)) {
-        reservations.push({
-          orderId: String(item.orderId),
-          state: item.state as ScannedReservation['state'],
-          lines: (item.lines as { sku: string; qty: number }[] | undefined) ?? [],
-          ...(typeof item.reservedBy === 'string' ? { reservedBy: item.reservedBy } : {}),
-          ...(typeof item.releasedBy === 'string' ? { releasedBy: item.releasedBy } : {}),
-          shortBy: (item.shortBy as string[] | undefined) ?? [],
-        });
-      } else {
-        stock[sku] = Number(item.available);
-      }
-    }
-  }
-  const dlqName = system.deadLetterQueues[ORDER_FANOUT_CONSUMER_NAME];
-  const dlq: LocalQueueMessage[] =
-    dlqName === undefined ? [] : await readQueueMessages(system.outputDir, dlqName);
+  const dlq = await deadLetterQueueOf(system, ORDER_FANOUT_CONSUMER_NAME);
   return checkFanoutInvariants({
+    ...(await observeFanoutSinks(system)),
     history: effects,
     poisonOrderIds: new Set(truth.orders.filter((order) => order.poison).map((order) => order.orderId)),
-    events: await readTopicMessages(system.outputDir, topicName),
-    eventDuplicates: await readTopicDuplicates(system.outputDir, topicName),
-    // Other pipelines may send e-mails of their own one day; the fan-out's are those of its templates.
-    emails: (await readOutbox(system.outputDir)).filter(
-      (email) => email.template !== undefined && templates.has(email.template),
-    ),
-    emailTemplates,
-    warehouse: await readQueueMessages(system.outputDir, queueName),
-    warehouseDuplicates: await readQueueDuplicates(system.outputDir, queueName),
-    reservations,
-    stock,
-    initialStock: system.inventory,
+    ...letterCounts(dlq),
+  });
+}
+
+/** The messages of a consumer's DLQ file; none when it has no DLQ. */
+async function deadLetterQueueOf(system: SandboxSystem, consumer: string): Promise<LocalQueueMessage[]> {
+  const dlqName = system.deadLetterQueues[consumer];
+  return dlqName === undefined ? [] : readQueueMessages(system.outputDir, dlqName);
+}
+
+/** A DLQ's runtime letters and the records of its on-failure messages (by batch size). */
+function letterCounts(dlq: readonly LocalQueueMessage[]): { deadLetters: number; onFailureRecords: number } {
+  return {
     deadLetters: dlq.filter((message) => message.source === DEAD_LETTER_SOURCE).length,
     onFailureRecords: dlq
       .filter((message) => message.source === ON_FAILURE_SOURCE)
       .reduce((sum, message) => sum + (message.body as OnFailureMessage).DDBStreamBatchInfo.batchSize, 0),
-  });
+  };
 }
 
-/**
- * Reads the Orders stream from TRIM_HORIZON with clients of its own (the run's consumers are done with it), every
- * object of the audit log's bucket (AUDIT_BUCKET_NAME of its environment) through a reading S3 stand-in on the same
- * files, the bucket's PutObject journal and the audit log's DLQ, and checks the bucket against the stream.
- */
+/** Reads the Orders stream from TRIM_HORIZON, the audit bucket and the audit log's DLQ, and checks the bucket. */
 async function checkAudit(system: SandboxSystem): Promise<AuditReport> {
-  const ordersTable = system.tables.Orders;
-  if (ordersTable === undefined) throw new ChaosWiringError('The sandbox system has no Orders table');
-  const bucket = system.environments[AUDIT_LOG_CONSUMER_NAME]?.[ENV.AUDIT_BUCKET_NAME];
-  if (bucket === undefined) {
-    throw new ChaosWiringError(
-      `The ${AUDIT_LOG_CONSUMER_NAME} function has no ${ENV.AUDIT_BUCKET_NAME} variable`,
-    );
-  }
-  const dynamoDb = new DynamoDBClient(localClientConfig(system.dynamodbEndpoint));
-  const streams = localStreamsClient(system.dynamodbEndpoint);
-  let stream: StreamRecordTruth[];
-  try {
-    stream = await readStreamRecords(streams, await latestStreamArn(dynamoDb, ordersTable));
-  } finally {
-    dynamoDb.destroy();
-    streams.destroy();
-  }
-  const objects = await readAuditObjects(
-    new LocalS3Client({ outputDir: system.outputDir, buckets: [bucket] }),
-    bucket,
-  );
-  const dlqName = system.deadLetterQueues[AUDIT_LOG_CONSUMER_NAME];
-  const dlq: LocalQueueMessage[] =
-    dlqName === undefined ? [] : await readQueueMessages(system.outputDir, dlqName);
+  const bucket = await observeAuditBucket(system);
   return checkAuditLog({
-    tableName: ordersTable,
-    stream,
-    objects,
-    journal: await readBucketJournal(system.outputDir, bucket),
-    lostResponses: system.serviceStats().s3.lostResponses,
+    ...bucket,
+    stream: await readTableStream(system, bucket.tableName),
     creationTimeSlackMs: AUDIT_CREATION_TIME_SLACK_MS,
-    deadLetters: dlq.filter((message) => message.source === DEAD_LETTER_SOURCE).length,
-    onFailureRecords: dlq
-      .filter((message) => message.source === ON_FAILURE_SOURCE)
-      .reduce((sum, message) => sum + (message.body as OnFailureMessage).DDBStreamBatchInfo.batchSize, 0),
+    ...letterCounts(await deadLetterQueueOf(system, AUDIT_LOG_CONSUMER_NAME)),
   });
-}
-
-/** Every item of a table, read consistently (the streams have drained: nothing writes any more). */
-async function scanTable(system: SandboxSystem, tableName: string): Promise<ScannedItem[]> {
-  const items: ScannedItem[] = [];
-  for await (const page of paginateScan(
-    { client: system.documentClient },
-    { TableName: tableName, ConsistentRead: true },
-  )) {
-    items.push(...(page.Items ?? []));
-  }
-  return items;
 }
 
 /**

@@ -1,14 +1,9 @@
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import { AUDIT_LOG_CONSUMER_NAME } from '../../lambdas/audit-log/names.js';
-import { RESERVATION_KEY_PREFIX } from '../../lambdas/order-fanout/adapters/dynamodb-fanout-store.js';
-import type { EmailKind } from '../../lambdas/order-fanout/messages.js';
 import { ORDER_FANOUT_CONSUMER_NAME } from '../../lambdas/order-fanout/names.js';
 import { SEARCH_SYNC_CONSUMER_NAME } from '../../lambdas/search-sync/names.js';
 import { ENV } from '../../lambdas/shared/env.js';
-import { type Order, parseOrderItem } from '../../lambdas/shared/orders/order.js';
 import { ORDERS_INDEX } from '../../lambdas/shared/search/orders-index.js';
 import { ensureOrdersIndex } from '../../lambdas/shared/search/orders-index-bootstrap.js';
 import { VOTE_AGGREGATOR_CONSUMER_NAME } from '../../lambdas/vote-aggregator/names.js';
@@ -18,13 +13,9 @@ import { bufferedOpsIo, type OpsDeps } from '../../ops/cli/command.js';
 import { runOpsCli } from '../../ops/ops-cli.js';
 import { compareSequenceNumbers } from '../../ops/redrive/sequence-numbers.js';
 import { readJsonLines } from '../../sandbox/adapters/json-lines-file.js';
-import { LocalS3Client, readBucketJournal } from '../../sandbox/adapters/local-s3.js';
+import { LocalS3Client } from '../../sandbox/adapters/local-s3.js';
 import { readOutbox } from '../../sandbox/adapters/local-ses.js';
-import {
-  readTopicDuplicates,
-  readTopicMessages,
-  topicNameFromArn,
-} from '../../sandbox/adapters/local-sns.js';
+import { readTopicMessages, topicNameFromArn } from '../../sandbox/adapters/local-sns.js';
 import {
   DEAD_LETTER_SOURCE,
   localQueueUrl,
@@ -32,21 +23,23 @@ import {
   queueNameFromUrl,
   readQueueMessages,
 } from '../../sandbox/adapters/local-sqs.js';
-import { readQueueDuplicates } from '../../sandbox/adapters/local-sqs-client.js';
-import { localClientConfig } from '../../sandbox/dynamodb-local/server.js';
-import { latestStreamArn, localStreamsClient } from '../../sandbox/esm/dynamodb-stream-source.js';
 import { createLocalOpenSearchClient } from '../../sandbox/opensearch/local-client.js';
 import { type SandboxSystem, type ServiceStats, startSandboxSystem } from '../../sandbox/system.js';
 import { HOT_POLL_ID, runTraffic, TRAFFIC_SKUS, type TrafficSummary } from '../../sandbox/traffic.js';
 import { type AuditReport, checkAuditLog, type StreamRecordTruth } from '../chaos/audit-invariants.js';
-import { readAuditObjects, readStreamRecords } from '../chaos/audit-observations.js';
+import { readAuditObjects } from '../chaos/audit-observations.js';
 import { AUDIT_CREATION_TIME_SLACK_MS } from '../chaos/chaos-run.js';
-import {
-  checkFanoutInvariants,
-  type FanoutReport,
-  type ScannedReservation,
-} from '../chaos/fanout-invariants.js';
+import { checkFanoutInvariants, type FanoutReport } from '../chaos/fanout-invariants.js';
 import type { ProbeEffect } from '../chaos/probe-consumer.js';
+import {
+  consumerVariable,
+  observeAuditBucket,
+  observeFanoutSinks,
+  readTableStream,
+  scanOrders,
+  scanTable,
+  tableName,
+} from '../chaos/sandbox-observations.js';
 import { checkSearchIndex, type DeletedOrderTruth, type SearchReport } from '../chaos/search-invariants.js';
 import {
   checkVoteCounts,
@@ -633,91 +626,21 @@ async function replaySearch(
   };
 }
 
-async function scanTable(system: SandboxSystem, tableName: string | undefined): Promise<ScannedItem[]> {
-  if (tableName === undefined) throw new OutageDrillError('The sandbox lacks a table the drill checks');
-  const items: ScannedItem[] = [];
-  for await (const page of paginateScan(
-    { client: system.documentClient },
-    { TableName: tableName, ConsistentRead: true },
-  )) {
-    items.push(...(page.Items ?? []));
-  }
-  return items;
-}
-
-async function readTableStream(
-  system: SandboxSystem,
-  tableName: string | undefined,
-): Promise<StreamRecordTruth[]> {
-  if (tableName === undefined) throw new OutageDrillError('The sandbox lacks a table the drill checks');
-  const dynamoDb = new DynamoDBClient(localClientConfig(system.dynamodbEndpoint));
-  const streams = localStreamsClient(system.dynamodbEndpoint);
-  try {
-    return await readStreamRecords(streams, await latestStreamArn(dynamoDb, tableName));
-  } finally {
-    dynamoDb.destroy();
-    streams.destroy();
-  }
-}
-
 function readOrdersStream(system: SandboxSystem): Promise<StreamRecordTruth[]> {
-  return readTableStream(system, system.tables.Orders);
+  return readTableStream(system, tableName(system, 'Orders'));
 }
 
 async function countVotesStream(system: SandboxSystem): Promise<number> {
-  return (await readTableStream(system, system.tables.Votes)).length;
-}
-
-function variable(system: SandboxSystem, consumer: string, name: string): string {
-  const value = system.environments[consumer]?.[name];
-  if (value === undefined) throw new OutageDrillError(`The ${consumer} function has no ${name} variable`);
-  return value;
+  return (await readTableStream(system, tableName(system, 'Votes'))).length;
 }
 
 /** The fan-out's topic, outbox, warehouse queue and Inventory table against the Orders stream's history. */
 async function checkFanout(system: SandboxSystem, history: readonly ProbeEffect[]): Promise<FanoutReport> {
-  const topicArn = variable(system, ORDER_FANOUT_CONSUMER_NAME, ENV.ORDER_EVENTS_TOPIC_ARN);
-  const topicName = topicNameFromArn(topicArn);
-  if (topicName === undefined) throw new OutageDrillError(`${topicArn} is not a local topic ARN`);
-  const queueName = queueNameFromUrl(variable(system, ORDER_FANOUT_CONSUMER_NAME, ENV.WAREHOUSE_QUEUE_URL));
-  const emailTemplates: Record<EmailKind, string> = {
-    placed: variable(system, ORDER_FANOUT_CONSUMER_NAME, ENV.EMAIL_TEMPLATE_PLACED),
-    shipped: variable(system, ORDER_FANOUT_CONSUMER_NAME, ENV.EMAIL_TEMPLATE_SHIPPED),
-    cancelled: variable(system, ORDER_FANOUT_CONSUMER_NAME, ENV.EMAIL_TEMPLATE_CANCELLED),
-  };
-  const templates = new Set(Object.values(emailTemplates));
-  const reservations: ScannedReservation[] = [];
-  const stock: Record<string, number> = {};
-  for (const item of await scanTable(system, system.tables.Inventory)) {
-    const sku = String(item.sku);
-    if (sku.startsWith(RESERVATION_KEY_PREFIX)) {
-      reservations.push({
-        orderId: String(item.orderId),
-        state: item.state as ScannedReservation['state'],
-        lines: (item.lines as { sku: string; qty: number }[] | undefined) ?? [],
-        ...(typeof item.reservedBy === 'string' ? { reservedBy: item.reservedBy } : {}),
-        ...(typeof item.releasedBy === 'string' ? { releasedBy: item.releasedBy } : {}),
-        shortBy: (item.shortBy as string[] | undefined) ?? [],
-      });
-    } else {
-      stock[sku] = Number(item.available);
-    }
-  }
   const remaining = (await lettersByConsumer(system))[ORDER_FANOUT_CONSUMER_NAME]!;
   return checkFanoutInvariants({
+    ...(await observeFanoutSinks(system)),
     history,
     poisonOrderIds: new Set(),
-    events: await readTopicMessages(system.outputDir, topicName),
-    eventDuplicates: await readTopicDuplicates(system.outputDir, topicName),
-    emails: (await readOutbox(system.outputDir)).filter(
-      (email) => email.template !== undefined && templates.has(email.template),
-    ),
-    emailTemplates,
-    warehouse: await readQueueMessages(system.outputDir, queueName),
-    warehouseDuplicates: await readQueueDuplicates(system.outputDir, queueName),
-    reservations,
-    stock,
-    initialStock: system.inventory,
     // What is still in the DLQ after the redrive: any letter left is a change whose effects are not all out.
     deadLetters: remaining.runtime,
     onFailureRecords: remaining.onFailure,
@@ -726,17 +649,9 @@ async function checkFanout(system: SandboxSystem, history: readonly ProbeEffect[
 
 /** The `orders` index against the table (every attribute) and the orders the stream saw deleted. */
 async function checkSearch(system: SandboxSystem, history: readonly ProbeEffect[]): Promise<SearchReport> {
-  const table: Order[] = [];
-  const unreadable: string[] = [];
-  for (const item of await scanTable(system, system.tables.Orders)) {
-    try {
-      table.push(parseOrderItem(item));
-    } catch {
-      unreadable.push(String(item.orderId));
-    }
-  }
+  const { orders, unreadable } = await scanOrders(system);
   const report = checkSearchIndex({
-    table,
+    table: orders,
     deleted: deletedOrdersFromStream(history),
     documents: system.search.documents(ORDERS_INDEX),
   });
@@ -751,8 +666,8 @@ async function checkSearch(system: SandboxSystem, history: readonly ProbeEffect[
 async function checkVotes(system: SandboxSystem, traffics: readonly TrafficSummary[]): Promise<VotesReport> {
   const stats = system.stats()[VOTE_AGGREGATOR_CONSUMER_NAME];
   return checkVoteCounts({
-    votes: await scanTable(system, system.tables.Votes),
-    results: await scanTable(system, system.tables.PollResults),
+    votes: await scanTable(system, tableName(system, 'Votes')),
+    results: await scanTable(system, tableName(system, 'PollResults')),
     hotPollId: HOT_POLL_ID,
     voteWrites: voteWritesByPoll(traffics.flatMap((summary) => summary.log)),
     delivery: {
@@ -765,19 +680,10 @@ async function checkVotes(system: SandboxSystem, traffics: readonly TrafficSumma
 
 /** The audit bucket against the Orders stream (every record stored, none overwritten). */
 async function checkAudit(system: SandboxSystem, stream: readonly StreamRecordTruth[]): Promise<AuditReport> {
-  const bucket = variable(system, AUDIT_LOG_CONSUMER_NAME, ENV.AUDIT_BUCKET_NAME);
-  const ordersTable = system.tables.Orders;
-  if (ordersTable === undefined) throw new OutageDrillError('The sandbox has no Orders table');
   const remaining = (await lettersByConsumer(system))[AUDIT_LOG_CONSUMER_NAME]!;
   return checkAuditLog({
-    tableName: ordersTable,
+    ...(await observeAuditBucket(system)),
     stream,
-    objects: await readAuditObjects(
-      new LocalS3Client({ outputDir: system.outputDir, buckets: [bucket] }),
-      bucket,
-    ),
-    journal: await readBucketJournal(system.outputDir, bucket),
-    lostResponses: system.serviceStats().s3.lostResponses,
     creationTimeSlackMs: AUDIT_CREATION_TIME_SLACK_MS,
     deadLetters: remaining.runtime,
     onFailureRecords: remaining.onFailure,
@@ -792,18 +698,20 @@ async function snapshot(system: SandboxSystem): Promise<Record<string, unknown>>
   const byKey = (items: readonly ScannedItem[], key: string): ScannedItem[] =>
     [...items].sort((a, b) => String(a[key]).localeCompare(String(b[key])));
   const topicName = topicNameFromArn(
-    variable(system, ORDER_FANOUT_CONSUMER_NAME, ENV.ORDER_EVENTS_TOPIC_ARN),
+    consumerVariable(system, ORDER_FANOUT_CONSUMER_NAME, ENV.ORDER_EVENTS_TOPIC_ARN),
   )!;
-  const warehouse = queueNameFromUrl(variable(system, ORDER_FANOUT_CONSUMER_NAME, ENV.WAREHOUSE_QUEUE_URL));
-  const bucket = variable(system, AUDIT_LOG_CONSUMER_NAME, ENV.AUDIT_BUCKET_NAME);
+  const warehouse = queueNameFromUrl(
+    consumerVariable(system, ORDER_FANOUT_CONSUMER_NAME, ENV.WAREHOUSE_QUEUE_URL),
+  );
+  const bucket = consumerVariable(system, AUDIT_LOG_CONSUMER_NAME, ENV.AUDIT_BUCKET_NAME);
   return {
     serviceStats: system.serviceStats(),
     topic: await readTopicMessages(system.outputDir, topicName),
     outbox: await readOutbox(system.outputDir),
     warehouse: await readQueueMessages(system.outputDir, warehouse),
-    orders: byKey(await scanTable(system, system.tables.Orders), 'orderId'),
-    inventory: byKey(await scanTable(system, system.tables.Inventory), 'sku'),
-    pollResults: byKey(await scanTable(system, system.tables.PollResults), 'pollId'),
+    orders: byKey(await scanTable(system, tableName(system, 'Orders')), 'orderId'),
+    inventory: byKey(await scanTable(system, tableName(system, 'Inventory')), 'sku'),
+    pollResults: byKey(await scanTable(system, tableName(system, 'PollResults')), 'pollId'),
     index: [...system.search.documents(ORDERS_INDEX)].sort(([a], [b]) => a.localeCompare(b)),
     auditObjects: (
       await readAuditObjects(new LocalS3Client({ outputDir: system.outputDir, buckets: [bucket] }), bucket)
