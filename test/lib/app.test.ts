@@ -149,6 +149,32 @@ describe('buildApp', () => {
       expect(found).toEqual([]);
     });
 
+    it('gives every bundle the environment link of the credential chain and none of the links Lambda never uses', () => {
+      // Act
+      const figures = bundles.map((bundle) => {
+        const sourceMap = readSourceMap(bundle);
+        const packages = [...bundledPackages(sourceMap).keys()];
+        return {
+          function: bundle.serviceName,
+          envLink: packages.includes('node_modules/@aws-sdk/credential-provider-env'),
+          alias: sourceMap.sources.some((source) =>
+            source.endsWith('lambdas/shared/adapters/lambda-credentials.ts'),
+          ),
+          otherLinks: packages.filter((key) =>
+            /node_modules\/(@aws-sdk\/credential-provider-(?!env$)|@smithy\/credential-provider-imds$|@aws-sdk\/nested-clients$)/.test(
+              key,
+            ),
+          ),
+        };
+      });
+
+      // Assess
+      expect(figures.length).toBe(6);
+      expect(figures).toEqual(
+        figures.map((figure) => ({ function: figure.function, envLink: true, alias: true, otherLinks: [] })),
+      );
+    });
+
     it('leaves for the runtime only built-ins, modules never bundled on purpose, and missing optional ones', () => {
       // Prepare
       const devOnly = devOnlyPackages();

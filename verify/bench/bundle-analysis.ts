@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
+import { LAMBDA_BUNDLE_ALIASES } from '../../lib/constructs/base-function.js';
 import type { CfnTemplate, SynthesizedApp } from '../../sandbox/synth.js';
 
 /**
@@ -229,9 +230,10 @@ export const LAMBDA_BUNDLE_BANNER =
 /**
  * The esbuild options NodejsFunction derives from BaseFunction's bundling props (runtime nodejs24.x, format esm,
  * mainFields module,main, minify, keepNames, the banner, a source map without sources content, the repository's
- * tsconfig) and from its own defaults: bundleAwsSDK true leaves no external module, so the AWS SDK is bundled.
- * A copy, not a reading of base-function.ts: the benchmark reports whether this bundle's size matches the
- * synthesized one, which is what shows that the copy is still true.
+ * tsconfig, and its aliases, LAMBDA_BUNDLE_ALIASES itself) and from its own defaults: bundleAwsSDK true leaves no
+ * external module, so the AWS SDK is bundled. Apart from the aliases, a copy, not a reading of base-function.ts: the
+ * benchmark reports whether this bundle's size matches the synthesized one, which is what shows that the copy is
+ * still true.
  */
 export function lambdaBundleOptions(entry: string, outfile: string): BuildOptions {
   return {
@@ -250,6 +252,7 @@ export function lambdaBundleOptions(entry: string, outfile: string): BuildOption
     sourcesContent: false,
     tsconfig: join(PROJECT_ROOT, 'tsconfig.json'),
     external: [],
+    alias: { ...LAMBDA_BUNDLE_ALIASES },
     metafile: true,
     logLevel: 'silent',
   };

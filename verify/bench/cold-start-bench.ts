@@ -37,7 +37,8 @@ import { median, percentile, ratio, rounded } from './stats.js';
  * - init: `runs` cold starts in fresh `node` processes (cold-start-child.ts) with the function's environment from the
  *   template resolved to stand-ins that lead nowhere (offline-environment.ts) and one first event it answers
  *   without the network, interleaved run by run with a hello-world handler bundled the same way, under the same
- *   environment; once without and once with `NODE_OPTIONS=--enable-source-maps` (which BaseFunction sets).
+ *   environment; once without and once with `NODE_OPTIONS=--enable-source-maps` (which BaseFunction does not set:
+ *   the second figure is what the flag would cost).
  *
  * Wall-clock figures vary with the machine and its load; the sizes do not (for a given lock file and source).
  */

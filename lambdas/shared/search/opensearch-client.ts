@@ -33,7 +33,9 @@ export {
  * Its contract (lib/aws/shared.js): `getCredentials` is called when it holds none or when theirs expire within a
  * request timeout, and its fallback builds a fresh `defaultProvider()` chain on each such call. This factory
  * passes one memoised `defaultProvider()` instead, so refreshing reuses the chain and its in-flight lookup, and the
- * chain hands out fresh credentials five minutes before expiry, long before the signer's request-timeout margin.
+ * chain hands out fresh credentials five minutes before expiry, long before the signer's request-timeout margin. In a
+ * Lambda bundle the chain is its environment link alone (lambdas/shared/adapters/lambda-credentials.ts): the execution
+ * role's credentials, which carry no expiry.
  *
  * The signer comes from the `aws-v3` entry, not `aws`. Both share lib/aws/shared.js, which takes the fallback only
  * when `getCredentials` is not a function (never here), but the `aws` entry's fallback (lib/aws/AwsSigv4Signer.js)
