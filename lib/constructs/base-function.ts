@@ -319,6 +319,9 @@ export class BaseFunction extends Construct implements IGrantable {
         sourcesContent: false,
         // Keeps the `name` property of classes and functions despite minification (what code and logs read of them,
         // such as `constructor.name`); stack frames still bear the minified names, which V8 takes from the code.
+        // Dropping it would save about 47 KB and 13 ms of the order fan-out's init, but bundled code decides by
+        // those names: the SDK's middleware and credential code test `logger.constructor.name === 'NoOpLogger'` to
+        // choose where warnings go, and Powertools' BasePartialProcessor tests `this.constructor.name`.
         keepNames: true,
         // The lock file pins the AWS SDK the tests ran against; the runtime's bundled copy changes under us.
         bundleAwsSDK: true,
