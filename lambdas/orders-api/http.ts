@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import type * as z from 'zod';
+import type * as z from '../shared/zod.js';
 import { MAX_BODY_BYTES } from './schemas.js';
 
 /**
@@ -216,7 +216,7 @@ const MAX_ECHOED_LENGTH = 64;
  * Parses with the schema; the first issue becomes a 400 naming its field: the issue's path in the body, or `field`
  * when the value is a header or path parameter.
  */
-export function validate<S extends z.ZodType>(schema: S, value: unknown, field?: string): z.output<S> {
+export function validate<S extends z.ZodMiniType>(schema: S, value: unknown, field?: string): z.output<S> {
   const result = schema.safeParse(value);
   if (result.success) {
     return result.data;

@@ -1,6 +1,6 @@
-import * as z from 'zod';
 import { SAFE_ID_MAX_LENGTH, SAFE_ID_PATTERN } from '../shared/identifiers.js';
 import { ORDER_LIMITS, ORDER_STATUSES } from '../shared/orders/order.js';
+import * as z from '../shared/zod.js';
 
 /**
  * Request schemas of the orders API. The Lambda validates with them, and the CDK app converts the body schemas with
@@ -28,24 +28,21 @@ export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9._~:+/=-]{1,128}$/;
 const EMAIL_PATTERN =
   /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 
-const safeId = z.string().min(1).max(SAFE_ID_MAX_LENGTH).regex(SAFE_ID_PATTERN);
+const safeId = z.string().check(z.minLength(1), z.maxLength(SAFE_ID_MAX_LENGTH), z.regex(SAFE_ID_PATTERN));
 
 export const orderLineSchema = z.strictObject({
-  sku: z.string().min(1).max(64).regex(SAFE_ID_PATTERN),
-  qty: z.int().min(1).max(ORDER_LIMITS.maxQty),
-  unitPriceCents: z.int().min(0).max(ORDER_LIMITS.maxUnitPriceCents),
+  sku: z.string().check(z.minLength(1), z.maxLength(64), z.regex(SAFE_ID_PATTERN)),
+  qty: z.int().check(z.gte(1), z.lte(ORDER_LIMITS.maxQty)),
+  unitPriceCents: z.int().check(z.gte(0), z.lte(ORDER_LIMITS.maxUnitPriceCents)),
 });
 
 /** `POST /orders`. Duplicate SKUs are rejected by the domain code (see `order.ts`), not here. */
 export const createOrderBodySchema = z.strictObject({
   customerId: safeId,
-  customerEmail: z.string().min(6).max(254).regex(EMAIL_PATTERN),
-  lines: z.array(orderLineSchema).min(1).max(ORDER_LIMITS.maxLines),
+  customerEmail: z.string().check(z.minLength(6), z.maxLength(254), z.regex(EMAIL_PATTERN)),
+  lines: z.array(orderLineSchema).check(z.minLength(1), z.maxLength(ORDER_LIMITS.maxLines)),
   /** ISO 4217 alphabetic code; prices are in its minor unit. */
-  currency: z
-    .string()
-    .length(3)
-    .regex(/^[A-Z]{3}$/),
+  currency: z.string().check(z.length(3), z.regex(/^[A-Z]{3}$/)),
 });
 export type CreateOrderBody = z.infer<typeof createOrderBodySchema>;
 
@@ -62,10 +59,10 @@ export const putVoteBodySchema = z.strictObject({
 export type PutVoteBody = z.infer<typeof putVoteBodySchema>;
 
 /** Path parameters, validated like bodies so a hostile path never reaches a table. */
-export const orderIdSchema = z.string().regex(ORDER_ID_PATTERN);
+export const orderIdSchema = z.string().check(z.regex(ORDER_ID_PATTERN));
 export const pollIdSchema = safeId;
 export const voterIdSchema = safeId;
-export const idempotencyKeySchema = z.string().regex(IDEMPOTENCY_KEY_PATTERN);
+export const idempotencyKeySchema = z.string().check(z.regex(IDEMPOTENCY_KEY_PATTERN));
 
 /** Longest `q` of `GET /orders/search`: a search box, not a document. */
 export const SEARCH_QUERY_MAX_LENGTH = 200;
@@ -84,28 +81,45 @@ export const SEARCH_LIMIT_MAX = 100;
  * - `cursor`: base64url as the API issues it; whether it is one of ours is the search adapter's to decide.
  */
 export const searchOrdersQuerySchema = z.strictObject({
-  q: z
-    .string()
-    .max(SEARCH_QUERY_MAX_LENGTH)
-    .regex(/^\P{Cc}*$/u, 'q must not contain control characters')
-    .transform((value) => value.trim())
-    .transform((value) => (value === '' ? undefined : value))
-    .optional(),
-  status: z.enum(ORDER_STATUSES).optional(),
-  customerId: safeId.optional(),
-  limit: z
-    .string()
-    .regex(/^[0-9]{1,3}$/, 'limit must be a whole number')
-    .transform(Number)
-    .pipe(z.int().min(1).max(SEARCH_LIMIT_MAX))
-    .optional()
-    .transform((value) => value ?? SEARCH_LIMIT_DEFAULT),
-  cursor: z
-    .string()
-    .min(1)
-    .max(SEARCH_CURSOR_MAX_LENGTH)
-    .regex(/^[A-Za-z0-9_-]+$/, 'cursor is not a cursor this API issued')
-    .optional(),
+  // zod/mini's functions nest where classic's methods chained: each pipe is read inside out, from the string's
+  // checks to the last transform, and `z.optional` wraps what may be absent.
+  q: z.optional(
+    z.pipe(
+      z.pipe(
+        z
+          .string()
+          .check(
+            z.maxLength(SEARCH_QUERY_MAX_LENGTH),
+            z.regex(/^\P{Cc}*$/u, 'q must not contain control characters'),
+          ),
+        z.transform((value: string) => value.trim()),
+      ),
+      z.transform((value: string) => (value === '' ? undefined : value)),
+    ),
+  ),
+  status: z.optional(z.enum(ORDER_STATUSES)),
+  customerId: z.optional(safeId),
+  limit: z.pipe(
+    z.optional(
+      z.pipe(
+        z.pipe(
+          z.string().check(z.regex(/^[0-9]{1,3}$/, 'limit must be a whole number')),
+          z.transform(Number),
+        ),
+        z.int().check(z.gte(1), z.lte(SEARCH_LIMIT_MAX)),
+      ),
+    ),
+    z.transform((value: number | undefined) => value ?? SEARCH_LIMIT_DEFAULT),
+  ),
+  cursor: z.optional(
+    z
+      .string()
+      .check(
+        z.minLength(1),
+        z.maxLength(SEARCH_CURSOR_MAX_LENGTH),
+        z.regex(/^[A-Za-z0-9_-]+$/, 'cursor is not a cursor this API issued'),
+      ),
+  ),
 });
 export type SearchOrdersQuery = z.infer<typeof searchOrdersQuerySchema>;
 

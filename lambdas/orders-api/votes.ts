@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../shared/zod.js';
 
 /** One voter's current choice in one poll: an item of the Votes table (partition `pollId`, sort `voterId`). */
 export interface Vote {
@@ -19,9 +19,9 @@ export type PutVoteOutcome =
 
 /** The stored item as readers accept it (not strict, so a later attribute does not break them). */
 export const voteItemSchema = z.object({
-  pollId: z.string().min(1),
-  voterId: z.string().min(1),
-  option: z.string().min(1),
+  pollId: z.string().check(z.minLength(1)),
+  voterId: z.string().check(z.minLength(1)),
+  option: z.string().check(z.minLength(1)),
   votedAt: z.iso.datetime(),
 });
 

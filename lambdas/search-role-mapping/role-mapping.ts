@@ -1,9 +1,9 @@
 import { type Client, errors } from '@opensearch-project/opensearch';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import * as z from 'zod';
 import type { AwsCredentials } from '../shared/search/opensearch-client.js';
 import { describeClientError } from '../shared/search/opensearch-index.js';
 import { SEARCH_SECURITY_ROLES } from '../shared/search/security-roles.js';
+import * as z from '../shared/zod.js';
 import {
   SEARCH_ROLE_MAPPING_PROPERTY as PROPERTY,
   SEARCH_ROLE_MAPPING_RETRY_BUDGET_MS,
@@ -54,12 +54,12 @@ export function roleMappingPhysicalId(domainName: string): string {
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
 const propertiesSchema = z.looseObject({
-  [PROPERTY.DOMAIN_NAME]: z.string().regex(/^[a-z][a-z0-9-]{2,27}$/),
-  [PROPERTY.DOMAIN_ENDPOINT]: z.string().regex(/^https:\/\/[a-z0-9.-]+$/),
-  [PROPERTY.MASTER_USER_ROLE_ARN]: z.string().regex(ROLE_ARN),
-  [PROPERTY.WRITER_ROLE_ARN]: z.string().regex(ROLE_ARN),
-  [PROPERTY.READER_ROLE_ARN]: z.string().regex(ROLE_ARN),
-  [PROPERTY.ROLES_HASH]: z.string().min(1),
+  [PROPERTY.DOMAIN_NAME]: z.string().check(z.regex(/^[a-z][a-z0-9-]{2,27}$/)),
+  [PROPERTY.DOMAIN_ENDPOINT]: z.string().check(z.regex(/^https:\/\/[a-z0-9.-]+$/)),
+  [PROPERTY.MASTER_USER_ROLE_ARN]: z.string().check(z.regex(ROLE_ARN)),
+  [PROPERTY.WRITER_ROLE_ARN]: z.string().check(z.regex(ROLE_ARN)),
+  [PROPERTY.READER_ROLE_ARN]: z.string().check(z.regex(ROLE_ARN)),
+  [PROPERTY.ROLES_HASH]: z.string().check(z.minLength(1)),
 });
 
 /** The custom resource's properties, validated. */

@@ -1,7 +1,7 @@
-import * as z from 'zod';
 // The base class of every zod error, imported from zod's core rather than reached as `z.core.$ZodError`: a member
 // of the nested `z.core` namespace makes esbuild keep all of it, the 64 locales included (about 330 KB minified).
 import { $ZodError } from 'zod/v4/core';
+import * as z from './zod.js';
 
 /**
  * How a failed stream record is treated (docs/architecture.md, contract 4):
@@ -186,11 +186,11 @@ const TRANSIENT_CLIENT_STATUS_CODES: ReadonlySet<number> = new Set([401, 403, 40
 
 /** The fields of an AWS SDK v3 ServiceException (and of Node.js system errors) that classification reads. */
 const sdkErrorShape = z.looseObject({
-  name: z.string().optional(),
-  code: z.string().optional(),
-  $fault: z.enum(['client', 'server']).optional(),
-  $retryable: z.looseObject({}).optional(),
-  $metadata: z.looseObject({ httpStatusCode: z.number().optional() }).optional(),
+  name: z.optional(z.string()),
+  code: z.optional(z.string()),
+  $fault: z.optional(z.enum(['client', 'server'])),
+  $retryable: z.optional(z.looseObject({})),
+  $metadata: z.optional(z.looseObject({ httpStatusCode: z.optional(z.number()) })),
 });
 
 /**

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from './zod.js';
 
 /**
  * The PollResults item: one per poll, written only by the vote aggregator (one conditional UpdateItem per poll per
@@ -67,13 +67,13 @@ export interface PollResultsItem {
  * should show it rather than fail the request.
  */
 export const pollResultsItemSchema = z.object({
-  pollId: z.string().min(1),
+  pollId: z.string().check(z.minLength(1)),
   counts: z.record(z.string(), z.int()),
   total: z.int(),
-  lastSeq: z.string().regex(/^[0-9]{40}$/),
+  lastSeq: z.string().check(z.regex(/^[0-9]{40}$/)),
   asOf: z.iso.datetime(),
-  records: z.int().nonnegative().optional(),
-  reconcileToken: z.string().min(1).optional(),
+  records: z.optional(z.int().check(z.nonnegative())),
+  reconcileToken: z.optional(z.string().check(z.minLength(1))),
 });
 
 /** Parses a stored item, throwing a ZodError when it does not have the layout above. */

@@ -287,7 +287,7 @@ export class OrdersApi extends Construct {
     });
   }
 
-  private addBodyModel(id: string, schema: z.ZodType, route: string): Model {
+  private addBodyModel(id: string, schema: z.core.$ZodType, route: string): Model {
     return this.api.addModel(id, {
       contentType: 'application/json',
       description: `Request body of ${route}`,

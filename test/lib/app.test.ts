@@ -23,6 +23,14 @@ import {
  */
 const MAX_BUNDLE_BYTES = 1_200_000;
 
+/**
+ * A source of a bundle's map that is a module of classic zod (`import * as z from 'zod'`: about 70 KB and up to
+ * 20 ms of each cold start more than zod/mini), and one of zod/mini, which lambdas/shared/zod.ts sets up for the
+ * functions. Sources are relative to the asset directory, e.g. `../../node_modules/zod/v4/classic/schemas.js`.
+ */
+const CLASSIC_ZOD_MODULE = /(^|\/)node_modules\/zod\/v4\/classic\//;
+const MINI_ZOD_MODULE = /(^|\/)node_modules\/zod\/v4\/mini\//;
+
 describe('buildApp', () => {
   it.each(['dev', 'prod'])('composes the %s stage from a stateful and a stateless stack', (stage) => {
     // Prepare
@@ -196,6 +204,23 @@ describe('buildApp', () => {
 
       // Assess
       expect(unexpected).toEqual([]);
+    });
+
+    it('bundles zod/mini and no module of classic zod (lambdas/shared/zod.ts)', () => {
+      // Act
+      const classic = bundles.flatMap((bundle) =>
+        readSourceMap(bundle)
+          .sources.filter((source) => CLASSIC_ZOD_MODULE.test(source))
+          .map((source) => `${bundle.serviceName}: ${source.slice(source.indexOf('node_modules/'))}`),
+      );
+
+      // Assess
+      // Every function validates with zod, so each map names mini's modules: the check cannot pass because the
+      // paths it looks for moved.
+      for (const bundle of bundles) {
+        expect(readSourceMap(bundle).sources.some((source) => MINI_ZOD_MODULE.test(source))).toBe(true);
+      }
+      expect(classic).toEqual([]);
     });
 
     it(`keeps every bundle at most ${MAX_BUNDLE_BYTES.toLocaleString('en')} bytes`, () => {

@@ -7,10 +7,11 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
+import { $ZodError } from 'zod/v4/core';
 import { TransientError } from '../../shared/errors.js';
 import type { Clock } from '../../shared/stream/stream-handler.js';
 import { IDEMPOTENCY_TTL_ATTRIBUTE } from '../../shared/table-attributes.js';
+import * as z from '../../shared/zod.js';
 import {
   DYNAMODB_BATCH_GET_MAX,
   DYNAMODB_TRANSACTION_MAX,
@@ -90,24 +91,27 @@ export class InvalidStockTransactionError extends Error {
   }
 }
 
-const stockItemSchema = z.object({ sku: z.string(), available: z.number().int() });
+// `z.number().check(z.int())` is what classic zod's `z.number().int()` is: an integer check on a number schema.
+const stockItemSchema = z.object({ sku: z.string(), available: z.number().check(z.int()) });
 
 const reservationItemSchema = z.object({
-  orderId: z.string().min(1),
+  orderId: z.string().check(z.minLength(1)),
   state: z.enum(['RESERVED', 'BACKORDERED', 'RELEASED']),
-  lines: z.array(z.object({ sku: z.string().min(1), qty: z.number().int().positive() })),
-  reservedBy: z.string().optional(),
-  releasedBy: z.string().optional(),
+  lines: z.array(
+    z.object({ sku: z.string().check(z.minLength(1)), qty: z.number().check(z.int(), z.positive()) }),
+  ),
+  reservedBy: z.optional(z.string()),
+  releasedBy: z.optional(z.string()),
   shortBy: z.array(z.string()),
   shortSkus: z.array(z.string()),
-  revision: z.number().int().nonnegative(),
-  updatedAt: z.string().min(1),
+  revision: z.number().check(z.int(), z.nonnegative()),
+  updatedAt: z.string().check(z.minLength(1)),
 });
 
 const ledgerItemSchema = z.object({
   id: z.string(),
   effects: z.array(z.enum(EFFECT_KINDS)),
-  claimed: z.array(z.enum(EFFECT_KINDS)).optional(),
+  claimed: z.optional(z.array(z.enum(EFFECT_KINDS))),
 });
 
 type Item = Record<string, unknown>;
@@ -433,7 +437,7 @@ function parseReservation(table: string, key: string, item: Item): Reservation {
   };
 }
 
-function parseItem<T>(schema: z.ZodType<T>, table: string, key: string, item: Item): T {
+function parseItem<T>(schema: z.ZodMiniType<T>, table: string, key: string, item: Item): T {
   const result = schema.safeParse(item);
   if (!result.success) {
     // Not the ZodError itself: classifyError would read it as a schema violation of the stream record, permanent,
@@ -444,7 +448,7 @@ function parseItem<T>(schema: z.ZodType<T>, table: string, key: string, item: It
 }
 
 function describeCause(cause: unknown): string {
-  if (cause instanceof z.ZodError) {
+  if (cause instanceof $ZodError) {
     return z.prettifyError(cause).replaceAll('\n', ' ');
   }
   return cause instanceof Error ? cause.message : String(cause);

@@ -1,6 +1,6 @@
-import * as z from 'zod';
 import type { DecodedItem } from '../stream/lossless.js';
 import { safeIntegerAttribute } from '../stream/lossless.js';
+import * as z from '../zod.js';
 import { type Order, parseOrderItem } from './order.js';
 
 /**

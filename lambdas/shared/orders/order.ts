@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../zod.js';
 
 /**
  * The order domain shared by the orders API and the stream consumers: statuses, the transition table, money bounds
@@ -84,7 +84,7 @@ export function computeTotalCents(lines: readonly OrderLine[]): number {
   return total;
 }
 
-const safeCents = z.int().min(0);
+const safeCents = z.int().check(z.gte(0));
 const isoUtc = z.iso.datetime();
 
 /**
@@ -92,14 +92,22 @@ const isoUtc = z.iso.datetime();
  * not break older readers.
  */
 export const orderItemSchema = z.object({
-  orderId: z.string().min(1),
-  customerId: z.string().min(1),
-  customerEmail: z.string().min(1),
-  currency: z.string().length(3),
-  lines: z.array(z.object({ sku: z.string().min(1), qty: z.int().min(1), unitPriceCents: safeCents })).min(1),
+  orderId: z.string().check(z.minLength(1)),
+  customerId: z.string().check(z.minLength(1)),
+  customerEmail: z.string().check(z.minLength(1)),
+  currency: z.string().check(z.length(3)),
+  lines: z
+    .array(
+      z.object({
+        sku: z.string().check(z.minLength(1)),
+        qty: z.int().check(z.gte(1)),
+        unitPriceCents: safeCents,
+      }),
+    )
+    .check(z.minLength(1)),
   totalCents: safeCents,
   status: z.enum(ORDER_STATUSES),
-  version: z.int().min(1),
+  version: z.int().check(z.gte(1)),
   createdAt: isoUtc,
   updatedAt: isoUtc,
 });

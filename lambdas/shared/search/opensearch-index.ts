@@ -1,7 +1,7 @@
 import { type Client, errors } from '@opensearch-project/opensearch';
-import * as z from 'zod';
 import { TransientError } from '../errors.js';
 import { Outcome, type RecordOutcome } from '../stream/stream-handler.js';
+import * as z from '../zod.js';
 import { type IndexOperation, ORDERS_INDEX, type SearchIndex } from './orders-index.js';
 
 /**
@@ -43,21 +43,21 @@ const TRANSIENT_ITEM_STATUSES: ReadonlySet<number> = new Set([401, 403, 404, 408
 
 /** One action's result, as OpenSearch reports it in `items[i].index`. */
 const bulkItemResultSchema = z.looseObject({
-  _id: z.string().optional(),
-  status: z.number().optional(),
-  result: z.string().optional(),
-  error: z
-    .looseObject({
-      type: z.string().optional(),
-      reason: z.string().nullish(),
-      caused_by: z.looseObject({ type: z.string().optional(), reason: z.string().nullish() }).optional(),
-    })
-    .optional(),
+  _id: z.optional(z.string()),
+  status: z.optional(z.number()),
+  result: z.optional(z.string()),
+  error: z.optional(
+    z.looseObject({
+      type: z.optional(z.string()),
+      reason: z.nullish(z.string()),
+      caused_by: z.optional(z.looseObject({ type: z.optional(z.string()), reason: z.nullish(z.string()) })),
+    }),
+  ),
 });
 type BulkItemResult = z.infer<typeof bulkItemResultSchema>;
 
 const bulkResponseSchema = z.looseObject({
-  errors: z.boolean().optional(),
+  errors: z.optional(z.boolean()),
   items: z.array(z.record(z.string(), bulkItemResultSchema)),
 });
 

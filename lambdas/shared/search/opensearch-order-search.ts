@@ -1,6 +1,6 @@
 import { type Client, errors } from '@opensearch-project/opensearch';
-import * as z from 'zod';
 import { orderItemSchema } from '../orders/order.js';
+import * as z from '../zod.js';
 import { describeClientError } from './opensearch-index.js';
 import {
   InvalidCursorError,
@@ -24,7 +24,10 @@ export const ORDERS_SEARCH_SORT = [{ updatedAt: 'desc' }, { orderId: 'asc' }] as
 const QUERY_FLAGS = 'AND|OR|NOT|PHRASE|PREFIX|PRECEDENCE|WHITESPACE|ESCAPE';
 
 /** A cursor's payload: the sort values of the last item of a page (updatedAt in epoch ms, orderId). */
-const sortValuesSchema = z.tuple([z.int().min(0).max(8_640_000_000_000_000), z.string().min(1).max(512)]);
+const sortValuesSchema = z.tuple([
+  z.int().check(z.gte(0), z.lte(8_640_000_000_000_000)),
+  z.string().check(z.minLength(1), z.maxLength(512)),
+]);
 const cursorSchema = z.strictObject({ v: z.literal(1), after: sortValuesSchema });
 type CursorPayload = z.infer<typeof cursorSchema>;
 
@@ -64,17 +67,17 @@ export function decodeCursor(cursor: string): CursorPayload['after'] {
 }
 
 /** A live order's document as the API trusts it: the stored order's schema plus `deleted: false`. */
-const orderDocumentSchema = orderItemSchema.extend({ deleted: z.literal(false) });
+const orderDocumentSchema = z.extend(orderItemSchema, { deleted: z.literal(false) });
 
 const searchResponseSchema = z.looseObject({
-  timed_out: z.boolean().optional(),
-  _shards: z.looseObject({ failed: z.number().optional() }).optional(),
+  timed_out: z.optional(z.boolean()),
+  _shards: z.optional(z.looseObject({ failed: z.optional(z.number()) })),
   hits: z.looseObject({
     hits: z.array(
       z.looseObject({
-        _id: z.string().optional(),
+        _id: z.optional(z.string()),
         _source: z.unknown(),
-        sort: z.array(z.unknown()).optional(),
+        sort: z.optional(z.array(z.unknown())),
       }),
     ),
   }),

@@ -1,5 +1,5 @@
 import { type Client, errors } from '@opensearch-project/opensearch';
-import * as z from 'zod';
+import * as z from '../zod.js';
 import { ORDERS_INDEX, ORDERS_INDEX_MAPPINGS, ordersIndexSettings } from './orders-index.js';
 
 /** One field of a mapping as the bootstrap compares it: its type, sub-fields (multi-fields) and object properties. */
@@ -9,11 +9,11 @@ interface FieldDefinition {
   readonly properties?: Readonly<Record<string, FieldDefinition>>;
 }
 
-const fieldDefinitionSchema: z.ZodType<FieldDefinition> = z.lazy(() =>
+const fieldDefinitionSchema: z.ZodMiniType<FieldDefinition> = z.lazy(() =>
   z.looseObject({
-    type: z.string().optional(),
-    fields: z.record(z.string(), fieldDefinitionSchema).optional(),
-    properties: z.record(z.string(), fieldDefinitionSchema).optional(),
+    type: z.optional(z.string()),
+    fields: z.optional(z.record(z.string(), fieldDefinitionSchema)),
+    properties: z.optional(z.record(z.string(), fieldDefinitionSchema)),
   }),
 );
 
@@ -21,13 +21,13 @@ const fieldDefinitionSchema: z.ZodType<FieldDefinition> = z.lazy(() =>
 const getMappingResponseSchema = z.record(
   z.string(),
   z.looseObject({
-    mappings: z
-      .looseObject({
+    mappings: z.optional(
+      z.looseObject({
         // OpenSearch returns the setting as given ("strict"), older versions sometimes as a boolean.
-        dynamic: z.union([z.string(), z.boolean()]).optional(),
-        properties: z.record(z.string(), fieldDefinitionSchema).optional(),
-      })
-      .optional(),
+        dynamic: z.optional(z.union([z.string(), z.boolean()])),
+        properties: z.optional(z.record(z.string(), fieldDefinitionSchema)),
+      }),
+    ),
   }),
 );
 

@@ -1,6 +1,7 @@
 import type { DynamoDBRecord } from 'aws-lambda';
-import * as z from 'zod';
+import type { $ZodError } from 'zod/v4/core';
 import { PermanentError } from '../errors.js';
+import * as z from '../zod.js';
 import { type DecodedItem, decodeItem, normalizeDecimal, type RawItem } from './lossless.js';
 
 export type ChangeEventName = 'INSERT' | 'MODIFY' | 'REMOVE';
@@ -48,30 +49,35 @@ const attributeMapSchema = z.custom<Record<string, Record<string, unknown>>>(
 
 const approximateCreationTimeSchema = z.union([
   // Lambda's event: epoch seconds.
-  z
-    .number()
-    .nonnegative()
-    .transform((seconds) => Math.round(seconds * 1000)),
+  z.pipe(
+    z.number().check(z.nonnegative()),
+    z.transform((seconds: number) => Math.round(seconds * 1000)),
+  ),
   // The SDK's DynamoDBStreamsClient (local runner): a Date.
-  z.date().transform((date) => date.getTime()),
+  z.pipe(
+    z.date(),
+    z.transform((date: Date) => date.getTime()),
+  ),
   // Records written to JSON by local tools: an ISO-8601 timestamp.
-  z.iso.datetime({ offset: true }).transform((text) => Date.parse(text)),
+  z.pipe(
+    z.iso.datetime({ offset: true }),
+    z.transform((text: string) => Date.parse(text)),
+  ),
 ]);
 
 const streamRecordSchema = z.object({
-  eventID: z.string().min(1),
+  eventID: z.string().check(z.minLength(1)),
   eventName: z.enum(['INSERT', 'MODIFY', 'REMOVE']),
-  eventSourceARN: z.string().optional(),
-  userIdentity: z.unknown().optional(),
+  eventSourceARN: z.optional(z.string()),
+  userIdentity: z.optional(z.unknown()),
   dynamodb: z.object({
-    SequenceNumber: z.string().min(1),
+    SequenceNumber: z.string().check(z.minLength(1)),
     ApproximateCreationDateTime: approximateCreationTimeSchema,
-    Keys: attributeMapSchema.refine(
-      (keys) => Object.keys(keys).length > 0,
-      'must name at least one attribute',
+    Keys: attributeMapSchema.check(
+      z.refine((keys) => Object.keys(keys).length > 0, 'must name at least one attribute'),
     ),
-    NewImage: attributeMapSchema.optional(),
-    OldImage: attributeMapSchema.optional(),
+    NewImage: z.optional(attributeMapSchema),
+    OldImage: z.optional(attributeMapSchema),
   }),
 });
 
@@ -119,7 +125,7 @@ export function canonicalItemKey(keys: RawItem): string {
   return JSON.stringify(parts);
 }
 
-function summarize(error: z.ZodError): string {
+function summarize(error: $ZodError): string {
   return error.issues.map((issue) => `${issue.path.join('.') || '(record)'}: ${issue.message}`).join('; ');
 }
 

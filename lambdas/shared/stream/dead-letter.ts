@@ -1,6 +1,6 @@
 import type { DynamoDBRecord } from 'aws-lambda';
-import * as z from 'zod';
 import { SQS_MAX_MESSAGE_BYTES } from '../limits.js';
+import * as z from '../zod.js';
 import { type RawItem, toLosslessJson } from './lossless.js';
 
 /**
@@ -106,11 +106,11 @@ const fullDeadLetterSchema = z.object({
   consumerName: z.string(),
   reason: z.string(),
   errorName: z.string(),
-  eventId: z.string().nullable(),
-  eventName: z.string().nullable(),
+  eventId: z.nullable(z.string()),
+  eventName: z.nullable(z.string()),
   sequenceNumber: z.string(),
-  keys: rawItemSchema.nullable(),
-  eventSourceArn: z.string().nullable(),
+  keys: z.nullable(rawItemSchema),
+  eventSourceArn: z.nullable(z.string()),
   failedAt: z.string(),
   record: z.custom<DynamoDBRecord>(isObject, 'must be a stream record object'),
 });
@@ -118,12 +118,12 @@ const fullDeadLetterSchema = z.object({
 const truncatedDeadLetterSchema = z.object({
   truncated: z.literal(true),
   sequenceNumber: z.string(),
-  keys: rawItemSchema.nullable(),
+  keys: z.nullable(rawItemSchema),
   reason: z.string(),
 });
 
 /** The schema of a letter's body once JSON-parsed: what encodeDeadLetter writes, either kind. */
-export const DEAD_LETTER_SCHEMA: z.ZodType<DeadLetter> = z.discriminatedUnion('truncated', [
+export const DEAD_LETTER_SCHEMA: z.ZodMiniType<DeadLetter> = z.discriminatedUnion('truncated', [
   fullDeadLetterSchema,
   truncatedDeadLetterSchema,
 ]);

@@ -3,8 +3,9 @@ import { randomUUID } from 'node:crypto';
 // decoded map `{ value: '1' }` would also match); instanceof needs the class.
 import { convertToNative, NumberValueImpl as NumberValue } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from 'aws-lambda';
-import * as z from 'zod';
+import type { ParsePayload } from 'zod/v4/core';
 import { PermanentError } from '../errors.js';
+import * as z from '../zod.js';
 
 /**
  * A DynamoDB attribute value decoded without loss (docs/architecture.md, contract 5): every number is a `NumberValue` holding
@@ -168,31 +169,43 @@ export function readDecimalString(item: DecodedItem, attribute: string): string 
 }
 
 /** Zod schema for a decoded number attribute that must be a safe integer; for domain schemas of images. */
-export const safeIntegerAttribute = z.instanceof(NumberValue).transform((number, ctx) => {
-  const plain = plainDecimalOrIssue(number, ctx);
-  if (plain === undefined) {
-    return z.NEVER;
-  }
-  const integer = toSafeInteger(plain);
-  if ('problem' in integer) {
-    ctx.addIssue({ code: 'custom', message: `Number ${integer.problem}` });
-    return z.NEVER;
-  }
-  return integer.value;
-});
+export const safeIntegerAttribute = z.pipe(
+  z.instanceof(NumberValue),
+  z.transform((number: NumberValue, ctx) => {
+    const plain = plainDecimalOrIssue(number, ctx);
+    if (plain === undefined) {
+      return z.NEVER;
+    }
+    const integer = toSafeInteger(plain);
+    if ('problem' in integer) {
+      addCustomIssue(ctx, `Number ${integer.problem}`);
+      return z.NEVER;
+    }
+    return integer.value;
+  }),
+);
 
 /** Zod schema for a decoded number attribute kept as its exact decimal text; for domain schemas of images. */
-export const decimalStringAttribute = z
-  .instanceof(NumberValue)
-  .transform((number, ctx) => plainDecimalOrIssue(number, ctx) ?? z.NEVER);
+export const decimalStringAttribute = z.pipe(
+  z.instanceof(NumberValue),
+  z.transform((number: NumberValue, ctx) => plainDecimalOrIssue(number, ctx) ?? z.NEVER),
+);
 
-function plainDecimalOrIssue(number: NumberValue, ctx: z.core.$RefinementCtx): string | undefined {
+function plainDecimalOrIssue(number: NumberValue, ctx: ParsePayload): string | undefined {
   try {
     return normalizeDecimal(number.value);
   } catch (err) {
-    ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+    addCustomIssue(ctx, err instanceof Error ? err.message : String(err));
     return undefined;
   }
+}
+
+/**
+ * Fails a transform with `message`. A zod/mini transform is handed the parse payload, which has no `addIssue` (the
+ * classic one's did): the issue is pushed as classic's addIssue pushed it, the input included.
+ */
+function addCustomIssue(ctx: ParsePayload, message: string): void {
+  ctx.issues.push({ code: 'custom', message, input: ctx.value });
 }
 
 /**

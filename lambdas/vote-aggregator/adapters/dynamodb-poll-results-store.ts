@@ -5,8 +5,8 @@ import {
   GetItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
 import { POLL_RESULTS_ATTRIBUTES as A, SEQUENCE_NUMBER_WIDTH } from '../../shared/poll-results.js';
+import * as z from '../../shared/zod.js';
 import type { ApplyResult, PollDelta, PollResultsStore, StoredPollResults } from '../ports.js';
 
 /** The watermark of a poll with no item: below every sequence number. */

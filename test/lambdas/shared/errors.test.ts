@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { InvalidMessageContents, KmsAccessDenied, QueueDoesNotExist } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import * as z from 'zod';
+import * as classicZod from 'zod';
 import {
   classifyError,
   describeError,
@@ -20,6 +20,7 @@ import {
   TransientError,
   UnreportableRecordError,
 } from '../../../lambdas/shared/errors.js';
+import * as z from '../../../lambdas/shared/zod.js';
 
 /** An error as the AWS SDK v3 deserialises a service's error response. */
 function serviceError(name: string, httpStatusCode: number, $fault: 'client' | 'server' = 'client'): Error {
@@ -54,12 +55,15 @@ const metadata = (httpStatusCode: number) => ({ $metadata: { httpStatusCode }, m
 
 describe('classifyError', () => {
   const zodError = z.object({ orderId: z.string() }).safeParse({}).error;
+  const classicZodError = classicZod.object({ orderId: classicZod.string() }).safeParse({}).error;
 
   const cases: ReadonlyArray<[string, unknown, FailureKind]> = [
     // Our own classes say what they are.
     ['PermanentError', new PermanentError('schema violation'), 'permanent'],
     ['TransientError', new TransientError('sink is down'), 'transient'],
     ['a zod schema violation', zodError, 'permanent'],
+    // What the ops tools' own schemas throw, should one reach the classification.
+    ['a classic zod schema violation', classicZodError, 'permanent'],
     // Throttling.
     [
       'ProvisionedThroughputExceededException',
@@ -148,6 +152,11 @@ describe('isInternalError', () => {
     ['PermanentError', new PermanentError('schema violation'), false],
     ['TransientError', new TransientError('sink is down'), false],
     ['a zod schema violation', z.object({ a: z.string() }).safeParse({}).error, false],
+    [
+      'a classic zod schema violation',
+      classicZod.object({ a: classicZod.string() }).safeParse({}).error,
+      false,
+    ],
     ['ValidationException', serviceError('ValidationException', 400), false],
     ['ThrottlingException', new ThrottlingException(metadata(400)), false],
     ['a 503', serviceError('ServiceUnavailable', 503, 'server'), false],

@@ -48,7 +48,7 @@ function logicalId(construct: { node: { defaultChild?: unknown } }, stack: Stack
 }
 
 /** The CloudFormation model schema of a zod schema: what the API's model must hold. */
-function cfnSchemaOf(schema: z.ZodType): Record<string, unknown> {
+function cfnSchemaOf(schema: z.core.$ZodType): Record<string, unknown> {
   const { schema: version, ...rest } = toApiGatewayJsonSchema(z.toJSONSchema(schema, { target: 'draft-4' }));
   return { $schema: version, ...rest };
 }

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import * as z from 'zod';
 import { PermanentError } from '../../../../lambdas/shared/errors.js';
 import {
   type DecodedItem,
@@ -13,6 +12,7 @@ import {
   safeIntegerAttribute,
   toLosslessJson,
 } from '../../../../lambdas/shared/stream/lossless.js';
+import * as z from '../../../../lambdas/shared/zod.js';
 
 /** 21 digits: beyond 2^64, far beyond double precision. */
 const TWENTY_ONE_DIGIT_INTEGER = '123456789012345678901';
