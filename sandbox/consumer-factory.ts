@@ -1,5 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Client as OpenSearchClient } from '@opensearch-project/opensearch';
+import type { SearchClient as OpenSearchClient } from '../lambdas/shared/search/opensearch-client-options.js';
 import type { DeadLetterQueue } from '../lambdas/shared/stream/dead-letter.js';
 import type { StreamLogger, StreamMetrics } from '../lambdas/shared/stream/stream-handler.js';
 import type { CountingDynamoDb } from './adapters/counting-dynamodb.js';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import type { Client as OpenSearchClient } from '@opensearch-project/opensearch';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
+import type { SearchClient as OpenSearchClient } from '../lambdas/shared/search/opensearch-client-options.js';
 import { toLosslessJson } from '../lambdas/shared/stream/lossless.js';
 import { S3AuditObjects, type S3ReadClient } from '../ops/audit-history/audit-objects.js';
 import { DynamoDbStreamReader } from '../ops/aws/dynamodb-stream-reader.js';

@@ -33,9 +33,10 @@ function createSearch(endpoint: string | undefined): OrderSearch | undefined {
   const options: OpenSearchClientOptions = { endpoint, sign: true, ...ORDERS_API_SEARCH_CLIENT };
   // Checked now, so that a wrong endpoint or a missing region still fails the cold start, not the first search.
   resolveOpenSearchClientSettings(options);
-  // Loaded on the first search: the OpenSearch client is about 320 KB of the 1 MB bundle, and only this route uses
-  // it. Deferring its evaluation took the API's import from 228 to 201 ms of CPU (Node 20.20, median of 21 runs;
-  // esbuild still inlines it into index.mjs, so the bytes stay).
+  // Loaded on the first search: only this route uses the OpenSearch client. Deferring its evaluation took the API's
+  // import from 228 to 201 ms of CPU when the bundle held the whole Client (Node 20.20, median of 21 runs); since
+  // createOpenSearchClient builds only its transport, what is deferred is about 100 KB (the transport, its
+  // serializer's json11, the signer). esbuild still inlines it into index.mjs, so the bytes stay.
   return new LazyOrderSearch(async () => {
     const [{ createOpenSearchClient }, { OpenSearchOrderSearch }] = await Promise.all([
       import('../shared/search/opensearch-client.js'),

@@ -1,6 +1,7 @@
-import { type Client, errors } from '@opensearch-project/opensearch';
+import * as errors from '@opensearch-project/opensearch/lib/errors.js';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import type { AwsCredentials } from '../shared/search/opensearch-client.js';
+import type { SearchClient } from '../shared/search/opensearch-client-options.js';
 import { describeClientError } from '../shared/search/opensearch-index.js';
 import { SEARCH_SECURITY_ROLES } from '../shared/search/security-roles.js';
 import * as z from '../shared/zod.js';
@@ -132,7 +133,7 @@ export interface MasterUserSession {
 }
 
 /** Builds a client of the domain that signs with the given credentials (and does not retry by itself). */
-export type SecurityPluginClientFactory = (endpoint: string, credentials: AwsCredentials) => Client;
+export type SecurityPluginClientFactory = (endpoint: string, credentials: AwsCredentials) => SearchClient;
 
 /** The logging of the handler; a Powertools Logger satisfies it. */
 export interface RoleMappingLogger {
@@ -211,7 +212,7 @@ export function createRoleMappingHandler(
 }
 
 async function putWithRetry(
-  client: Client,
+  client: SearchClient,
   request: SecurityPluginRequest,
   context: {
     retry: RetryPolicy;

@@ -1,6 +1,6 @@
-import type { Client } from '@opensearch-project/opensearch';
 import { ENV, requireEnv } from '../shared/env.js';
 import { TransientError } from '../shared/errors.js';
+import type { SearchClient } from '../shared/search/opensearch-client-options.js';
 import { describeClientError, OpenSearchIndex } from '../shared/search/opensearch-index.js';
 import { type IndexOperation, ORDERS_INDEX, type SearchIndex } from '../shared/search/orders-index.js';
 import { ensureOrdersIndex, onceUntilSuccess } from '../shared/search/orders-index-bootstrap.js';
@@ -56,7 +56,7 @@ export class SearchIndexNotReadyError extends TransientError {
  * the function's initialisation.
  */
 export function createSearchSyncAdapters(
-  client: Client,
+  client: SearchClient,
   env: SearchSyncEnvironment,
   options: SearchSyncAdaptersOptions = {},
 ): SearchSyncPorts {

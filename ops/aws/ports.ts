@@ -5,8 +5,8 @@
  * run on them, are named by their types only.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Client as OpenSearchClient } from '@opensearch-project/opensearch';
 import type { DynamoDBRecord } from 'aws-lambda';
+import type { SearchClient as OpenSearchClient } from '../../lambdas/shared/search/opensearch-client-options.js';
 import type { AuditObjects } from '../audit-history/audit-objects.js';
 
 /** CloudFormation: a stack's outputs. */

@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Client } from '@opensearch-project/opensearch';
+import type { SearchClient } from '../../lambdas/shared/search/opensearch-client-options.js';
 import { OpenSearchIndex } from '../../lambdas/shared/search/opensearch-index.js';
 import { ensureOrdersIndex } from '../../lambdas/shared/search/orders-index-bootstrap.js';
 import type { BackfillChoices } from './backfill-options.js';
@@ -15,7 +15,7 @@ export interface BackfillTarget {
   readonly dynamodb: DynamoDBClient;
   /** The Orders table's name. */
   readonly table: string;
-  readonly search: Client;
+  readonly search: SearchClient;
   /** Where `search` points, for the progress lines. */
   readonly endpoint: string;
 }

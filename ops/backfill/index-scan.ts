@@ -1,3 +1,4 @@
+import type { SearchClient } from '../../lambdas/shared/search/opensearch-client-options.js';
 import { ORDERS_INDEX } from '../../lambdas/shared/search/orders-index.js';
 
 /**
@@ -15,11 +16,11 @@ export interface IndexedOrder {
   readonly deleted: boolean;
 }
 
-/** The client calls the scan makes; the OpenSearch client (lambdas/shared/search/opensearch-client.ts) has them. */
-export interface IndexScanClient {
-  search(params: { index: string; body: Record<string, unknown> }): Promise<{ body: unknown }>;
-  indices: { refresh(params: { index: string }): Promise<unknown> };
-}
+/**
+ * The client the scan calls: the project's OpenSearch client (lambdas/shared/search/opensearch-client.ts), whose
+ * transport sends `POST /<index>/_refresh` and `POST /<index>/_search`.
+ */
+export type IndexScanClient = Pick<SearchClient, 'transport'>;
 
 /** Documents per search page; OpenSearch's default `index.max_result_window` allows up to 10,000. */
 export const INDEX_SCAN_PAGE_SIZE = 1_000;
@@ -49,7 +50,7 @@ export async function scanIndexedOrders(
   const index = options.index ?? ORDERS_INDEX;
   const size = options.pageSize ?? INDEX_SCAN_PAGE_SIZE;
   try {
-    await client.indices.refresh({ index });
+    await client.transport.request({ method: 'POST', path: `/${encodeURIComponent(index)}/_refresh` });
   } catch (error) {
     if (isIndexNotFound(error)) return [];
     throw error;
@@ -57,8 +58,9 @@ export async function scanIndexedOrders(
   const documents: IndexedOrder[] = [];
   let after: readonly unknown[] | undefined;
   for (;;) {
-    const { body } = await client.search({
-      index,
+    const { body } = await client.transport.request({
+      method: 'POST',
+      path: `/${encodeURIComponent(index)}/_search`,
       body: {
         size,
         query: { match_all: {} },

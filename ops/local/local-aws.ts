@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import type { Client as OpenSearchClient } from '@opensearch-project/opensearch';
 import { createOpenSearchClient } from '../../lambdas/shared/search/opensearch-client.js';
+import type { SearchClient as OpenSearchClient } from '../../lambdas/shared/search/opensearch-client-options.js';
 import type { AuditObjects } from '../audit-history/audit-objects.js';
 import { DynamoDbStreamReader } from '../aws/dynamodb-stream-reader.js';
 import type {

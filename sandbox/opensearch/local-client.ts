@@ -1,6 +1,7 @@
 import type { ClientRequest } from 'node:http';
-import { type Client, Connection } from '@opensearch-project/opensearch';
+import { Connection } from '@opensearch-project/opensearch';
 import { createOpenSearchClient } from '../../lambdas/shared/search/opensearch-client.js';
+import type { SearchClient } from '../../lambdas/shared/search/opensearch-client-options.js';
 import { assertInvocationAlive } from '../invocation-deadline.js';
 
 /**
@@ -39,7 +40,7 @@ export interface LocalOpenSearchClientOptions {
 export function createLocalOpenSearchClient(
   endpoint: string,
   options: LocalOpenSearchClientOptions = {},
-): Client {
+): SearchClient {
   return createOpenSearchClient({
     endpoint,
     sign: false,

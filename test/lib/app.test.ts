@@ -183,6 +183,37 @@ describe('buildApp', () => {
       );
     });
 
+    it("bundles the OpenSearch client's transport, never its generated REST API", () => {
+      // Act
+      const figures = bundles.flatMap((bundle) => {
+        const sources = readSourceMap(bundle).sources.map((source) =>
+          source.replace(
+            /^.*node_modules\/@opensearch-project\/opensearch\//,
+            '@opensearch-project/opensearch/',
+          ),
+        );
+        if (!sources.includes('@opensearch-project/opensearch/lib/Transport.js')) return [];
+        return [
+          {
+            function: bundle.serviceName,
+            clientModules: sources.filter((source) =>
+              /^@opensearch-project\/opensearch\/(api\/|lib\/Client\.js|lib\/Helpers\.js|index\.m?js)/.test(
+                source,
+              ),
+            ),
+          },
+        ];
+      });
+
+      // Assess
+      expect(figures.map((figure) => figure.function).sort()).toEqual([
+        'orders-api',
+        'search-role-mapping',
+        'search-sync',
+      ]);
+      expect(figures.filter((figure) => figure.clientModules.length > 0)).toEqual([]);
+    });
+
     it('leaves for the runtime only built-ins, modules never bundled on purpose, and missing optional ones', () => {
       // Prepare
       const devOnly = devOnlyPackages();

@@ -1,8 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { Client as OpenSearchClient } from '@opensearch-project/opensearch';
 import type { DynamoDBRecord } from 'aws-lambda';
+import type { SearchClient as OpenSearchClient } from '../../lambdas/shared/search/opensearch-client-options.js';
 import {
   CONSUMER_OUTPUT_FIELDS,
   CONSUMER_OUTPUT_STACK,

@@ -1,9 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Client as OpenSearchClient } from '@opensearch-project/opensearch';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ORDERS_API_SEARCH_CLIENT } from '../../lambdas/orders-api/search-client-settings.js';
 import { ENV } from '../../lambdas/shared/env.js';
+import type { SearchClient as OpenSearchClient } from '../../lambdas/shared/search/opensearch-client-options.js';
 import type { LocalAdapters } from '../../sandbox/consumer-factory.js';
 import type { LocalOpenSearchClientOptions } from '../../sandbox/opensearch/local-client.js';
 import { ordersApiFactory } from '../../sandbox/orders-api-factory.js';

@@ -1,6 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Client as OpenSearchClient } from '@opensearch-project/opensearch';
 import type { Context } from 'aws-lambda';
+import type { SearchClient as OpenSearchClient } from '../../lambdas/shared/search/opensearch-client-options.js';
 import type { DeadLetter } from '../../lambdas/shared/stream/dead-letter.js';
 import type { StreamLogger, StreamMetrics } from '../../lambdas/shared/stream/stream-handler.js';
 import type { CountingDynamoDb } from '../../sandbox/adapters/counting-dynamodb.js';

@@ -457,8 +457,9 @@ async function runContestants(options: {
     {
       index: SEARCH_BENCH_INDEXES.baseline,
       prepare: async () => {
-        await client.indices.create({
-          index: SEARCH_BENCH_INDEXES.baseline,
+        await client.transport.request({
+          method: 'PUT',
+          path: `/${SEARCH_BENCH_INDEXES.baseline}`,
           body: { settings: ordersIndexSettings(0), mappings: ORDERS_INDEX_MAPPINGS },
         });
       },
@@ -493,8 +494,9 @@ async function runContestants(options: {
     {
       index: SEARCH_BENCH_INDEXES.awsSample,
       prepare: async () => {
-        await client.indices.create({
-          index: SEARCH_BENCH_INDEXES.awsSample,
+        await client.transport.request({
+          method: 'PUT',
+          path: `/${SEARCH_BENCH_INDEXES.awsSample}`,
           body: { settings: ordersIndexSettings(0) },
         });
       },

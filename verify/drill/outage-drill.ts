@@ -583,7 +583,7 @@ async function replaySearch(
 ): Promise<ReplayRun> {
   const client = createLocalOpenSearchClient(system.search.url);
   try {
-    await client.indices.delete({ index: ORDERS_INDEX });
+    await client.transport.request({ method: 'DELETE', path: `/${ORDERS_INDEX}` });
     const replicas = Number(
       system.environments[SEARCH_SYNC_CONSUMER_NAME]?.[ENV.SEARCH_INDEX_REPLICAS] ?? '0',
     );

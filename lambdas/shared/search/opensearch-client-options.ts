@@ -1,9 +1,21 @@
 import type { defaultProvider } from '@aws-sdk/credential-provider-node';
-import type { Connection } from '@opensearch-project/opensearch';
+import type { Client, Connection } from '@opensearch-project/opensearch';
 
 // The options of createOpenSearchClient and their validation, in a module that loads neither the OpenSearch client
 // nor the credential chain (its imports are types only): the orders API checks its settings at cold start and loads
 // the client itself on its first search (see lambdas/orders-api/handler.ts).
+
+/**
+ * What the functions use of an OpenSearch client: its transport, which sends one request with the client's retries,
+ * timeouts, serialization and signing. Every call the functions make is `transport.request` (a `_bulk`, a search,
+ * the index's mapping, the security plugin's roles). A whole `Client`, which tests and the sandbox may still pass, is
+ * one too; createOpenSearchClient builds only the transport (see there why).
+ */
+export interface SearchClient {
+  readonly transport: Client['transport'];
+  /** Closes the client's connections: what a command does when it is done (a function never does). */
+  close(): Promise<void>;
+}
 
 /** AWS credentials as the SDK's providers resolve them. */
 export type AwsCredentials = Awaited<ReturnType<ReturnType<typeof defaultProvider>>>;

@@ -1,10 +1,15 @@
+import { EventEmitter } from 'node:events';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { Client, Connection } from '@opensearch-project/opensearch';
 import { AwsSigv4Signer } from '@opensearch-project/opensearch/aws-v3';
+import Connection from '@opensearch-project/opensearch/lib/Connection.js';
+import { ConnectionPool } from '@opensearch-project/opensearch/lib/pool/index.js';
+import Serializer from '@opensearch-project/opensearch/lib/Serializer.js';
+import Transport from '@opensearch-project/opensearch/lib/Transport.js';
 import {
   type CredentialsProvider,
   type OpenSearchClientOptions,
   resolveOpenSearchClientSettings,
+  type SearchClient,
 } from './opensearch-client-options.js';
 
 export {
@@ -13,6 +18,7 @@ export {
   OPENSEARCH_CLIENT_DEFAULTS,
   OpenSearchClientConfigurationError,
   type OpenSearchClientOptions,
+  type SearchClient,
 } from './opensearch-client-options.js';
 
 /**
@@ -45,21 +51,14 @@ export {
  * which the bundle holds anyway. BaseFunction also marks `aws-sdk` external, so no other path can bring it back
  * silently.
  */
-export function createOpenSearchClient(options: OpenSearchClientOptions): Client {
+export function createOpenSearchClient(options: OpenSearchClientOptions): SearchClient {
   const { node, requestTimeout, maxRetries, region } = resolveOpenSearchClientSettings(options);
   const BaseConnection = options.Connection ?? Connection;
-  const common = {
-    node: node.origin,
-    requestTimeout,
-    maxRetries,
-    resurrectStrategy: 'none',
-    sniffOnStart: false,
-    sniffInterval: false,
-    sniffOnConnectionFault: false,
-  } as const;
   // The settings name a region exactly when the client signs.
   if (region === undefined) {
-    return new Client({ ...common, Connection: BaseConnection });
+    return searchClient(
+      buildTransport({ node, requestTimeout, maxRetries, Connection: BaseConnection, Transport }),
+    );
   }
   const getCredentials = options.getCredentials ?? memoisedDefaultCredentials();
   const signer = AwsSigv4Signer({ region, service: 'es', getCredentials });
@@ -70,7 +69,68 @@ export function createOpenSearchClient(options: OpenSearchClientOptions): Client
       return signer.buildSignedRequestObject(super.buildRequestObject(params));
     }
   }
-  return new Client({ ...common, Connection: SignedConnection, Transport: signer.Transport });
+  return searchClient(
+    buildTransport({
+      node,
+      requestTimeout,
+      maxRetries,
+      Connection: SignedConnection,
+      Transport: signer.Transport,
+    }),
+  );
+}
+
+/** The transport, and `close` as the Client's: empty the transport's connection pool. */
+function searchClient(transport: Transport): SearchClient {
+  return {
+    transport,
+    close: () => new Promise((resolvePromise) => transport.connectionPool.empty(() => resolvePromise())),
+  };
+}
+
+/**
+ * The transport as the package's `Client` builds it (lib/Client.js: an event emitter, a serializer, a connection
+ * pool holding the one node, the transport over them), with the settings above and the Client's defaults for the
+ * rest, but without the Client itself. The Client is the transport plus the generated REST API (every endpoint of
+ * every plugin, `api/`) and its helpers, which no function calls: importing it costs 200 to 230 KB of each bundle
+ * that Node parses at every cold start. The parts come from the package's own modules (its `./*` export).
+ */
+function buildTransport(parts: {
+  readonly node: URL;
+  readonly requestTimeout: number;
+  readonly maxRetries: number;
+  readonly Connection: typeof Connection;
+  readonly Transport: typeof Transport;
+}): Transport {
+  const events = new EventEmitter();
+  const emit = events.emit.bind(events);
+  const connectionPool = new ConnectionPool({
+    Connection: parts.Connection,
+    emit,
+    pingTimeout: 3_000,
+    // One endpoint, the domain's load balancer: no sniffing and no resurrection pings (see above).
+    resurrectStrategy: 'none',
+    sniffEnabled: false,
+  });
+  connectionPool.addConnection(parts.node.origin);
+  return new parts.Transport({
+    emit,
+    connectionPool,
+    serializer: new Serializer({
+      disablePrototypePoisoningProtection: false,
+      enableLongNumeralSupport: false,
+    }),
+    maxRetries: parts.maxRetries,
+    requestTimeout: parts.requestTimeout,
+    // No sniffing and no compression (the Client's defaults, `false`, read the same as leaving them out).
+    sniffOnStart: false,
+    sniffOnConnectionFault: false,
+    suggestCompression: false,
+    headers: {},
+    nodeSelector: 'round-robin',
+    sniffEndpoint: '_nodes/_all/http',
+    name: 'opensearch-js',
+  });
 }
 
 /** One default credential chain for the client's lifetime: it caches and refreshes credentials itself. */

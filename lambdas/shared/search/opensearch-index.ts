@@ -1,7 +1,8 @@
-import { type Client, errors } from '@opensearch-project/opensearch';
+import * as errors from '@opensearch-project/opensearch/lib/errors.js';
 import { TransientError } from '../errors.js';
 import { Outcome, type RecordOutcome } from '../stream/stream-handler.js';
 import * as z from '../zod.js';
+import type { SearchClient } from './opensearch-client-options.js';
 import { type IndexOperation, ORDERS_INDEX, type SearchIndex } from './orders-index.js';
 
 /**
@@ -111,9 +112,9 @@ export class EmptyBulkRequestError extends Error {
  * batch. A request that fails as a whole throws a TransientError (see bulkIndex).
  */
 export class OpenSearchIndex implements SearchIndex {
-  readonly #client: Client;
+  readonly #client: SearchClient;
 
-  public constructor(client: Client) {
+  public constructor(client: SearchClient) {
     this.#client = client;
   }
 

@@ -1,6 +1,7 @@
-import { type Client, errors } from '@opensearch-project/opensearch';
+import * as errors from '@opensearch-project/opensearch/lib/errors.js';
 import { orderItemSchema } from '../orders/order.js';
 import * as z from '../zod.js';
+import type { SearchClient } from './opensearch-client-options.js';
 import { describeClientError } from './opensearch-index.js';
 import {
   InvalidCursorError,
@@ -119,9 +120,9 @@ export class OrderSearchRequestError extends Error {
  *   instead of being skipped. So does a timed-out or partial (failed shard) search.
  */
 export class OpenSearchOrderSearch implements OrderSearch {
-  readonly #client: Client;
+  readonly #client: SearchClient;
 
-  public constructor(client: Client) {
+  public constructor(client: SearchClient) {
     this.#client = client;
   }
 

@@ -1,5 +1,6 @@
-import { type Client, errors } from '@opensearch-project/opensearch';
+import * as errors from '@opensearch-project/opensearch/lib/errors.js';
 import * as z from '../zod.js';
+import type { SearchClient } from './opensearch-client-options.js';
 import { ORDERS_INDEX, ORDERS_INDEX_MAPPINGS, ordersIndexSettings } from './orders-index.js';
 
 /** One field of a mapping as the bootstrap compares it: its type, sub-fields (multi-fields) and object properties. */
@@ -93,7 +94,7 @@ export class OrdersIndexMappingUnreadableError extends Error {
  * Every request stays under `/orders`, which the IAM policy allows. Any other failure (network, 5xx, 403) propagates.
  */
 export async function ensureOrdersIndex(
-  client: Client,
+  client: SearchClient,
   options: EnsureOrdersIndexOptions,
 ): Promise<EnsureOrdersIndexResult> {
   if (!Number.isInteger(options.replicas) || options.replicas < 0) {
@@ -119,7 +120,7 @@ export async function ensureOrdersIndex(
 }
 
 /** Verifies the existing mapping, adding what is missing; returns the added fields' paths (and `dynamic`). */
-async function verifyMapping(client: Client): Promise<string[]> {
+async function verifyMapping(client: SearchClient): Promise<string[]> {
   const { body } = await client.transport.request({ method: 'GET', path: `/${ORDERS_INDEX}/_mapping` });
   const parsed = getMappingResponseSchema.safeParse(body);
   const entries = parsed.success ? Object.values(parsed.data) : [];

@@ -1,9 +1,9 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { Client } from '@opensearch-project/opensearch';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Order } from '../../../lambdas/shared/orders/order.js';
 import { createOpenSearchClient } from '../../../lambdas/shared/search/opensearch-client.js';
+import type { SearchClient } from '../../../lambdas/shared/search/opensearch-client-options.js';
 import { OpenSearchIndex } from '../../../lambdas/shared/search/opensearch-index.js';
 import {
   ORDERS_INDEX,
@@ -47,7 +47,7 @@ function indexed(server: LocalOpenSearch): Map<string, { version: number; delete
 describe('the search backfill against DynamoDB Local and the local OpenSearch', () => {
   let tables: TestTables;
   let server: LocalOpenSearch;
-  let client: Client;
+  let client: SearchClient;
   let index: OpenSearchIndex;
   const lines: string[] = [];
   const log = (line: string): void => void lines.push(line);

@@ -35,8 +35,8 @@ describe('createLocalOpenSearchClient', () => {
     const client = createLocalOpenSearchClient(server.url, { maxRetries: 1 });
 
     // Act
-    const alive = await invoke(10_000, () => client.info());
-    const late = await invoke(0, () => client.info());
+    const alive = await invoke(10_000, () => client.transport.request({ method: 'GET', path: '/' }));
+    const late = await invoke(0, () => client.transport.request({ method: 'GET', path: '/' }));
     await client.close();
 
     // Assess
