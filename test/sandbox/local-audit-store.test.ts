@@ -79,12 +79,18 @@ describe('locateLocalAuditBucket', () => {
     bucket('audit-b', 'Orders');
 
     // Act
-    const ambiguous = locateLocalAuditBucket({ dir, explicit: true });
+    // Settled before the next call: a rejection left unhandled while another call waits on the file system is an
+    // unhandled rejection, which fails the run.
+    const ambiguous = await locateLocalAuditBucket({ dir, explicit: true }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     const named = await locateLocalAuditBucket({ dir, explicit: true, bucket: 'audit-b' });
 
     // Assess
-    await expect(ambiguous).rejects.toThrow('--bucket is required: several local buckets');
-    await expect(ambiguous).rejects.toThrow('(audit-a, audit-b)');
+    expect(ambiguous).toBeInstanceOf(UsageError);
+    expect((ambiguous as Error).message).toContain('--bucket is required: several local buckets');
+    expect((ambiguous as Error).message).toContain('(audit-a, audit-b)');
     expect(named).toEqual({ dir, bucket: 'audit-b' });
   });
 
