@@ -122,7 +122,8 @@ function buildTransport(parts: {
     }),
     maxRetries: parts.maxRetries,
     requestTimeout: parts.requestTimeout,
-    // No sniffing and no compression (the Client's defaults, `false`, read the same as leaving them out).
+    // No sniffing and no compression. sniffInterval and compression are left out: the Client passes `false` for
+    // them, which the Transport reads as off, as it reads a missing value.
     sniffOnStart: false,
     sniffOnConnectionFault: false,
     suggestCompression: false,
